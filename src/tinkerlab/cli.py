@@ -1,0 +1,93 @@
+"""The `tinkerlab` command: one Typer app; each system registers its own sub-app (`tinkerlab <system> <verb>`).
+
+System CLIs are plain modules `tinkerlab.<system>.cli` exposing `app`; they import heavy libraries only inside
+their commands, so `tinkerlab --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tinkerlab import __version__
+
+# Order is the order shown in --help and in the demo gallery.
+SYSTEMS: dict[str, str] = {
+    "llm": "chat models: local, OpenAI-compatible, Anthropic, scripted",
+    "sandbox": "run model-written code with time and memory limits",
+    "sketch": "SketchAgent: an LLM draws stroke by stroke",
+    "codedraw": "Vision Check-up: LLMs draw with code",
+    "find": "FIND: function-interpretation benchmark",
+    "maia": "MAIA: an agent that explains vision neurons",
+    "circuits": "entity-tracking circuits: patching, DCM, CMAP",
+    "internal": "single-sample GANs: IDC, BlendGAN, Catch-A-Waveform",
+    "asapnet": "ASAPNet: fast label-to-image translation",
+}
+
+app = typer.Typer(
+    name="tinkerlab",
+    help="Research systems for interpretability and generative vision and audio, offline by default.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tinkerlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """tinkerlab: one install, one CLI, offline defaults."""
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the gallery (index.html)."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these systems' demos."),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore cached demo artifacts and recompute."),
+) -> None:
+    """Run each system's small offline demo and write a self-contained HTML gallery."""
+    from tinkerlab.demo import run_gallery
+
+    run_gallery(out, only=only, fresh=fresh)
+
+
+def _register_systems() -> None:
+    for name, help_text in SYSTEMS.items():
+        module_name = f"tinkerlab.{name}.cli"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # The system is not built yet (or not installed); anything else missing is a real error.
+            if exc.name in (module_name, f"tinkerlab.{name}"):
+                continue
+            raise
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+_register_systems()
+
+
+def main() -> None:
+    """Entry point of the console script; turns tinkerlab errors into a one-line message and exit code 1."""
+    from tinkerlab.core.errors import TinkerlabError
+
+    try:
+        app()
+    except TinkerlabError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Image I/O and conversion. The canonical in-memory image is a float32 NumPy array, HxWxC in [0, 1]."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from tinkerlab.core.errors import InputError
+
+ImageLike = "str | Path | Image.Image | np.ndarray"
+
+
+def load_image(source: Any, *, mode: str = "RGB", max_side: int | None = None) -> np.ndarray:
+    """Load an image as float32 HxWxC in [0, 1].
+
+    Args:
+        source: a file path, a PIL image, or an array (HxW, HxWxC; uint8 or float in [0, 1]).
+        mode: 'RGB' (3 channels), 'L' (1 channel) or 'RGBA'.
+        max_side: when given, downscale (never upscale) so the longer side is at most this.
+
+    Raises:
+        InputError: the file is missing or unreadable, or the array has the wrong shape.
+    """
+    image = to_pil(source)
+    image = image.convert(mode)
+    if max_side is not None and max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return array
+
+
+def to_pil(source: Any) -> Image.Image:
+    """A PIL image from a path, a PIL image or an array (float in [0, 1] or uint8)."""
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"image file {str(path)!r} does not exist")
+        try:
+            image = Image.open(path)
+            image.load()
+        except Exception as exc:  # PIL raises several types
+            raise InputError(f"could not read {str(path)!r} as an image: {exc}") from exc
+        return image
+    array = np.asarray(source)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InputError(f"expected an image array of shape HxW, HxWx1, HxWx3 or HxWx4, got {array.shape}")
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def save_image(image: Any, path: str | Path) -> Path:
+    """Save an array or PIL image; the format follows the suffix. Parent folders are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil(image).save(path)
+    return path
+
+
+def image_grid(images: list[Any], columns: int | None = None, pad: int = 4, background: float = 1.0) -> np.ndarray:
+    """Tile images (arrays or PIL, any sizes) into one float32 HxWx3 array, row by row."""
+    if not images:
+        raise InputError("image_grid needs at least one image")
+    arrays = [load_image(im) for im in images]
+    columns = columns or len(arrays)
+    rows = (len(arrays) + columns - 1) // columns
+    cell_h = max(a.shape[0] for a in arrays)
+    cell_w = max(a.shape[1] for a in arrays)
+    grid = np.full((rows * cell_h + (rows + 1) * pad, columns * cell_w + (columns + 1) * pad, 3), background, np.float32)
+    for index, array in enumerate(arrays):
+        r, c = divmod(index, columns)
+        y = pad + r * (cell_h + pad)
+        x = pad + c * (cell_w + pad)
+        grid[y : y + array.shape[0], x : x + array.shape[1]] = array
+    return grid
+
+
+def image_to_data_uri(image: Any, fmt: str = "PNG") -> str:
+    """An image as a base64 `data:` URI, for self-contained HTML."""
+    buffer = io.BytesIO()
+    pil = to_pil(image)
+    if fmt.upper() == "JPEG":
+        pil = pil.convert("RGB")
+    pil.save(buffer, format=fmt)
+    mime = "image/png" if fmt.upper() == "PNG" else f"image/{fmt.lower()}"
+    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_to_png_bytes(image: Any) -> bytes:
+    """PNG-encoded bytes of an image."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return buffer.getvalue()
