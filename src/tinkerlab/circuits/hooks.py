@@ -1,0 +1,403 @@
+"""The intervention engine: caching, patching, mean ablation and attention knockout on Hugging Face LMs.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Everything is
+plain PyTorch forward hooks wrapped in one context manager, `Intervention`, that removes its hooks on exit, also
+after an exception (the baukit `TraceDict` idea). Sites are canonical names (see `archmap`), edits are vectorised
+with index tensors (no Python loop over heads, positions or rows inside a hook), and only the requested sites get a
+hook at all.
+
+Prefix reuse. A patch at positions >= p cannot change anything before p (causal attention), so `CleanRun` keeps
+the clean run's keys and values and `run_from(clean, start=p, repeat=k)` recomputes only positions p.. for k copies
+of the batch at once (rows `i * B + b` are copy i of prompt b). Several heads' patches then go through one batched
+forward: the i-th copy carries the i-th head's patch. Prompts must share one length (no padding): the entity
+tracking prompts have a fixed layout.
+
+Example:
+    >>> with Intervention(model, cache=["layers.3.attn.head_out"]) as run:  # doctest: +SKIP
+    ...     model(input_ids)
+    >>> run.cache["layers.3.attn.head_out"].shape  # [B, S, H, Dh]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from tinkerlab.circuits.archmap import ArchMap, SiteKind, arch_map
+from tinkerlab.core.errors import InputError
+
+_HEAD_KINDS = ("head_out", "q", "k", "v")
+
+
+@dataclass(eq=False)
+class Patch:
+    """Write `values` into a site at (row, position[, head]) triples, all given as index tensors.
+
+    Attributes:
+        site: canonical site name, e.g. 'layers.5.attn.head_out'.
+        rows: [n] long, batch rows.
+        positions: [n] long, absolute token positions.
+        values: [n, Dh] for head sites, [n, D] otherwise.
+        heads: [n] long head indices (head sites only; k/v count key/value heads).
+        strength: optional [n] float in [0, 1]; the result is act + strength * (values - act). None replaces.
+    """
+
+    site: str
+    rows: torch.Tensor
+    positions: torch.Tensor
+    values: torch.Tensor
+    heads: torch.Tensor | None = None
+    strength: torch.Tensor | None = None
+
+
+@dataclass(eq=False)
+class MeanAblation:
+    """Replace a head site by per-position means wherever `keep` is False.
+
+    Attributes:
+        site: a head site (usually 'layers.{l}.attn.head_out').
+        means: [S, H, Dh] per-position mean activations (from a reference set of prompts).
+        keep: [B or 1, S, H] bool; True keeps the run's own activation. None ablates every head everywhere.
+    """
+
+    site: str
+    means: torch.Tensor
+    keep: torch.Tensor | None = None
+
+
+@dataclass(eq=False)
+class Knockout:
+    """Block attention from query positions to key positions in the given layers (all heads).
+
+    Attributes:
+        layers: layer indices where the block applies.
+        query_positions: [n] long absolute query positions.
+        key_positions: [n] long absolute key positions.
+        rows: [n] long batch rows; None blocks the pairs in every row.
+    """
+
+    layers: Sequence[int]
+    query_positions: torch.Tensor
+    key_positions: torch.Tensor
+    rows: torch.Tensor | None = None
+
+
+@dataclass
+class Intervention:
+    """A context manager that caches and edits sites of `model` during the forwards run inside it.
+
+    Args:
+        model: a Hugging Face causal LM with a known architecture map.
+        cache: sites to record (after edits); nothing else is stored.
+        cache_positions: optional [P] long absolute positions to keep per cached site (saves memory).
+        patches, ablations, knockouts: the edits to apply.
+        offset: absolute position of the first token the forward sees (set by `run_from` for prefix reuse).
+        detach: store cached tensors detached from autograd.
+
+    After the forward, `self.cache[site]` is [B, S, H, Dh] for head sites or [B, S, D] otherwise (S = the positions
+    seen, or P when `cache_positions` is given).
+
+    Raises:
+        InputError: an unknown site name, a patch before `offset`, or mismatched index tensors.
+    """
+
+    model: nn.Module
+    cache: Sequence[str] | dict = ()
+    cache_positions: torch.Tensor | None = None
+    patches: Sequence[Patch] = ()
+    ablations: Sequence[MeanAblation] = ()
+    knockouts: Sequence[Knockout] = ()
+    offset: int = 0
+    detach: bool = True
+    _handles: list = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.amap: ArchMap = arch_map(self.model)
+        self._cache_sites = list(self.cache)
+        self.cache = {}
+        self._plan: dict[tuple[int, SiteKind], dict[str, list]] = defaultdict(
+            lambda: {"patches": [], "ablations": [], "cache": []}
+        )
+        for site in self._cache_sites:
+            self._plan[self.amap.parse(site)]["cache"].append(site)
+        for patch in self.patches:
+            key = self.amap.parse(patch.site)
+            self._check_patch(patch, key[1])
+            self._plan[key]["patches"].append(patch)
+        for ablation in self.ablations:
+            key = self.amap.parse(ablation.site)
+            if key[1] not in _HEAD_KINDS:
+                raise InputError(f"mean ablation needs a head site, got {ablation.site!r}")
+            self._plan[key]["ablations"].append(ablation)
+        self._knockout_layers: dict[int, list[Knockout]] = defaultdict(list)
+        for knockout in self.knockouts:
+            for layer in knockout.layers:
+                self._knockout_layers[int(layer)].append(knockout)
+
+    def _check_patch(self, patch: Patch, kind: SiteKind) -> None:
+        n = patch.rows.shape[0]
+        if patch.positions.shape[0] != n or patch.values.shape[0] != n:
+            raise InputError(
+                f"patch on {patch.site}: rows, positions and values must share their first size, got "
+                f"{n}, {patch.positions.shape[0]}, {patch.values.shape[0]}"
+            )
+        if kind in _HEAD_KINDS and (patch.heads is None or patch.heads.shape[0] != n):
+            raise InputError(f"patch on head site {patch.site} needs heads of size [{n}]")
+        if n and int(patch.positions.min()) < self.offset:
+            raise InputError(
+                f"patch on {patch.site} at position {int(patch.positions.min())} lies before the recomputed part "
+                f"(positions >= {self.offset}); start the run earlier"
+            )
+
+    # --- the edit applied inside every hook -------------------------------------------------------------------
+    def _edit(self, key: tuple[int, SiteKind], x: torch.Tensor) -> torch.Tensor:
+        """Apply ablations, then patches, then record the cache. x: [B, S, H, Dh] or [B, S, D]."""
+        plan = self._plan[key]
+        seq = x.shape[1]
+        for ablation in plan["ablations"]:
+            means = ablation.means[self.offset : self.offset + seq].to(x.dtype)  # [S, H, Dh]
+            if ablation.keep is None:
+                x = means.unsqueeze(0).expand_as(x).contiguous()
+            else:
+                keep = ablation.keep[:, self.offset : self.offset + seq]  # [B|1, S, H]
+                x = torch.where(keep.unsqueeze(-1), x, means)
+        for patch in plan["patches"]:
+            positions = patch.positions - self.offset
+            index = (patch.rows, positions, patch.heads) if key[1] in _HEAD_KINDS else (patch.rows, positions)
+            values = patch.values.to(x.dtype)
+            if patch.strength is not None:
+                current = x[index]
+                values = current + patch.strength.to(x.dtype).unsqueeze(-1) * (values - current)
+            x = x.index_put(index, values)
+        for site in plan["cache"]:
+            kept = x
+            if self.cache_positions is not None:
+                kept = x[:, self.cache_positions - self.offset]
+            self.cache[site] = kept.detach() if self.detach else kept
+        return x
+
+    # --- hook factories ---------------------------------------------------------------------------------------
+    def _head_view(self, flat: torch.Tensor, n_heads: int) -> torch.Tensor:
+        return flat.view(*flat.shape[:-1], n_heads, self.amap.head_dim)
+
+    def _register(self, layer: int, kind: SiteKind) -> None:
+        module = self.amap.module_for(self.model, layer, kind)
+        key = (layer, kind)
+        amap = self.amap
+        if kind == "head_out":
+
+            def pre_hook(mod, args):
+                flat = args[0]  # [B, S, H * Dh]
+                edited = self._edit(key, self._head_view(flat, amap.n_heads))
+                return (edited.reshape(flat.shape),) + tuple(args[1:])
+
+            self._handles.append(module.register_forward_pre_hook(pre_hook))
+        elif kind in ("q", "k", "v") and amap.family.qkv_layout == "separate":
+
+            def proj_hook(mod, args, out):
+                return self._edit(key, self._head_view(out, amap.n_site_heads(kind))).reshape(out.shape)
+
+            self._handles.append(module.register_forward_hook(proj_hook))
+        elif kind in ("q", "k", "v"):
+            self._handles.append(module.register_forward_hook(self._fused_hook(key)))
+        elif kind in ("attn_out", "resid_post"):
+
+            def out_hook(mod, args, out):
+                if isinstance(out, tuple):
+                    return (self._edit(key, out[0]),) + tuple(out[1:])
+                return self._edit(key, out)
+
+            self._handles.append(module.register_forward_hook(out_hook))
+        elif kind == "mlp_out":
+            self._handles.append(module.register_forward_hook(lambda mod, args, out: self._edit(key, out)))
+        elif kind == "resid_pre":
+
+            def block_pre_hook(mod, args, kwargs):
+                if args:
+                    return (self._edit(key, args[0]),) + tuple(args[1:]), kwargs
+                kwargs = dict(kwargs)
+                kwargs["hidden_states"] = self._edit(key, kwargs["hidden_states"])
+                return args, kwargs
+
+            self._handles.append(module.register_forward_pre_hook(block_pre_hook, with_kwargs=True))
+
+    def _fused_hook(self, key: tuple[int, SiteKind]):
+        amap = self.amap
+        which = ("q", "k", "v").index(key[1])
+        heads, dh = amap.n_heads, amap.head_dim
+
+        def hook(mod, args, out):
+            new = out.clone()  # [B, S, 3 * H * Dh]
+            if amap.family.qkv_layout == "gpt2_fused":
+                part = new[..., which * heads * dh : (which + 1) * heads * dh].view(*out.shape[:-1], heads, dh)
+                part.copy_(self._edit(key, part.clone()))
+            else:  # neox: [..., H, 3 * Dh] with q | k | v inside each head
+                grouped = new.view(*out.shape[:-1], heads, 3 * dh)
+                part = grouped[..., which * dh : (which + 1) * dh]
+                grouped[..., which * dh : (which + 1) * dh] = self._edit(key, part.clone())
+            return new
+
+        return hook
+
+    def _knockout_hook(self, layer: int):
+        knockouts = self._knockout_layers[layer]
+
+        def pre_hook(mod, args, kwargs):
+            hidden = args[0] if args else kwargs["hidden_states"]
+            batch, seq = hidden.shape[:2]
+            total = self.offset + seq
+            mask = kwargs.get("attention_mask")
+            if mask is None:  # build the causal mask the fused kernel would have used
+                query_pos = torch.arange(self.offset, total).unsqueeze(1)
+                key_pos = torch.arange(total).unsqueeze(0)
+                allowed = (key_pos <= query_pos).expand(batch, 1, seq, total)
+            elif mask.dtype == torch.bool:
+                allowed = mask[..., :total].expand(batch, 1, seq, total)
+            else:
+                allowed = (mask[..., :total] == 0).expand(batch, 1, seq, total)
+            allowed = allowed.clone()
+            for knockout in knockouts:
+                rows = knockout.rows
+                queries = knockout.query_positions - self.offset
+                inside = (queries >= 0) & (queries < seq)
+                if rows is None:
+                    allowed[:, 0, queries[inside], knockout.key_positions[inside]] = False
+                else:
+                    allowed[rows[inside], 0, queries[inside], knockout.key_positions[inside]] = False
+            additive = torch.zeros(allowed.shape, dtype=hidden.dtype, device=hidden.device)
+            additive.masked_fill_(~allowed, torch.finfo(hidden.dtype).min)
+            kwargs = dict(kwargs)
+            kwargs["attention_mask"] = additive  # [B, 1, S, S_total]
+            return args, kwargs
+
+        return pre_hook
+
+    def __enter__(self) -> "Intervention":
+        try:
+            for layer, kind in list(self._plan):
+                self._register(layer, kind)
+            for layer in self._knockout_layers:
+                attn = self.amap.attn(self.model, layer)
+                self._handles.append(attn.register_forward_pre_hook(self._knockout_hook(layer), with_kwargs=True))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def remove(self) -> None:
+        """Remove every hook this intervention registered (idempotent)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def has_hooks(model: nn.Module) -> bool:
+    """True when any submodule still carries a forward hook or pre-hook (used by tests)."""
+    return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+# --- prefix reuse -------------------------------------------------------------------------------------------
+
+
+def _model_cache_kwarg(model: nn.Module) -> str:
+    import inspect
+
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+@dataclass
+class CleanRun:
+    """A clean forward kept for reuse: last-position logits, and every layer's keys and values.
+
+    Attributes:
+        input_ids: [B, S] the prompts.
+        logits: [B, V] next-token logits at the last position.
+        keys, values: per layer [B, Hkv, S, Dh] (as the model's cache stores them).
+        cache: cached sites requested from the clean run (see `Intervention.cache`).
+    """
+
+    input_ids: torch.Tensor
+    logits: torch.Tensor
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+    cache: dict[str, torch.Tensor]
+
+
+def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str] = (),
+              cache_positions: torch.Tensor | None = None) -> CleanRun:
+    """Run the prompts once, keeping logits at the last position, keys/values and the requested sites.
+
+    Args:
+        model: a Hugging Face causal LM.
+        input_ids: [B, S] equal-length prompts.
+        cache: sites to record (see `Intervention`).
+        cache_positions: optional [P] positions to keep of each cached site.
+
+    Returns:
+        A `CleanRun` for `run_from`.
+    """
+    with Intervention(model, cache=cache, cache_positions=cache_positions) as run:
+        out = model(input_ids, use_cache=True, logits_to_keep=1)
+    kv = getattr(out, "cache", None) or out.past_key_values
+    keys = [layer.keys for layer in kv.layers]
+    values = [layer.values for layer in kv.layers]
+    return CleanRun(input_ids, out.logits[:, -1], keys, values, run.cache)
+
+
+def _build_cache(model: nn.Module, clean: CleanRun, start: int, repeat: int):
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    for layer, (k, v) in enumerate(zip(clean.keys, clean.values)):
+        k = k[:, :, :start]
+        v = v[:, :, :start]
+        if repeat > 1:
+            k = k.repeat(repeat, 1, 1, 1)  # [repeat * B, Hkv, start, Dh], rows i * B + b
+            v = v.repeat(repeat, 1, 1, 1)
+        cache.update(k, v, layer)
+    return cache
+
+
+def run_from(model: nn.Module, clean: CleanRun, start: int, *, repeat: int = 1, input_ids: torch.Tensor | None = None,
+             all_logits: bool = False, **intervention) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Recompute positions `start..S-1` for `repeat` copies of the batch, reusing the clean keys/values before it.
+
+    Args:
+        model: the model that made `clean`.
+        clean: the clean run whose prefix is reused.
+        start: first recomputed position (1 <= start <= S-1); 0 means a full forward.
+        repeat: number of copies of the batch; row `i * B + b` is copy i of prompt b.
+        input_ids: optional [B, S] or [repeat * B, S] prompts that must equal the clean prompts before `start`.
+        all_logits: return logits at every recomputed position instead of the last one.
+        **intervention: `Intervention` arguments (cache, patches, ablations, knockouts, cache_positions); absolute
+            positions, which must be >= start.
+
+    Returns:
+        (logits [R, V] or [R, S - start, V], cache dict).
+
+    Raises:
+        InputError: `start` out of range.
+    """
+    ids = clean.input_ids if input_ids is None else input_ids
+    batch, seq = clean.input_ids.shape
+    if not 0 <= start < seq:
+        raise InputError(f"start must be in [0, {seq - 1}] for prompts of length {seq}, got {start}")
+    if ids.shape[0] == batch and repeat > 1:
+        ids = ids.repeat(repeat, 1)
+    rows = ids.shape[0]
+    kwargs = {"logits_to_keep": 0 if all_logits else 1, "use_cache": start > 0}
+    if start > 0:
+        kwargs[_model_cache_kwarg(model)] = _build_cache(model, clean, start, repeat)
+        kwargs["position_ids"] = torch.arange(start, seq, device=ids.device).unsqueeze(0).expand(rows, -1)
+    with Intervention(model, offset=start, **intervention) as run:
+        out = model(ids[:, start:], **kwargs)
+    logits = out.logits if all_logits else out.logits[:, -1]
+    return logits, run.cache
