@@ -1,0 +1,229 @@
+"""The child side of the tinkerlab sandbox: applies resource limits, then runs code sent by the parent.
+
+Started by `tinkerlab.sandbox.worker.SandboxWorker` as `python -s -P -u bootstrap.py CONFIG_JSON` in a new session,
+with stdout and stderr on pipes the parent reads, and two more pipes (passed by file descriptor) for requests and
+replies. Messages on those pipes are frames: an 8-byte big-endian length, then UTF-8 JSON.
+
+Only the standard library is imported here, so start-up stays fast; matplotlib is touched after a call only when
+the code itself imported pyplot (checked in `sys.modules`).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+import linecache
+import os
+import resource
+import signal
+import struct
+import sys
+import traceback
+import types
+
+_HEADER = struct.Struct(">Q")
+_MEMORY_MARKERS = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc", "out of memory")
+_BACKEND_MODULE = "_tinkerlab_sandbox_mpl"
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> dict | None:
+    """The next message from the parent, or None when the parent closed the pipe."""
+    header = _read_exact(fd, _HEADER.size)
+    if header is None:
+        return None
+    body = _read_exact(fd, _HEADER.unpack(header)[0])
+    return None if body is None else json.loads(body.decode("utf-8"))
+
+
+def write_frame(fd: int, message: dict) -> None:
+    """Send one message to the parent."""
+    body = json.dumps(message).encode("utf-8")
+    view = memoryview(_HEADER.pack(len(body)) + body)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _count_user_tasks(uid: int) -> int:
+    """How many processes and threads this user runs now (what RLIMIT_NPROC counts)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        owner = threads = None
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                owner = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+        if owner == uid:
+            total += threads or 1
+    return total
+
+
+def _set_limit(kind: int, value: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def apply_limits(config: dict) -> None:
+    """Address space (memory), file size, no core dumps, and a cap on new processes and threads."""
+    _set_limit(resource.RLIMIT_AS, int(config["memory_mb"]) * 2**20)
+    _set_limit(resource.RLIMIT_FSIZE, int(config["file_mb"]) * 2**20)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    # A write past the file-size limit raises OSError(EFBIG) instead of killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    extra_tasks = int(config.get("extra_tasks") or 0)
+    if extra_tasks and os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
+        try:
+            _set_limit(resource.RLIMIT_NPROC, _count_user_tasks(os.getuid()) + extra_tasks)
+        except (OSError, ValueError):
+            pass
+
+
+def _arm_cpu_backstop(timeout_s: float) -> None:
+    """Let this call use at most about `timeout_s` of CPU per core (plus slack) before SIGXCPU ends it.
+
+    The parent enforces the wall-clock timeout; this only matters if the parent cannot (it died or hung).
+    """
+    used = sum(os.times()[:2])
+    budget = used + max(timeout_s, 1.0) * (os.cpu_count() or 1) + 10.0
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(budget) + 1
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _disarm_cpu_backstop() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+
+def _user_traceback(exc: BaseException, filename: str) -> str:
+    """The traceback from the first frame of the user's code on (the bootstrap's frames are dropped)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip("\n")
+
+
+def _is_memory_error(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(marker in message for marker in _MEMORY_MARKERS)
+
+
+def collect_figures() -> tuple[list[str], str]:
+    """PNG pictures (base64) of figures shown with plt.show() and figures still open; then closes them all."""
+    pictures: list[bytes] = []
+    notes = ""
+    backend = sys.modules.get(_BACKEND_MODULE)
+    if backend is not None:
+        pictures.extend(backend.take_shown())
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        import io
+
+        for number in pyplot.get_fignums():
+            try:
+                buffer = io.BytesIO()
+                pyplot.figure(number).savefig(buffer, format="png")
+                pictures.append(buffer.getvalue())
+            except Exception as exc:  # a broken figure must not hide the rest of the outcome
+                notes += f"[sandbox] figure {number} could not be rendered: {type(exc).__name__}: {exc}\n"
+        pyplot.close("all")
+    return [base64.b64encode(picture).decode("ascii") for picture in pictures], notes
+
+
+def execute(request: dict, namespace: dict, memory_mb: int) -> dict:
+    """Run one piece of code in `namespace`; report the error (if any) and the figures it left."""
+    code = request["code"]
+    filename = request["filename"]
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    error = None
+    memory_exceeded = False
+    _arm_cpu_backstop(float(request["timeout_s"]))
+    try:
+        compiled = compile(code, filename, "exec")
+        exec(compiled, namespace)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            error = f"the code called sys.exit({exc.code!r})"
+    except BaseException as exc:  # the code's failure is data for the parent, not ours
+        if _is_memory_error(exc):
+            memory_exceeded = True
+            try:
+                details = _user_traceback(exc, filename)
+            except MemoryError:
+                details = f"{type(exc).__name__}"
+            error = f"exceeded the memory limit of {memory_mb} MB\n{details}"
+        else:
+            error = _user_traceback(exc, filename)
+        del exc
+    finally:
+        _disarm_cpu_backstop()
+    try:
+        figures, notes = collect_figures()
+    except Exception as exc:
+        figures, notes = [], f"[sandbox] figures could not be collected: {type(exc).__name__}: {exc}\n"
+    return {"op": "done", "error": error, "memory_exceeded": memory_exceeded, "figures": figures, "notes": notes}
+
+
+def _end_streams(sentinel: bytes) -> None:
+    """Flush the code's output and mark the end of this call on stdout and stderr."""
+    for stream, fd in ((sys.__stdout__, 1), (sys.__stderr__, 2)):
+        try:
+            if stream is not None:
+                stream.flush()
+            os.write(fd, sentinel)
+        except (OSError, ValueError):
+            pass
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    request_fd, reply_fd = int(config["request_fd"]), int(config["reply_fd"])
+    sentinel = config["sentinel"].encode("ascii")
+    memory_mb = int(config["memory_mb"])
+    # The scratch directory is importable (files passed in can be modules); our matplotlib backend too.
+    sys.path.insert(0, os.getcwd())
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    sys.argv = ["<sandbox>"]
+    # The code runs as the __main__ module, so `if __name__ == "__main__":` blocks and pickling work.
+    user_main = types.ModuleType("__main__")
+    user_main.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = user_main
+    apply_limits(config)
+    write_frame(reply_fd, {"op": "ready", "pid": os.getpid()})
+    while True:
+        request = read_frame(request_fd)
+        if request is None or request.get("op") == "exit":
+            break
+        reply = execute(request, user_main.__dict__, memory_mb)
+        _end_streams(sentinel)
+        write_frame(reply_fd, reply)
+
+
+if __name__ == "__main__":
+    main()

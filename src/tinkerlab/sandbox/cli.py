@@ -1,0 +1,60 @@
+"""`tinkerlab sandbox run FILE`: run a Python file in the sandbox and print what happened."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _sandbox() -> None:
+    """Run model-written Python with time and memory limits, in a scratch directory, without API keys."""
+
+
+@app.command("run")
+def run_command(
+    file: Path = typer.Argument(..., help="The Python file to run ('-' reads the code from stdin)."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Wall-clock seconds before the code is killed."),
+    memory_mb: int = typer.Option(1024, "--memory-mb", help="Address-space limit in MB (torch needs ~700)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for returned images and files."),
+    data: Optional[list[Path]] = typer.Option(
+        None, "--file", help="A file copied into the working directory first (repeatable)."
+    ),
+) -> None:
+    """Run FILE in the sandbox: print its stdout, stderr and error; save images (and files) into --out."""
+    from tinkerlab.core.errors import InputError
+    from tinkerlab.sandbox.runner import run
+
+    if str(file) == "-":
+        code = sys.stdin.read()
+    elif file.is_file():
+        code = file.read_text(encoding="utf-8")
+    else:
+        raise InputError(f"expected a Python file to run, got {str(file)!r} (not a file)")
+    files = {path.name: path for path in data or []}
+    outcome = run(code, timeout_s=timeout, memory_mb=memory_mb, files=files)
+    if outcome.stdout:
+        typer.echo(outcome.stdout, nl=not outcome.stdout.endswith("\n"))
+    if outcome.stderr:
+        typer.echo(outcome.stderr, err=True, nl=not outcome.stderr.endswith("\n"))
+    if out is not None and (outcome.images or outcome.files):
+        out.mkdir(parents=True, exist_ok=True)
+        for index, image in enumerate(outcome.images, start=1):
+            image.save(out / f"image-{index:02d}.png")
+        for name, content in outcome.files.items():
+            target = out / "files" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        typer.echo(f"saved {len(outcome.images)} image(s) and {len(outcome.files)} file(s) to {out}", err=True)
+    elif outcome.images:
+        typer.echo(f"{len(outcome.images)} image(s) returned (use --out DIR to save them)", err=True)
+    if outcome.error:
+        typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)
+    typer.echo(f"[{'ok' if outcome.ok else 'failed'} in {outcome.duration_s:.2f} s]", err=True)
+    if not outcome.ok:
+        raise typer.Exit(124 if outcome.timed_out else 1)
