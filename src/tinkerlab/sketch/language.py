@@ -1,0 +1,381 @@
+"""The sketching language of SketchAgent (Vinker et al., "SketchAgent: Language-Driven Sequential Sketch
+Generation", CVPR 2025): strokes written as cell names on a 50x50 grid, parsed from what models really emit.
+
+A reply plans inside ``<thinking>`` and answers inside ``<answer>``::
+
+    <answer>
+    <concept>house</concept>
+    <strokes>
+    <s1>
+    <points>'x10y10', 'x10y30', 'x10y30', 'x30y30'</points>
+    <t_values>0.00, 0.55, 0.50, 1.00</t_values>
+    <id>wall and roof line</id>
+    </s1>
+    </strokes>
+    </answer>
+
+Cells are ``x{column}y{row}`` with ``x1y1`` at the bottom left. The points of a stroke are samples on the curve at
+their t-values (see `tinkerlab.sketch.geometry` for how they become Bézier curves).
+
+`parse_sketch` is deliberately forgiving: ``<strokes>`` mentioned inside ``<thinking>``, ``&`` or ``<`` inside ids,
+missing ids, stray whitespace, unquoted cells, and cells outside the grid (clamped, with a warning) are all read.
+What cannot be read raises `SketchSyntaxError` with the line and column of the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Sequence
+
+from tinkerlab.core.errors import InputError, SketchSyntaxError
+
+RESOLUTION = 50
+
+_CELL = re.compile(r"x\s*([-+]?\d+)\s*[,;_]?\s*y\s*([-+]?\d+)", re.IGNORECASE)
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_SEPARATORS = re.compile(r"[\s,;'\"`\[\]()]*")
+_THINKING_BLOCK = re.compile(r"<\s*thinking\s*>(.*?)<\s*/\s*thinking\s*>", re.IGNORECASE | re.DOTALL)
+_THINKING_OPEN = re.compile(r"<\s*thinking\s*>", re.IGNORECASE)
+_ANSWER_OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
+_STROKES_OPEN = re.compile(r"<\s*strokes\s*>", re.IGNORECASE)
+_STROKES_CLOSE = re.compile(r"<\s*/\s*strokes\s*>", re.IGNORECASE)
+_STROKE_OPEN = re.compile(r"<\s*s\s*(\d+)\s*>", re.IGNORECASE)
+_STROKE_BOUNDARY = re.compile(r"<\s*/?\s*s\s*\d+\s*>|<\s*/\s*strokes\s*>|<\s*/\s*answer\s*>", re.IGNORECASE)
+_CONCEPT = re.compile(r"<\s*concept\s*>(.*?)<\s*/\s*concept\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _field_pattern(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return (
+        re.compile(rf"<\s*{name}\s*>", re.IGNORECASE),
+        re.compile(rf"<\s*/\s*{name}\s*>", re.IGNORECASE),
+    )
+
+
+_POINTS = _field_pattern("points")
+_TVALUES = _field_pattern(r"t[_ ]?values")
+_ID = _field_pattern("id")
+_ANY_FIELD_OPEN = re.compile(r"<\s*(?:points|t[_ ]?values|id)\s*>", re.IGNORECASE)
+
+
+def _clean_label(label: str) -> str:
+    label = re.sub(r"<\s*/\s*id\s*>", "", label, flags=re.IGNORECASE)
+    return " ".join(label.split())
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One stroke: grid cells sampled along the curve, their t-values, and a short label.
+
+    Attributes:
+        points: (column, row) cells, 1-based, row 1 at the bottom.
+        t_values: one value in [0, 1] per point; any other count means "evenly spaced" when fitted.
+        label: a short semantic name such as "left ear" (the ``<id>``); may be empty.
+    """
+
+    points: tuple[tuple[int, int], ...]
+    t_values: tuple[float, ...] = ()
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        points = tuple((int(c), int(r)) for c, r in self.points)
+        if not points:
+            raise InputError("a stroke needs at least one point, got none")
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "t_values", tuple(float(t) for t in self.t_values))
+        object.__setattr__(self, "label", _clean_label(self.label))
+
+    @classmethod
+    def from_cells(cls, cells: Sequence[str], t_values: Sequence[float] | None = None, label: str = "") -> "Stroke":
+        """A stroke from cell names such as ``['x1y1', 'x10y5']``; t defaults to evenly spaced.
+
+        Raises:
+            InputError: a name is not of the form ``x{column}y{row}``.
+        """
+        points = []
+        for cell in cells:
+            match = _CELL.fullmatch(cell.strip().strip("'\""))
+            if match is None:
+                raise InputError(f"expected a cell name like 'x12y30', got {cell!r}")
+            points.append((int(match.group(1)), int(match.group(2))))
+        if t_values is None:
+            n = len(points)
+            t_values = [0.0] if n == 1 else [round(i / (n - 1), 4) for i in range(n)]
+        return cls(tuple(points), tuple(t_values), label)
+
+    @property
+    def cells(self) -> list[str]:
+        """The points as cell names, e.g. ``['x1y1', 'x10y5']``."""
+        return [f"x{c}y{r}" for c, r in self.points]
+
+    def to_text(self, index: int) -> str:
+        """The stroke as an ``<s{index}>`` element."""
+        points = ", ".join(f"'{cell}'" for cell in self.cells)
+        t_values = ", ".join(_format_t(t) for t in self.t_values)
+        lines = [f"<s{index}>", f"<points>{points}</points>", f"<t_values>{t_values}</t_values>"]
+        if self.label:
+            lines.append(f"<id>{self.label}</id>")
+        lines.append(f"</s{index}>")
+        return "\n".join(lines)
+
+
+def _format_t(t: float) -> str:
+    short = f"{t:.2f}"
+    return short if float(short) == t else repr(t)
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """A sketch: strokes in drawing order, the concept, the model's plan, and parse warnings.
+
+    `thinking` and `warnings` do not take part in equality, so a round trip through `to_text` compares equal.
+    """
+
+    strokes: tuple[Stroke, ...] = ()
+    concept: str = ""
+    thinking: str = field(default="", compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    resolution: int = RESOLUTION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strokes", tuple(self.strokes))
+        object.__setattr__(self, "concept", " ".join(self.concept.split()))
+        for index, stroke in enumerate(self.strokes, start=1):
+            for column, row in stroke.points:
+                if not (1 <= column <= self.resolution and 1 <= row <= self.resolution):
+                    raise InputError(
+                        f"stroke s{index} has cell x{column}y{row} outside the grid; expected columns and rows "
+                        f"in 1..{self.resolution}"
+                    )
+
+    def __len__(self) -> int:
+        return len(self.strokes)
+
+    def to_text(self, *, include_thinking: bool = False) -> str:
+        """The sketch in the answer format; `parse_sketch(sketch.to_text()) == sketch`."""
+        parts = []
+        if include_thinking and self.thinking:
+            parts.append(f"<thinking>{self.thinking}</thinking>")
+        parts += ["<answer>", f"<concept>{self.concept}</concept>", "<strokes>"]
+        parts.append(self.strokes_text())
+        parts += ["</strokes>", "</answer>"]
+        return "\n".join(p for p in parts if p)
+
+    def strokes_text(self, start: int = 1) -> str:
+        """Only the ``<sN>`` elements, numbered from `start`."""
+        return "\n".join(stroke.to_text(start + i) for i, stroke in enumerate(self.strokes))
+
+    def with_strokes(self, strokes: Iterable[Stroke]) -> "Sketch":
+        """A copy with these strokes (warnings cleared)."""
+        return replace(self, strokes=tuple(strokes), warnings=())
+
+    def add(self, *strokes: Stroke) -> "Sketch":
+        """A copy with `strokes` appended."""
+        return self.with_strokes(self.strokes + tuple(strokes))
+
+    def remove(self, indices: Iterable[int]) -> "Sketch":
+        """A copy without the strokes at these 1-based indices (``s1`` is index 1).
+
+        Raises:
+            InputError: an index is outside 1..len(sketch).
+        """
+        drop = set(indices)
+        bad = sorted(i for i in drop if not 1 <= i <= len(self.strokes))
+        if bad:
+            raise InputError(f"stroke numbers {bad} do not exist; this sketch has s1..s{len(self.strokes)}")
+        return self.with_strokes(s for i, s in enumerate(self.strokes, start=1) if i not in drop)
+
+
+def _location(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _error(text: str, offset: int, message: str) -> SketchSyntaxError:
+    line, column = _location(text, offset)
+    return SketchSyntaxError(message, line, column)
+
+
+def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
+def _field(body: str, base: int, patterns: tuple[re.Pattern[str], re.Pattern[str]]) -> tuple[str, int] | None:
+    """Content and absolute offset of a field inside a stroke body; an unclosed field runs to the next field."""
+    opening, closing = patterns
+    found = opening.search(body)
+    if found is None:
+        return None
+    start = found.end()
+    close = closing.search(body, start)
+    if patterns is _ID:
+        end = close.start() if close else len(body)
+    else:
+        following = _ANY_FIELD_OPEN.search(body, start)
+        candidates = [m.start() for m in (close, following) if m is not None]
+        end = min(candidates) if candidates else len(body)
+    return body[start:end], base + start
+
+
+def _check_leftovers(text: str, content: str, base: int, pattern: re.Pattern[str], what: str, hint: str) -> None:
+    leftovers = pattern.sub(" ", content)
+    position = 0
+    for match in _SEPARATORS.finditer(leftovers):
+        if match.start() != position:
+            break
+        position = match.end()
+    if position < len(leftovers):
+        bad = leftovers[position:].split()[0][:20]
+        # Find the offending text in the original content to report its position.
+        offset = content.find(bad) if bad in content else position
+        raise _error(text, base + offset, f"unexpected {bad!r} in {what}; {hint}")
+
+
+def _parse_stroke_body(
+    text: str, body: str, base: int, name: str, resolution: int, warnings: list[str]
+) -> Stroke:
+    points_field = _field(body, base, _POINTS)
+    if points_field is None:
+        raise _error(text, base, f"stroke {name} has no <points> element")
+    content, offset = points_field
+    _check_leftovers(
+        text, content, offset - 0, _CELL, f"<points> of stroke {name}", "expected cells like 'x12y30' separated by commas"
+    )
+    points = []
+    for match in _CELL.finditer(content):
+        column, row = int(match.group(1)), int(match.group(2))
+        clamped = (min(max(column, 1), resolution), min(max(row, 1), resolution))
+        if clamped != (column, row):
+            warnings.append(
+                f"stroke {name}: cell x{column}y{row} is outside the {resolution}x{resolution} grid; "
+                f"clamped to x{clamped[0]}y{clamped[1]}"
+            )
+        points.append(clamped)
+    if not points:
+        raise _error(text, offset, f"stroke {name} has an empty <points> element; expected cells like 'x12y30'")
+
+    t_values: list[float] = []
+    t_field = _field(body, base, _TVALUES)
+    if t_field is None:
+        warnings.append(f"stroke {name}: no <t_values>; using evenly spaced t")
+    else:
+        t_content, t_offset = t_field
+        _check_leftovers(
+            text, t_content, t_offset, _NUMBER, f"<t_values> of stroke {name}", "expected numbers in [0, 1]"
+        )
+        for match in _NUMBER.finditer(t_content):
+            value = float(match.group(0))
+            if not 0.0 <= value <= 1.0:
+                warnings.append(f"stroke {name}: t-value {value} is outside [0, 1]; clamped")
+                value = min(max(value, 0.0), 1.0)
+            t_values.append(value)
+        if len(t_values) != len(points):
+            warnings.append(
+                f"stroke {name}: {len(points)} points but {len(t_values)} t-values; evenly spaced t will be used"
+            )
+
+    id_field = _field(body, base, _ID)
+    label = id_field[0] if id_field else ""
+    return Stroke(tuple(points), tuple(t_values), label)
+
+
+def parse_stroke(text: str, *, name: str = "s?", resolution: int = RESOLUTION) -> tuple[Stroke, list[str]]:
+    """Parse the inside of one stroke element (``<points>…</points><t_values>…</t_values><id>…</id>``).
+
+    Used for stroke-by-stroke generation, where the reply stops right before ``</sN>``.
+
+    Returns:
+        The stroke and the warnings (clamped cells, t-count mismatch).
+
+    Raises:
+        SketchSyntaxError: no readable ``<points>``.
+    """
+    warnings: list[str] = []
+    boundary = _STROKE_BOUNDARY.search(text)
+    body = text[: boundary.start()] if boundary else text
+    return _parse_stroke_body(text, body, 0, name, resolution, warnings), warnings
+
+
+def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True) -> Sketch:
+    """Read a model's reply (or any text holding ``<sN>`` stroke elements) into a `Sketch`.
+
+    Args:
+        text: the reply.
+        resolution: grid size (cells per side); cells outside are clamped with a warning.
+        strict: when False, strokes that cannot be read are skipped with a warning instead of raising
+            (an error is still raised when no stroke at all can be read).
+
+    Returns:
+        The sketch, with `thinking` and `warnings` filled in.
+
+    Raises:
+        SketchSyntaxError: no strokes were found, or a stroke cannot be read (strict mode); the message has the
+            line and column.
+
+    Example:
+        >>> parse_sketch("<strokes><s1><points>'x1y1','x5y5'</points><t_values>0,1</t_values></s1></strokes>").strokes[0].points
+        ((1, 1), (5, 5))
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_sketch expects a str, got {type(text).__name__}")
+    thinking_spans = [m.span() for m in _THINKING_BLOCK.finditer(text)]
+    thinking = ""
+    first_thinking = _THINKING_BLOCK.search(text)
+    if first_thinking:
+        thinking = first_thinking.group(1).strip()
+
+    # Where the answer starts: after an <answer> outside closed <thinking> blocks, else the whole text.
+    region_start = 0
+    for match in _ANSWER_OPEN.finditer(text):
+        if not _inside(thinking_spans, match.start()):
+            region_start = match.end()
+            break
+    else:
+        unclosed = _THINKING_OPEN.search(text)
+        if unclosed and not thinking_spans:
+            # An unclosed plan: the plan runs up to the first <strokes> that is followed by a stroke element.
+            thinking = text[unclosed.end() :].split("<strokes>")[0].strip()
+
+    # Pick the first <strokes> (outside closed thinking) that actually holds a stroke element.
+    region_end = len(text)
+    chosen = None
+    for match in _STROKES_OPEN.finditer(text, region_start):
+        if _inside(thinking_spans, match.start()):
+            continue
+        close = _STROKES_CLOSE.search(text, match.end())
+        end = close.start() if close else len(text)
+        if any(not _inside(thinking_spans, m.start()) for m in _STROKE_OPEN.finditer(text, match.end(), end)):
+            chosen = (match.end(), end)
+            break
+    if chosen is not None:
+        region_start, region_end = chosen
+
+    concept = ""
+    for match in _CONCEPT.finditer(text):
+        if not _inside(thinking_spans, match.start()):
+            concept = match.group(1).strip()
+            break
+
+    warnings: list[str] = []
+    strokes: list[Stroke] = []
+    openings = [m for m in _STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())]
+    if not openings:
+        where = region_start if chosen else len(text)
+        raise _error(text, where, "no strokes found; expected <strokes> holding <s1>...</s1> elements")
+    for opening in openings:
+        name = f"s{opening.group(1)}"
+        boundary = _STROKE_BOUNDARY.search(text, opening.end(), region_end)
+        body_end = boundary.start() if boundary else region_end
+        body = text[opening.end() : body_end]
+        try:
+            strokes.append(_parse_stroke_body(text, body, opening.end(), name, resolution, warnings))
+        except SketchSyntaxError as exc:
+            if strict:
+                raise
+            warnings.append(f"skipped stroke {name}: {exc}")
+    if not strokes:
+        raise _error(text, openings[0].start(), "none of the strokes could be read: " + "; ".join(warnings))
+    return Sketch(tuple(strokes), concept, thinking, tuple(warnings), resolution)
