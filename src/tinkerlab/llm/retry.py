@@ -1,0 +1,83 @@
+"""Bounded retries with exponential backoff for calls to chat servers.
+
+Rate limits (429), server errors (5xx), timeouts and connection errors are retried after
+`base_delay_s * 2**attempt` seconds (capped, with a little jitter; a server's `Retry-After` is honoured up to the
+cap). After the last attempt `LLMConnectionError` names the URL and the last error. Other errors (a bad request,
+a rejected key) are not retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tinkerlab.core.errors import LLMConnectionError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Args:
+        max_retries: retries after the first attempt (so at most `max_retries + 1` attempts).
+        base_delay_s: the first wait; it doubles after every failed attempt.
+        max_delay_s: no single wait is longer than this.
+    """
+
+    max_retries: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.base_delay_s < 0 or self.max_delay_s < 0:
+            raise ValueError(f"retry delays must be >= 0, got {self.base_delay_s} and {self.max_delay_s}")
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (0-based)."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_delay_s)
+        wait = self.base_delay_s * (2**attempt)
+        return min(wait * (1.0 + 0.1 * random.random()), self.max_delay_s)
+
+
+class RetryableError(Exception):
+    """Raised by a backend's call to ask for another attempt; carries a short reason and an optional wait."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def call_with_retries(call: Callable[[], T], *, policy: RetryPolicy, url: str,
+                      sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `call` until it returns, retrying while it raises `RetryableError`.
+
+    Args:
+        call: the request; it raises `RetryableError` for failures worth another attempt.
+        policy: the retry bounds.
+        url: the server address, named in the final error.
+        sleep: the waiting function (tests may replace it).
+
+    Raises:
+        LLMConnectionError: every attempt failed; the message names the URL, the attempts and the last error.
+    """
+    last: RetryableError | None = None
+    attempts = policy.max_retries + 1
+    for attempt in range(attempts):
+        try:
+            return call()
+        except RetryableError as exc:
+            last = exc
+            if attempt + 1 < attempts:
+                sleep(policy.delay(attempt, exc.retry_after))
+    raise LLMConnectionError(
+        f"the chat server at {url} failed after {attempts} attempt{'s' if attempts != 1 else ''}: {last.reason}"
+    ) from last

@@ -1,0 +1,50 @@
+"""JSONL transcripts: every exchange with a chat model appended as one line (request, reply, usage, timing).
+
+Images are recorded by size and the SHA-256 of their pixels, not embedded, so transcripts stay small. API keys
+never appear: only the model name and the server URL are written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from tinkerlab.llm.messages import Message, Reply
+
+
+def exchange_record(
+    *,
+    model: str,
+    messages: list[Message],
+    params: dict[str, Any],
+    reply: Reply,
+    seconds: float,
+) -> dict[str, Any]:
+    """The JSON-able record of one exchange."""
+    return {
+        "time": _dt.datetime.now().isoformat(timespec="seconds"),
+        "model": model,
+        "messages": [message.to_record() for message in messages],
+        "params": params,
+        "reply": reply.text,
+        "stop_reason": reply.stop_reason,
+        "usage": {"prompt_tokens": reply.usage.prompt_tokens, "completion_tokens": reply.usage.completion_tokens},
+        "cached": reply.cached,
+        "seconds": round(seconds, 4),
+    }
+
+
+def append_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Append one record as a JSON line (parent folders are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def read_transcript(path: str | Path) -> list[dict[str, Any]]:
+    """All records of a transcript file, in order."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
