@@ -1,0 +1,85 @@
+"""Entity "neurons" of FIND (Schwettmann et al., NeurIPS 2023 D&B).
+
+An entity function maps a word to P("1") under the instruction 'Return only "1" if that input is related to
+{concept}. Return only "0" otherwise.', read from an LM's next-token probabilities (see `tinkerlab.find.lm`).
+140 functions use one concept; 60 use the OR of two ("lakes or journalism").
+
+Each spec also holds 10 search-initialisation words (the original's ``initial.json``) and 10 three-way unit
+tests: "which input will the function be most selective for?", with one related word and two unrelated ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinkerlab.find.concepts import CONCEPTS
+
+
+def instruction(concepts: list[str]) -> str:
+    """The neuron's instruction for one concept or the OR of two."""
+    concept = " or ".join(concepts)
+    return f'Return only "1" if that input is related to {concept}. Return only "0" otherwise.'
+
+
+def describe(concepts: list[str]) -> str:
+    if len(concepts) == 1:
+        return f"The function responds to inputs related to {concepts[0]}."
+    return f"The function responds to inputs related to {concepts[0]} or to {concepts[1]}."
+
+
+def _related(concepts: list[str]) -> list[str]:
+    return [w for c in concepts for w in CONCEPTS[c]]
+
+
+def _unrelated_pool(concepts: list[str]) -> list[str]:
+    related = {w.lower() for w in _related(concepts)}
+    return sorted({w for c, words in CONCEPTS.items() if c not in concepts for w in words if w.lower() not in related})
+
+
+def build_entity_specs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+    """Entity specs: the first 70% single concepts (140 of 200), the rest OR pairs.
+
+    Args:
+        rng: the random generator.
+        count: number of functions (200 in the full suite).
+    """
+    names = sorted(CONCEPTS)
+    n_single = int(round(count * 0.7))
+    singles = [str(c) for c in rng.permutation(names)[:n_single]]
+    specs = []
+    for index in range(count):
+        if index < n_single:
+            concepts = [singles[index]]
+        else:
+            pair = rng.choice(len(names), size=2, replace=False)
+            concepts = [names[int(pair[0])], names[int(pair[1])]]
+        related = _related(concepts)
+        pool = _unrelated_pool(concepts)
+        hint_pos = [str(w) for w in rng.choice(related, size=4, replace=False)]
+        hint_neg = [str(w) for w in rng.choice(pool, size=6, replace=False)]
+        initial = [str(w) for w in rng.permutation(hint_pos + hint_neg)]
+        tests = []
+        for _ in range(10):
+            answer = int(rng.integers(0, 3))
+            others = [str(w) for w in rng.choice(pool, size=2, replace=False)]
+            candidates = others[:answer] + [str(rng.choice(related))] + others[answer:]
+            tests.append({"candidates": candidates, "answer": answer + 1})
+        specs.append(
+            {
+                "id": f"f{index:05d}",
+                "category": "entities",
+                "concepts": concepts,
+                "instruction": instruction(concepts),
+                "description": describe(concepts),
+                "initial": initial,
+                "unit_tests": tests,
+            }
+        )
+    return specs
+
+
+def entity_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[float]:
+    """The neuron's outputs P("1") on `inputs` (cached by the LM)."""
+    return [round(lm.prob_one(spec["instruction"], text), 4) for text in inputs]

@@ -1,0 +1,128 @@
+"""Relation functions of FIND (Schwettmann et al., NeurIPS 2023 D&B).
+
+A relation function maps an input word to an output through an LM answering a rule ("If the input is a
+country, reply with only its capital city"), with 'undefined' for inputs outside the relation. 25 functions
+are clean; 50 carry an exception sub-domain (e.g. "the input country is in Asia") where they answer
+'undefined': 25 answer 'undefined' *inside* the sub-domain (``except``), 25 answer only inside it (``only``).
+
+The LM is asked with a few examples from the relation's table; for inputs in the table, membership of the
+sub-domain is decided by the table's tag (a small LM cannot be trusted to apply the exception), elsewhere by
+the LM following the instruction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from tinkerlab.find.relations_data import RELATIONS, Relation
+
+ExceptionMode = Literal["none", "except", "only"]
+UNDEFINED = "undefined"
+
+
+def instruction(relation: Relation, mode: ExceptionMode) -> str:
+    """The LM instruction: the rule, the exception clause, three examples."""
+    examples = "; ".join(f"{i} -> {o}" for i, o, tagged in relation.rows if not tagged or mode == "only")
+    examples = "; ".join(examples.split("; ")[:3])
+    text = f"{relation.rule}. If not, reply with only 'undefined'."
+    if mode == "except":
+        text += f" Also reply 'undefined' if {relation.subdomain}."
+    elif mode == "only":
+        text += f" Reply 'undefined' unless {relation.subdomain}."
+    return f"{text} Examples: {examples}."
+
+
+def describe(relation: Relation, mode: ExceptionMode) -> str:
+    rule = relation.rule[0].lower() + relation.rule[1:]
+    text = f"The function maps inputs by the rule: {rule}; other inputs give 'undefined'."
+    if mode == "except":
+        text += f" Exception: it returns 'undefined' when {relation.subdomain}."
+    elif mode == "only":
+        text += f" Exception: it returns 'undefined' unless {relation.subdomain}."
+    return text
+
+
+def expected_output(relation: Relation, mode: ExceptionMode, text: str) -> str | None:
+    """The intended output for an input in the relation's table (None when the input is not in it)."""
+    hit = relation.lookup(text)
+    if hit is None:
+        return None
+    output, tagged = hit
+    if (mode == "except" and tagged) or (mode == "only" and not tagged):
+        return UNDEFINED
+    return output
+
+
+def build_relation_specs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+    """Relation specs: the first third clean, the rest with exceptions (alternating except/only).
+
+    Args:
+        rng: the random generator.
+        count: number of functions (75 in the full suite).
+    """
+    names = sorted(RELATIONS)
+    n_clean = count // 3
+    order = [str(n) for n in rng.permutation(names)]
+    specs = []
+    for index in range(count):
+        relation = RELATIONS[order[index % len(order)]]
+        if index < n_clean:
+            mode: ExceptionMode = "none"
+        else:
+            mode = "except" if (index - n_clean) % 2 == 0 else "only"
+            relation = RELATIONS[order[(index - n_clean) // 2 % len(order)]]
+        others = [RELATIONS[n] for n in names if n != relation.name]
+        tests = []
+        for _ in range(10):
+            inp, _, tagged = relation.rows[int(rng.integers(0, len(relation.rows)))]
+            truth = expected_output(relation, mode, inp)
+            wrong: list[list[str]] = []
+            if mode != "none" and truth == UNDEFINED:
+                plain = relation.lookup(inp)[0]  # type: ignore[index]
+                wrong.append([inp, plain])
+            elif mode != "none":
+                flip = [r for r in relation.rows if expected_output(relation, mode, r[0]) == UNDEFINED]
+                if flip:
+                    pick = flip[int(rng.integers(0, len(flip)))]
+                    wrong.append([pick[0], pick[1]])
+            while len(wrong) < 2:
+                other = others[int(rng.integers(0, len(others)))]
+                row = other.rows[int(rng.integers(0, len(other.rows)))]
+                if relation.lookup(row[0]) is None:
+                    wrong.append([row[0], row[1]])
+            answer = int(rng.integers(0, 3))
+            candidates = wrong[:answer] + [[inp, str(truth)]] + wrong[answer:]
+            tests.append({"candidates": candidates, "answer": answer + 1})
+        initial = [str(w) for w in rng.permutation([r[0] for r in relation.rows])[:6]]
+        initial += [str(others[int(i)].rows[0][0]) for i in rng.choice(len(others), size=2, replace=False)]
+        specs.append(
+            {
+                "id": f"f{index:05d}",
+                "category": "relations",
+                "relation": relation.name,
+                "mode": mode,
+                "instruction": instruction(relation, mode),
+                "description": describe(relation, mode),
+                "subdomain": relation.subdomain if mode != "none" else None,
+                "initial": [str(w) for w in rng.permutation(initial)],
+                "unit_tests": tests,
+            }
+        )
+    return specs
+
+
+def relation_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[str]:
+    """The function's outputs on `inputs`: the LM's answer, with the table deciding the exception."""
+    relation = RELATIONS[spec["relation"]]
+    outputs = []
+    for text in inputs:
+        hit = relation.lookup(text)
+        mode = spec["mode"]
+        if hit is not None and ((mode == "except" and hit[1]) or (mode == "only" and not hit[1])):
+            outputs.append(UNDEFINED)
+            continue
+        answer = lm.answer(spec["instruction"], text).strip().strip(".").strip("'\"")
+        outputs.append(answer or UNDEFINED)
+    return outputs
