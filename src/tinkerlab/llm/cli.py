@@ -15,6 +15,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chat models:
                   "Anthropic, scripted.")
 
 
+@app.callback()
+def _group() -> None:
+    """Chat models: local (embedded SmolLM2-135M-Instruct), OpenAI-compatible, Anthropic, scripted."""
+
+
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="The user message."),
