@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -18,13 +18,18 @@ def _sandbox() -> None:
 
 @app.command("run")
 def run_command(
-    file: Path = typer.Argument(..., help="The Python file to run ('-' reads the code from stdin)."),
-    timeout: float = typer.Option(10.0, "--timeout", help="Wall-clock seconds before the code is killed."),
-    memory_mb: int = typer.Option(1024, "--memory-mb", help="Address-space limit in MB (torch needs ~700)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for returned images and files."),
-    data: Optional[list[Path]] = typer.Option(
-        None, "--file", help="A file copied into the working directory first (repeatable)."
-    ),
+    file: Annotated[Path, typer.Argument(help="The Python file to run ('-' reads the code from stdin).")],
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Wall-clock seconds before the code is killed.")
+    ] = 10.0,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", help="Address-space limit in MB (importing torch takes ~600).")
+    ] = 1024,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for returned images and files.")] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="A file copied into the working directory first (repeatable)."),
+    ] = None,
 ) -> None:
     """Run FILE in the sandbox: print its stdout, stderr and error; save images (and files) into --out."""
     from tinkerlab.core.errors import InputError
@@ -50,7 +55,9 @@ def run_command(
             target = out / "files" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        typer.echo(f"saved {len(outcome.images)} image(s) and {len(outcome.files)} file(s) to {out}", err=True)
+        typer.echo(
+            f"saved {len(outcome.images)} image(s) and {len(outcome.files)} file(s) to {out}", err=True
+        )
     elif outcome.images:
         typer.echo(f"{len(outcome.images)} image(s) returned (use --out DIR to save them)", err=True)
     if outcome.error:

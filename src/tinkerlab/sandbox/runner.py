@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from tinkerlab.sandbox.outcome import Outcome
 from tinkerlab.core.errors import InputError
+from tinkerlab.sandbox.outcome import Outcome
 from tinkerlab.sandbox.worker import SandboxWorker, _validate_limits, write_files
 
 
@@ -26,7 +26,7 @@ def run(
     Args:
         code: Python source, run as the `__main__` module.
         timeout_s: Wall-clock seconds before the code is killed.
-        memory_mb: Address-space limit in MB (RLIMIT_AS). Importing torch needs about 700 MB of it.
+        memory_mb: Address-space limit in MB (RLIMIT_AS). Importing torch takes about 600 MB of it.
         files: Written into the working directory before the code runs: relative path -> text (str), bytes, or a
             `Path` whose file is copied.
 

@@ -34,6 +34,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Self
 
 from tinkerlab.core.errors import InputError, SandboxError
 from tinkerlab.sandbox.environment import sandbox_environment
@@ -49,7 +50,9 @@ MAX_RETURNED_FILES_TOTAL = 8_000_000
 MAX_IMAGES = 32
 MAX_SCANNED_FILES = 5_000
 FILE_SIZE_LIMIT_MB = 512  # RLIMIT_FSIZE: the largest file the code may write
-EXTRA_TASKS = 256  # RLIMIT_NPROC headroom over the user's current processes and threads (not enforced for root)
+EXTRA_TASKS = (
+    256  # RLIMIT_NPROC headroom over the user's current processes and threads (not enforced for root)
+)
 START_TIMEOUT_S = 60.0
 STREAM_GRACE_S = 2.0
 
@@ -234,7 +237,7 @@ class SandboxWorker:
 
     Args:
         timeout_s: Wall-clock seconds each call may run before the process group is killed.
-        memory_mb: Address-space limit of the process (RLIMIT_AS) in MB. Importing torch needs about 700 MB of
+        memory_mb: Address-space limit of the process (RLIMIT_AS) in MB. Importing torch takes about 600 MB of
             address space; numpy and matplotlib need far less.
         setup_code: Code run after every (re)start, e.g. imports and helper definitions. If it fails, the worker
             raises `SandboxError`.
@@ -268,7 +271,7 @@ class SandboxWorker:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def __enter__(self) -> SandboxWorker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -279,7 +282,9 @@ class SandboxWorker:
     def scratch_dir(self) -> Path:
         """The working directory of the code (created on start, removed by `close`)."""
         if self._scratch is None:
-            raise SandboxError("the sandbox worker is not started; use it as a context manager or call start()")
+            raise SandboxError(
+                "the sandbox worker is not started; use it as a context manager or call start()"
+            )
         return self._scratch
 
     @property
@@ -345,8 +350,12 @@ class SandboxWorker:
         os.close(reply_write)
         self._process = process
         self._request_fd, self._reply_fd = request_write, reply_read
-        self._stdout = _StreamCollector(process.stdout, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stdout")
-        self._stderr = _StreamCollector(process.stderr, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stderr")
+        self._stdout = _StreamCollector(
+            process.stdout, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stdout"
+        )
+        self._stderr = _StreamCollector(
+            process.stderr, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stderr"
+        )
         self._stdout.start()
         self._stderr.start()
         self._cleanup["pid"] = process.pid
@@ -459,7 +468,12 @@ class SandboxWorker:
             )
 
         # Timed out or died: kill the whole group, keep what it printed, restart if this is a persistent worker.
-        returncode = self._process.poll() if self._process is not None else None
+        returncode = None
+        if self._process is not None:
+            try:  # a process that closed its reply pipe is ending: wait briefly for its exit status
+                returncode = self._process.wait(timeout=0 if timed_out else STREAM_GRACE_S)
+            except subprocess.TimeoutExpired:
+                returncode = None
         stdout, stderr = self._stop_process()
         written_images, files = _collect_written(self.scratch_dir, before)
         if timed_out:

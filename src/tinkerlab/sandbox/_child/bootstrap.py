@@ -150,7 +150,7 @@ def collect_figures() -> tuple[list[str], str]:
                 buffer = io.BytesIO()
                 pyplot.figure(number).savefig(buffer, format="png")
                 pictures.append(buffer.getvalue())
-            except Exception as exc:  # a broken figure must not hide the rest of the outcome
+            except Exception as exc:  # noqa: BLE001 - a broken figure must not hide the rest of the outcome
                 notes += f"[sandbox] figure {number} could not be rendered: {type(exc).__name__}: {exc}\n"
         pyplot.close("all")
     return [base64.b64encode(picture).decode("ascii") for picture in pictures], notes
@@ -166,11 +166,11 @@ def execute(request: dict, namespace: dict, memory_mb: int) -> dict:
     _arm_cpu_backstop(float(request["timeout_s"]))
     try:
         compiled = compile(code, filename, "exec")
-        exec(compiled, namespace)
+        exec(compiled, namespace)  # noqa: S102 - running the code is this file's purpose
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = f"the code called sys.exit({exc.code!r})"
-    except BaseException as exc:  # the code's failure is data for the parent, not ours
+    except BaseException as exc:  # noqa: BLE001 - the code's failure is data for the parent
         if _is_memory_error(exc):
             memory_exceeded = True
             try:
@@ -185,9 +185,15 @@ def execute(request: dict, namespace: dict, memory_mb: int) -> dict:
         _disarm_cpu_backstop()
     try:
         figures, notes = collect_figures()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - report, then still send the reply
         figures, notes = [], f"[sandbox] figures could not be collected: {type(exc).__name__}: {exc}\n"
-    return {"op": "done", "error": error, "memory_exceeded": memory_exceeded, "figures": figures, "notes": notes}
+    return {
+        "op": "done",
+        "error": error,
+        "memory_exceeded": memory_exceeded,
+        "figures": figures,
+        "notes": notes,
+    }
 
 
 def _end_streams(sentinel: bytes) -> None:
