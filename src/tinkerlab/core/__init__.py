@@ -11,7 +11,6 @@ from tinkerlab.core.errors import (
     TinkerlabError,
 )
 from tinkerlab.core.runs import RunDir
-from tinkerlab.core.seeding import seed_everything
 
 __all__ = [
     "InputError",
@@ -22,3 +21,12 @@ __all__ = [
     "TinkerlabError",
     "seed_everything",
 ]
+
+
+def __getattr__(name: str):
+    # seed_everything needs numpy; keep `import tinkerlab.core` (and so `tinkerlab --help`) free of it.
+    if name == "seed_everything":
+        from tinkerlab.core.seeding import seed_everything
+
+        return seed_everything
+    raise AttributeError(f"module 'tinkerlab.core' has no attribute {name!r}")
