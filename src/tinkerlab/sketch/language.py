@@ -319,6 +319,12 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
         >>> parse_sketch("<strokes><s1><points>'x1y1','x5y5'</points><t_values>0,1</t_values></s1></strokes>").strokes[0].points
         ((1, 1), (5, 5))
     """
+    reading = _read(text, resolution, strict, require_strokes=True)
+    return Sketch(tuple(s for _, s in reading.strokes), reading.concept, reading.thinking, tuple(reading.warnings),
+                  resolution)
+
+
+def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_Reading":
     if not isinstance(text, str):
         raise TypeError(f"parse_sketch expects a str, got {type(text).__name__}")
     thinking_spans = [m.span() for m in _THINKING_BLOCK.finditer(text)]
@@ -360,9 +366,11 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
             break
 
     warnings: list[str] = []
-    strokes: list[Stroke] = []
+    strokes: list[tuple[int, Stroke]] = []
     openings = [m for m in _STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())]
     if not openings:
+        if not require_strokes:
+            return _Reading([], concept, thinking, warnings, thinking_spans)
         where = region_start if chosen else len(text)
         raise _error(text, where, "no strokes found; expected <strokes> holding <s1>...</s1> elements")
     for opening in openings:
@@ -371,11 +379,81 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
         body_end = boundary.start() if boundary else region_end
         body = text[opening.end() : body_end]
         try:
-            strokes.append(_parse_stroke_body(text, body, opening.end(), name, resolution, warnings))
+            stroke = _parse_stroke_body(text, body, opening.end(), name, resolution, warnings)
+            strokes.append((int(opening.group(1)), stroke))
         except SketchSyntaxError as exc:
             if strict:
                 raise
             warnings.append(f"skipped stroke {name}: {exc}")
     if not strokes:
         raise _error(text, openings[0].start(), "none of the strokes could be read: " + "; ".join(warnings))
-    return Sketch(tuple(strokes), concept, thinking, tuple(warnings), resolution)
+    return _Reading(strokes, concept, thinking, warnings, thinking_spans)
+
+
+@dataclass
+class _Reading:
+    strokes: list[tuple[int, Stroke]]
+    concept: str
+    thinking: str
+    warnings: list[str]
+    thinking_spans: list[tuple[int, int]]
+
+
+_REMOVE = re.compile(r"<\s*remove\s*>(.*?)(?:<\s*/\s*remove\s*>|$)", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SketchEdit:
+    """The changes a chat-editing reply asks for.
+
+    Attributes:
+        strokes: (number, stroke) pairs; a number of an existing stroke replaces it, a larger one adds a stroke.
+        remove: numbers of strokes to delete (numbers refer to the sketch before the edit).
+        thinking: the model's plan.
+        warnings: what the parser had to fix or skip.
+    """
+
+    strokes: tuple[tuple[int, Stroke], ...] = ()
+    remove: tuple[int, ...] = ()
+    thinking: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def apply(self, sketch: Sketch) -> tuple[Sketch, dict[str, list[int]]]:
+        """The edited sketch and a summary {"added", "modified", "removed"} of stroke numbers (before the edit).
+
+        New strokes are appended in their order; modified strokes keep their place; unknown removals are ignored
+        with a warning in the returned sketch.
+        """
+        count = len(sketch.strokes)
+        current = list(sketch.strokes)
+        modified, added, notes = [], [], []
+        for number, stroke in self.strokes:
+            if 1 <= number <= count and number not in self.remove:
+                current[number - 1] = stroke
+                modified.append(number)
+            else:
+                current.append(stroke)
+                added.append(number)
+        removed = sorted({n for n in self.remove if 1 <= n <= count})
+        ignored = sorted({n for n in self.remove if not 1 <= n <= count})
+        if ignored:
+            notes.append(f"ignored removal of strokes {ignored}: the sketch has s1..s{count}")
+        kept = [stroke for i, stroke in enumerate(current, start=1) if i not in removed]
+        edited = replace(sketch, strokes=tuple(kept), warnings=tuple(self.warnings) + tuple(notes))
+        return edited, {"added": added, "modified": modified, "removed": removed}
+
+
+def parse_edit(text: str, *, resolution: int = RESOLUTION, strict: bool = False) -> SketchEdit:
+    """Read a chat-editing reply: strokes to add or replace, and ``<remove>s3, s5</remove>``.
+
+    Raises:
+        SketchSyntaxError: the reply holds neither readable strokes nor a removal.
+    """
+    reading = _read(text, resolution, strict, require_strokes=False)
+    remove: list[int] = []
+    for match in _REMOVE.finditer(text):
+        if not _inside(reading.thinking_spans, match.start()):
+            remove += [int(n) for n in re.findall(r"\d+", match.group(1))]
+    if not reading.strokes and not remove:
+        raise _error(text, len(text), "the edit holds no strokes and no <remove>; expected at least one change")
+    return SketchEdit(tuple(reading.strokes), tuple(dict.fromkeys(remove)), reading.thinking, tuple(reading.warnings))

@@ -1,0 +1,102 @@
+"""`tinkerlab sketch ...`: SketchAgent (Vinker et al., CVPR 2025) from the shell.
+
+    tinkerlab sketch draw "sailboat" --model local --out runs/sailboat
+    tinkerlab sketch edit runs/sailboat "add a sun in the top right corner"
+    tinkerlab sketch render sketch.txt --out sketch.png --grid
+    tinkerlab sketch serve
+    tinkerlab sketch evaluate runs/ --concepts concepts.txt
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="SketchAgent: a chat model draws stroke by stroke on a 50x50 grid.")
+
+MODEL_HELP = "local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"
+
+
+@app.callback()
+def _group() -> None:
+    """SketchAgent: a chat model draws stroke by stroke on a 50x50 grid."""
+
+
+@app.command()
+def draw(
+    concept: str = typer.Argument(..., help="What to draw, e.g. 'sailboat'."),
+    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory for the sketch, its pictures and transcript."),
+    mode: str = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    max_tokens: int = typer.Option(3000, "--max-tokens", min=1, help="Reply budget of the drawing call."),
+    max_strokes: int = typer.Option(20, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
+    retries: int = typer.Option(2, "--retries", min=0, help="Extra attempts after an unreadable reply."),
+    compact: bool = typer.Option(False, "--compact", help="Shorter system prompt (for tiny local models)."),
+    no_example: bool = typer.Option(False, "--no-example", help="Leave out the worked example."),
+) -> None:
+    """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF."""
+    from tinkerlab.sketch.agent import AgentConfig
+    from tinkerlab.sketch.runs import DrawConfig, draw_run
+
+    if mode not in ("whole", "strokes"):
+        raise typer.BadParameter(f"expected 'whole' or 'strokes', got {mode!r}", param_hint="--mode")
+    agent = AgentConfig(max_tokens=max_tokens, max_strokes=max_strokes, temperature=temperature, retries=retries,
+                        compact=compact, with_example=not no_example)
+    config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
+    result, run = draw_run(config, out)
+    for warning in result.sketch.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"{len(result.sketch)} strokes in {result.seconds:.1f} s "
+               f"({len(result.failures)} unreadable replies retried)")
+    typer.echo(f"wrote {run.outputs / 'sketch.png'} (and .svg, .txt, sketch_grid.png, strokes.gif)")
+
+
+@app.command()
+def edit(
+    folder: Path = typer.Argument(..., help="A run directory made by `sketch draw`."),
+    instruction: str = typer.Argument(..., help="What to change, e.g. 'add a sun in the top right'."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP + " (default: the drawing's model)"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+) -> None:
+    """Edit the latest version of a drawing by instruction: strokes are added, removed or modified."""
+    from tinkerlab.sketch.runs import edit_run
+
+    result, target = edit_run(folder, instruction, model_spec=model, base_url=base_url)
+    changes = ", ".join(f"{k} {v}" for k, v in result.changes.items() if v) or "no change"
+    typer.echo(f"{changes}; now {len(result.sketch)} strokes")
+    typer.echo(f"wrote {target / 'sketch.png'}")
+
+
+@app.command()
+def render(
+    file: Path = typer.Argument(..., help="A text file holding a sketch (a model reply or sketch.txt)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output: .png, .svg, .gif (stroke order) or .txt."),
+    grid: bool = typer.Option(False, "--grid", help="Draw on the labelled grid."),
+    colors: Optional[str] = typer.Option(None, "--colors", help="'order' (by drawing order) or one colour."),
+    size: Optional[int] = typer.Option(None, "--size", min=16, help="Output side in pixels (PNG)."),
+) -> None:
+    """Render a sketch written in the language to PNG, SVG, GIF or canonical text."""
+    from tinkerlab.core.errors import InputError
+    from tinkerlab.sketch.language import parse_sketch
+    from tinkerlab.sketch.render import save_sketch
+
+    if not file.is_file():
+        raise InputError(f"sketch file {str(file)!r} does not exist")
+    sketch = parse_sketch(file.read_text(encoding="utf-8"))
+    for warning in sketch.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    options: dict = {"colors": colors}
+    suffix = out.suffix.lower()
+    if suffix in (".png", ".svg", ".gif"):
+        options["show_grid"] = grid
+    if suffix == ".png" and size:
+        options["size"] = size
+    if suffix == ".txt":
+        options = {}
+    save_sketch(sketch, out, **options)
+    typer.echo(f"wrote {out} ({len(sketch)} strokes)")

@@ -1,0 +1,143 @@
+"""Run directories for SketchAgent drawings (Vinker et al., CVPR 2025): draw into a folder, edit it later.
+
+Layout::
+
+    RUN/
+      config.json        concept, model spec, mode and agent settings
+      transcript.jsonl   every exchange with the chat model
+      run.log
+      state.json         {"current": "outputs/...", "edits": [...]} : the latest version and the edit history
+      outputs/
+        sketch.txt       the sketch in the language (with the model's plan)
+        sketch.svg       vector output (fitted Bézier curves)
+        sketch.png       raster output on white
+        sketch_grid.png  on the labelled grid (what a vision model is shown)
+        strokes.gif      stroke-order animation
+        replies.json     the raw replies and the parse failures
+        edit_01/ ...     the same files after each edit, plus instruction.txt
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tinkerlab.core.errors import InputError
+from tinkerlab.core.runs import RunDir
+from tinkerlab.sketch.agent import AgentConfig, DrawResult, EditResult, SketchAgent
+from tinkerlab.sketch.language import Sketch, parse_sketch
+from tinkerlab.sketch.render import render_image, save_sketch, save_stroke_animation
+
+Mode = Literal["whole", "strokes"]
+
+
+@dataclass(frozen=True)
+class DrawConfig:
+    """What `draw_run` records in config.json."""
+
+    concept: str
+    model: str = "local"
+    mode: Mode = "whole"
+    base_url: str | None = None
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+
+def write_sketch_files(sketch: Sketch, folder: Path, *, colors=None) -> dict[str, Path]:
+    """Write sketch.txt/.svg/.png, sketch_grid.png and strokes.gif into `folder`; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "text": save_sketch(sketch, folder / "sketch.txt"),
+        "svg": save_sketch(sketch, folder / "sketch.svg", colors=colors),
+        "png": save_sketch(sketch, folder / "sketch.png", colors=colors),
+        "gif": save_stroke_animation(sketch, folder / "strokes.gif", colors=colors),
+    }
+    grid_png = folder / "sketch_grid.png"
+    render_image(sketch, show_grid=True, colors=colors if colors is not None else "order").save(grid_png)
+    paths["grid_png"] = grid_png
+    return paths
+
+
+def _load_model(spec: str, base_url: str | None, transcript: Path):
+    from tinkerlab.llm import load_chat_model
+
+    return load_chat_model(spec, base_url=base_url, transcript=transcript)
+
+
+def draw_run(config: DrawConfig, out: str | Path, *, model=None) -> tuple[DrawResult, RunDir]:
+    """Draw `config.concept` into the run directory `out`.
+
+    Args:
+        model: a chat model to use instead of loading `config.model` (tests pass a scripted one).
+
+    Raises:
+        SketchSyntaxError: the model gave no readable sketch within the retries (its replies are still saved).
+    """
+    run = RunDir.open(out, system="sketch", config=config, overwrite=True)
+    model = model if model is not None else _load_model(config.model, config.base_url, run.transcript_path)
+    model.set_transcript(run.transcript_path)
+    agent = SketchAgent(model, config.agent)
+    run.log(f"drawing {config.concept!r} with {getattr(model, 'name', config.model)} ({config.mode})")
+    try:
+        if config.mode == "strokes":
+            result = agent.draw_stroke_by_stroke(config.concept)
+        else:
+            result = agent.draw(config.concept)
+    except Exception as exc:
+        run.log(f"failed: {exc}")
+        raise
+    write_sketch_files(result.sketch, run.outputs)
+    (run.outputs / "replies.json").write_text(
+        json.dumps({"replies": result.replies, "failures": result.failures, "seconds": result.seconds}, indent=2)
+    )
+    run.save_state({"current": "outputs/sketch.txt", "edits": []})
+    run.log(f"drew {len(result.sketch)} strokes in {result.seconds:.1f} s")
+    return result, run
+
+
+def edit_run(
+    folder: str | Path, instruction: str, *, model_spec: str | None = None, base_url: str | None = None, model=None
+) -> tuple[EditResult, Path]:
+    """Apply an editing instruction to the latest version of the sketch in run directory `folder`.
+
+    Returns:
+        The edit result and the folder the edited version was written to (``outputs/edit_NN``).
+
+    Raises:
+        InputError: `folder` is not a sketch run directory.
+    """
+    folder = Path(folder)
+    config_file = folder / "config.json"
+    if not config_file.exists():
+        raise InputError(f"{folder} is not a sketch run directory (no config.json); create one with `sketch draw`")
+    record = json.loads(config_file.read_text())
+    if record.get("system") != "sketch":
+        raise InputError(f"{folder} holds a run of {record.get('system')!r}, not a sketch")
+    recorded = record.get("config") or {}
+    run = RunDir(path=folder, system="sketch")
+    state = run.state() or {"current": "outputs/sketch.txt", "edits": []}
+    current = folder / state["current"]
+    sketch = parse_sketch(current.read_text(encoding="utf-8"))
+    spec = model_spec or recorded.get("model", "local")
+    model = model if model is not None else _load_model(spec, base_url or recorded.get("base_url"),
+                                                        run.transcript_path)
+    model.set_transcript(run.transcript_path)
+    agent_config = AgentConfig(**{k: v for k, v in (recorded.get("agent") or {}).items()
+                                  if k in AgentConfig.__dataclass_fields__})
+    result = SketchAgent(model, agent_config).edit(sketch, instruction)
+    number = len(state["edits"]) + 1
+    target = run.outputs / f"edit_{number:02d}"
+    write_sketch_files(result.sketch, target)
+    (target / "instruction.txt").write_text(instruction.strip() + "\n", encoding="utf-8")
+    (target / "replies.json").write_text(
+        json.dumps({"replies": result.replies, "failures": result.failures, "changes": result.changes}, indent=2)
+    )
+    state["edits"].append({"instruction": instruction, "folder": f"outputs/edit_{number:02d}", **result.changes})
+    state["current"] = f"outputs/edit_{number:02d}/sketch.txt"
+    run.save_state(state)
+    run.log(f"edit {number}: {instruction!r} -> {result.changes}")
+    return result, target
+
+
+__all__ = ["DrawConfig", "draw_run", "edit_run", "write_sketch_files"]
