@@ -56,17 +56,21 @@ class Patch:
 
 @dataclass(eq=False)
 class MeanAblation:
-    """Replace a head site by per-position means wherever `keep` is False.
+    """Replace a head site by per-position means (or fixed per-row values) wherever `keep` is False.
 
     Attributes:
         site: a head site (usually 'layers.{l}.attn.head_out').
-        means: [S, H, Dh] per-position mean activations (from a reference set of prompts).
-        keep: [B or 1, S, H] bool; True keeps the run's own activation. None ablates every head everywhere.
+        means: [S, H, Dh] per-position mean activations (from a reference set of prompts), or [R, S, H, Dh]
+            per-row values (used to freeze heads at their clean values); rows beyond R repeat them (row r uses
+            r mod R).
+        keep: [B or 1, S, H] bool; True keeps the run's own activation. None replaces every head everywhere.
+        start: absolute position of index 0 along the S axis of `means` and `keep`.
     """
 
     site: str
     means: torch.Tensor
     keep: torch.Tensor | None = None
+    start: int = 0
 
 
 @dataclass(eq=False)
@@ -159,11 +163,20 @@ class Intervention:
         plan = self._plan[key]
         seq = x.shape[1]
         for ablation in plan["ablations"]:
-            means = ablation.means[self.offset : self.offset + seq].to(x.dtype)  # [S, H, Dh]
-            if ablation.keep is None:
-                x = means.unsqueeze(0).expand_as(x).contiguous()
+            lo = self.offset - ablation.start
+            if ablation.means.dim() == 3:
+                means = ablation.means[lo : lo + seq].to(x.dtype).unsqueeze(0)  # [1, S, H, Dh]
             else:
-                keep = ablation.keep[:, self.offset : self.offset + seq]  # [B|1, S, H]
+                means = ablation.means[:, lo : lo + seq].to(x.dtype)  # [R, S, H, Dh]
+                if means.shape[0] != x.shape[0]:
+                    means = means.repeat(x.shape[0] // means.shape[0], 1, 1, 1)
+            if means.shape[1] != seq:
+                raise InputError(f"ablation on {ablation.site} covers positions {ablation.start}.. but the run "
+                                 f"sees {self.offset}..{self.offset + seq - 1}")
+            if ablation.keep is None:
+                x = means.expand_as(x).contiguous()
+            else:
+                keep = ablation.keep[:, lo : lo + seq]  # [B|1, S, H]
                 x = torch.where(keep.unsqueeze(-1), x, means)
         for patch in plan["patches"]:
             positions = patch.positions - self.offset
@@ -366,14 +379,16 @@ def _build_cache(model: nn.Module, clean: CleanRun, start: int, repeat: int):
     return cache
 
 
-def run_from(model: nn.Module, clean: CleanRun, start: int, *, repeat: int = 1, input_ids: torch.Tensor | None = None,
-             all_logits: bool = False, **intervention) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def run_from(model: nn.Module, clean: CleanRun, start: int, *, stop: int | None = None, repeat: int = 1,
+             input_ids: torch.Tensor | None = None, all_logits: bool = False, **intervention) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Recompute positions `start..S-1` for `repeat` copies of the batch, reusing the clean keys/values before it.
 
     Args:
         model: the model that made `clean`.
         clean: the clean run whose prefix is reused.
         start: first recomputed position (1 <= start <= S-1); 0 means a full forward.
+        stop: recompute positions start..stop-1 only (default S): enough when only activations before `stop`
+            matter (the returned logits are then those at stop-1).
         repeat: number of copies of the batch; row `i * B + b` is copy i of prompt b.
         input_ids: optional [B, S] or [repeat * B, S] prompts that must equal the clean prompts before `start`.
         all_logits: return logits at every recomputed position instead of the last one.
@@ -390,14 +405,17 @@ def run_from(model: nn.Module, clean: CleanRun, start: int, *, repeat: int = 1, 
     batch, seq = clean.input_ids.shape
     if not 0 <= start < seq:
         raise InputError(f"start must be in [0, {seq - 1}] for prompts of length {seq}, got {start}")
+    stop = seq if stop is None else stop
+    if not start < stop <= seq:
+        raise InputError(f"stop must be in [{start + 1}, {seq}], got {stop}")
     if ids.shape[0] == batch and repeat > 1:
         ids = ids.repeat(repeat, 1)
     rows = ids.shape[0]
     kwargs = {"logits_to_keep": 0 if all_logits else 1, "use_cache": start > 0}
     if start > 0:
         kwargs[_model_cache_kwarg(model)] = _build_cache(model, clean, start, repeat)
-        kwargs["position_ids"] = torch.arange(start, seq, device=ids.device).unsqueeze(0).expand(rows, -1)
+        kwargs["position_ids"] = torch.arange(start, stop, device=ids.device).unsqueeze(0).expand(rows, -1)
     with Intervention(model, offset=start, **intervention) as run:
-        out = model(ids[:, start:], **kwargs)
+        out = model(ids[:, start:stop], **kwargs)
     logits = out.logits if all_logits else out.logits[:, -1]
     return logits, run.cache

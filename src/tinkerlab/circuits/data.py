@@ -1,0 +1,338 @@
+"""Entity-tracking prompts and their counterfactuals, in the format of Prakash et al. (ICLR 2024).
+
+A prompt has k segments "The X is in Box Y" joined by commas, then a query: "The fig is in Box X, the engine is in
+Box T, the radio is in Box A. Box X contains the" -> " fig". Objects and box labels are single tokens of the model's
+tokenizer, so the layout is fixed: with `b` = 1 when the tokenizer prepends a BOS token and 0 otherwise, segment i
+covers positions b+7i .. b+7i+6, its object sits at b+7i+1 and its label at b+7i+5; the query label is at
+last-2 and the answer is predicted at the last token ("the"). Prompts whose tokenisation breaks that layout are
+refused with the offending token named.
+
+Counterfactual generators (explicit functions instead of the original's index tricks):
+
+* `path_patching_pairs`: clean prompt and a corrupt prompt from another context that asks about segment
+  (j+1) mod k with a query label absent from its context;
+* `desideratum_pairs`: base/source pairs and targets for the DCM desiderata `positional`, `object_value`,
+  `box_label_value`;
+* `mean_ablation_prompts`: one prompt per context with a random query (the mean-ablation reference set);
+* `perturbed_positional_pairs`: the additional positional desiderata (random text at the start or end, an extra
+  segment at the start or end, no comma, an extra comma).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from tinkerlab.core.errors import InputError
+
+# 84 common, concrete nouns (the original's list is 84 BNC-frequent nouns; this list was written for tinkerlab).
+OBJECTS: tuple[str, ...] = tuple(
+    "book car paper letter map key cup bag ring coin hat shoe box bell fig engine radio watch plate phone glass "
+    "drum lamp bottle ticket brick clock file camera shirt apple boat bread chair coat dress fan flower guitar "
+    "kite knife leaf lock milk piano pen plane rock sock spoon stone table toy train tree wheel cake egg fish "
+    "gift bus bike ball bed bowl card crown disk door horse hammer jar mirror note shell string sword whistle "
+    "wire rope brush sheet".split()
+)
+LABELS: tuple[str, ...] = tuple(string.ascii_uppercase)
+SEGMENT_LEN = 7
+Desideratum = Literal["positional", "object_value", "box_label_value"]
+DESIDERATA: tuple[str, ...] = ("positional", "object_value", "box_label_value")
+Perturbation = Literal["random_text_start", "random_text_end", "seg_start", "seg_end", "no_comma", "add_comma"]
+PERTURBATIONS: tuple[str, ...] = ("random_text_start", "random_text_end", "seg_start", "seg_end", "no_comma",
+                                  "add_comma")
+_FILLER = " Here is a short story about some boxes and what they hold"
+
+
+@dataclass(frozen=True)
+class EntityPrompt:
+    """One context and query: `objects[i]` is in box `labels[i]`; the query asks about box `query_label`."""
+
+    objects: tuple[str, ...]
+    labels: tuple[str, ...]
+    query: int  # segment whose box is asked about (index into labels), or -1 for a label absent from the context
+    query_label: str
+    answer: str
+    perturbation: str = ""
+
+    def text(self) -> str:
+        return build_text(self)
+
+
+def build_text(prompt: EntityPrompt) -> str:
+    """The prompt string (without the answer)."""
+    objects, labels = list(prompt.objects), list(prompt.labels)
+    sep = "," if prompt.perturbation != "no_comma" else ""
+    if prompt.perturbation == "add_comma":
+        sep = ", ,"
+    parts = [f"the {o} is in Box {lab}" for o, lab in zip(objects, labels)]
+    text = (sep + " ").join(parts)
+    text = "The" + text[3:] + "."
+    if prompt.perturbation == "random_text_start":
+        text = _FILLER.strip() + ". " + text
+    if prompt.perturbation == "random_text_end":
+        text = text + _FILLER + "."
+    return text + f" Box {prompt.query_label} contains the"
+
+
+@dataclass
+class EntityBatch:
+    """Tokenised prompts of one layout (equal length) and the positions every method needs.
+
+    Attributes:
+        prompts: the prompts.
+        input_ids: [N, S] token ids.
+        answer_ids: [N] id of the correct object (first token of " obj").
+        last: [N] last position (the answer is predicted here).
+        query_label_pos: [N] position of the query label (last - 2).
+        prev_label_pos: [N] position of the queried box's label in the context (its previous occurrence);
+            for a query label absent from the context: a random label position.
+        object_pos: [N, k] positions of the objects; label_pos: [N, k] positions of the box labels.
+    """
+
+    prompts: list[EntityPrompt]
+    input_ids: torch.Tensor
+    answer_ids: torch.Tensor
+    last: torch.Tensor
+    query_label_pos: torch.Tensor
+    prev_label_pos: torch.Tensor
+    object_pos: torch.Tensor
+    label_pos: torch.Tensor
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def select(self, index) -> "EntityBatch":
+        index = torch.as_tensor(index, dtype=torch.long)
+        return EntityBatch([self.prompts[int(i)] for i in index], self.input_ids[index], self.answer_ids[index],
+                           self.last[index], self.query_label_pos[index], self.prev_label_pos[index],
+                           self.object_pos[index], self.label_pos[index], dict(self.meta))
+
+    def group_position(self, group: str) -> torch.Tensor:
+        """[N] position at which a head group acts: VF/PT last token, PD query label, SR its previous occurrence."""
+        positions = {"VF": self.last, "PT": self.last, "PD": self.query_label_pos, "SR": self.prev_label_pos}
+        if group not in positions:
+            raise InputError(f"unknown head group {group!r}: expected one of VF, PT, PD, SR")
+        return positions[group]
+
+
+def single_token_id(tokenizer, word: str) -> int:
+    """Id of ' word' (with its leading space), refusing words that split into several tokens."""
+    ids = tokenizer(" " + word, add_special_tokens=False).input_ids
+    if len(ids) != 1:
+        pieces = tokenizer.convert_ids_to_tokens(ids)
+        raise InputError(f"{word!r} must be one token for this tokenizer, got {len(ids)}: {pieces}")
+    return ids[0]
+
+
+def check_vocabulary(tokenizer, objects=OBJECTS, labels=LABELS) -> None:
+    """Refuse objects or labels that are not single tokens (the fixed layout depends on it)."""
+    for word in list(objects) + list(labels):
+        single_token_id(tokenizer, word)
+
+
+def _bos(tokenizer) -> list[int]:
+    ids = tokenizer("x", add_special_tokens=True).input_ids
+    plain = tokenizer("x", add_special_tokens=False).input_ids
+    return ids[: len(ids) - len(plain)]
+
+
+def _positions(prompt: EntityPrompt, bos: int, tokenizer) -> tuple[list[int], list[int]]:
+    """Object and label positions of a prompt of the regular or perturbed layout."""
+    start = bos
+    if prompt.perturbation == "random_text_start":
+        start += len(tokenizer(_FILLER.strip() + ".", add_special_tokens=False).input_ids)
+    seg = SEGMENT_LEN + (1 if prompt.perturbation == "add_comma" else 0) - (1 if prompt.perturbation == "no_comma"
+                                                                          else 0)
+    k = len(prompt.objects)
+    objects = [start + seg * i + 1 for i in range(k)]
+    labels = [start + seg * i + 5 for i in range(k)]
+    return objects, labels
+
+
+def tokenize_prompts(tokenizer, prompts: list[EntityPrompt], rng: random.Random | None = None) -> EntityBatch:
+    """Tokenise prompts that share one layout and check it.
+
+    Raises:
+        InputError: a prompt's tokens differ from the fixed layout (names the offending token and position), or
+            the prompts differ in length.
+    """
+    if not prompts:
+        raise InputError("no prompts to tokenise")
+    rng = rng or random.Random(0)
+    bos = len(_bos(tokenizer))
+    rows, answers, lasts, qpos, prev, opos, lpos = [], [], [], [], [], [], []
+    for prompt in prompts:
+        ids = tokenizer(prompt.text(), add_special_tokens=True).input_ids
+        tokens = tokenizer.convert_ids_to_tokens(ids)
+        objects, labels = _positions(prompt, bos, tokenizer)
+        expected = {p: " " + o for p, o in zip(objects, prompt.objects)}
+        expected.update({p: " " + lab for p, lab in zip(labels, prompt.labels)})
+        expected[len(ids) - 3] = " " + prompt.query_label
+        for pos, word in sorted(expected.items()):
+            want = single_token_id(tokenizer, word.strip())
+            if pos >= len(ids) or ids[pos] != want:
+                got = tokens[pos] if pos < len(ids) else "<end of prompt>"
+                raise InputError(
+                    f"prompt {prompt.text()!r} breaks the fixed layout: expected {word!r} at position {pos}, "
+                    f"got token {got!r}"
+                )
+        rows.append(ids)
+        answers.append(single_token_id(tokenizer, prompt.answer))
+        last = len(ids) - 1
+        lasts.append(last)
+        qpos.append(last - 2)
+        prev.append(labels[prompt.query] if prompt.query >= 0 else rng.choice(labels))
+        opos.append(objects)
+        lpos.append(labels)
+    lengths = {len(r) for r in rows}
+    if len(lengths) != 1:
+        raise InputError(f"prompts of one batch must share one length, got lengths {sorted(lengths)}")
+    t = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+    return EntityBatch(prompts, t(rows), t(answers), t(lasts), t(qpos), t(prev), t(opos), t(lpos))
+
+
+def _context(rng: random.Random, n_boxes: int, objects=OBJECTS, labels=LABELS) -> tuple[tuple, tuple]:
+    return tuple(rng.sample(objects, n_boxes)), tuple(rng.sample(labels, n_boxes))
+
+
+def random_prompts(n: int, *, n_boxes: int = 7, seed: int = 0, objects=OBJECTS, labels=LABELS) -> list[EntityPrompt]:
+    """`n` prompts from distinct random contexts, each with a random query.
+
+    Args:
+        n: number of prompts.
+        n_boxes: segments per context (the paper uses 7).
+        seed: sampling seed.
+    """
+    if not 1 <= n_boxes <= min(len(objects), len(labels)):
+        raise InputError(f"n_boxes must be in [1, {min(len(objects), len(labels))}], got {n_boxes}")
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        objs, labs = _context(rng, n_boxes, objects, labels)
+        q = rng.randrange(n_boxes)
+        out.append(EntityPrompt(objs, labs, q, labs[q], objs[q]))
+    return out
+
+
+def entity_batch(tokenizer, n: int, *, n_boxes: int = 7, seed: int = 0) -> EntityBatch:
+    """Tokenised random prompts (see `random_prompts`)."""
+    return tokenize_prompts(tokenizer, random_prompts(n, n_boxes=n_boxes, seed=seed), random.Random(seed))
+
+
+def mean_ablation_prompts(tokenizer, n: int = 500, *, n_boxes: int = 7, seed: int = 1) -> EntityBatch:
+    """The mean-ablation reference set: one prompt per context, each with a random query label."""
+    return entity_batch(tokenizer, n, n_boxes=n_boxes, seed=seed + 10_000)
+
+
+def path_patching_pairs(tokenizer, n: int, *, n_boxes: int = 7, seed: int = 0) -> tuple[EntityBatch, EntityBatch]:
+    """Clean prompts and corrupt prompts for path patching.
+
+    The corrupt prompt comes from another context, asks about segment (j+1) mod k, and its query label is replaced
+    by a capital letter absent from its context (so the label carries no segment information).
+
+    Returns:
+        (clean, corrupt) batches of identical layout; `corrupt.prev_label_pos` is a random label position.
+    """
+    rng = random.Random(seed + 1)
+    clean = random_prompts(n, n_boxes=n_boxes, seed=seed)
+    corrupt = []
+    for prompt in clean:
+        objs, labs = _context(rng, n_boxes)
+        query = (prompt.query + 1) % n_boxes
+        absent = rng.choice([c for c in LABELS if c not in labs])
+        corrupt.append(EntityPrompt(objs, labs, -1, absent, objs[query]))
+    return tokenize_prompts(tokenizer, clean, rng), tokenize_prompts(tokenizer, corrupt, rng)
+
+
+def desideratum_pairs(tokenizer, n: int, desideratum: Desideratum, *, n_boxes: int = 7,
+                      seed: int = 0) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
+    """Base/source pairs and the target token after patching a head set from source into base.
+
+    | desideratum       | source                                    | target                              |
+    |-------------------|-------------------------------------------|-------------------------------------|
+    | `positional`      | another context, query segment p_s != p_b | base's object at segment p_s        |
+    | `object_value`    | (same pairs)                              | source's object at p_s (its answer) |
+    | `box_label_value` | query label = a base label at p_x != p_b, | base's object at p_x                |
+    |                   | placed at a source segment p_s != p_x     |                                     |
+
+    Returns:
+        (base, source, target_ids [n]).
+
+    Raises:
+        InputError: an unknown desideratum.
+    """
+    if desideratum not in DESIDERATA:
+        raise InputError(f"unknown desideratum {desideratum!r}: expected one of {', '.join(DESIDERATA)}")
+    if n_boxes < 3:
+        raise InputError(f"desiderata need at least 3 boxes, got {n_boxes}")
+    rng = random.Random(seed + 7)
+    bases, sources, targets = [], [], []
+    for _ in range(n):
+        b_objs, b_labs = _context(rng, n_boxes)
+        p_b = rng.randrange(n_boxes)
+        bases.append(EntityPrompt(b_objs, b_labs, p_b, b_labs[p_b], b_objs[p_b]))
+        if desideratum == "box_label_value":
+            p_x = rng.choice([i for i in range(n_boxes) if i != p_b])
+            label = b_labs[p_x]
+            p_s = rng.choice([i for i in range(n_boxes) if i != p_x])
+            s_objs = tuple(rng.sample(OBJECTS, n_boxes))
+            others = rng.sample([c for c in LABELS if c != label], n_boxes - 1)
+            s_labs = tuple(others[:p_s] + [label] + others[p_s:])
+            sources.append(EntityPrompt(s_objs, s_labs, p_s, label, s_objs[p_s]))
+            targets.append(b_objs[p_x])
+            continue
+        s_objs, s_labs = _context(rng, n_boxes)
+        p_s = rng.choice([i for i in range(n_boxes) if i != p_b])
+        sources.append(EntityPrompt(s_objs, s_labs, p_s, s_labs[p_s], s_objs[p_s]))
+        targets.append(b_objs[p_s] if desideratum == "positional" else s_objs[p_s])
+    target_ids = torch.tensor([single_token_id(tokenizer, t) for t in targets], dtype=torch.long)
+    return tokenize_prompts(tokenizer, bases, rng), tokenize_prompts(tokenizer, sources, rng), target_ids
+
+
+def perturbed_positional_pairs(tokenizer, n: int, perturbation: Perturbation, *, n_boxes: int = 7,
+                               seed: int = 0) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
+    """The additional positional desiderata: the base prompt's surface changes, the positional target does not.
+
+    The source is a regular prompt asking about segment p_s; the base is perturbed. The target is the base's
+    object at segment p_s of its original segments (an extra segment at the start shifts every index by one, so
+    its target is the object one segment later).
+
+    Returns:
+        (base, source, target_ids [n]).
+    """
+    if perturbation not in PERTURBATIONS:
+        raise InputError(f"unknown perturbation {perturbation!r}: expected one of {', '.join(PERTURBATIONS)}")
+    rng = random.Random(seed + 11)
+    bases, sources, targets = [], [], []
+    for _ in range(n):
+        b_objs, b_labs = _context(rng, n_boxes + 1)
+        p_b = rng.randrange(n_boxes)
+        s_objs, s_labs = _context(rng, n_boxes)
+        p_s = rng.choice([i for i in range(n_boxes) if i != p_b])
+        sources.append(EntityPrompt(s_objs, s_labs, p_s, s_labs[p_s], s_objs[p_s]))
+        if perturbation in ("seg_start", "seg_end"):
+            objs, labs = b_objs, b_labs  # n_boxes + 1 segments; the extra one is first or last
+            shift = 1 if perturbation == "seg_start" else 0
+            q = p_b + shift
+            bases.append(EntityPrompt(objs, labs, q, labs[q], objs[q], perturbation))
+            targets.append(objs[p_s + shift])
+        else:
+            objs, labs = b_objs[:n_boxes], b_labs[:n_boxes]
+            bases.append(EntityPrompt(objs, labs, p_b, labs[p_b], objs[p_b], perturbation))
+            targets.append(objs[p_s])
+    base = tokenize_prompts(tokenizer, bases, rng)
+    target_ids = torch.tensor([single_token_id(tokenizer, t) for t in targets], dtype=torch.long)
+    return base, tokenize_prompts(tokenizer, sources, rng), target_ids
+
+
+def encode_batch_texts(tokenizer, texts: list[str]) -> torch.Tensor:
+    """Token ids of equal-length texts (for the fine-tuning tasks)."""
+    rows = [tokenizer(t, add_special_tokens=True).input_ids for t in texts]
+    if len({len(r) for r in rows}) != 1:
+        raise InputError("texts of one batch must tokenise to one length")
+    return torch.tensor(rows, dtype=torch.long)

@@ -1,0 +1,154 @@
+"""The base / fine-tuned SmolLM2 pair: an entity-tracking warm-up, then a variable-binding + arithmetic fine-tune.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). The paper's
+fine-tunes, Goat and FLoat, are LLaMA-7B trained on synthetic arithmetic; their entity tracking improved without
+entity-tracking data. At small scale:
+
+1. `base`: SmolLM2-135M is at chance on entity tracking as shipped, so it gets a short warm-up on prompts with
+   few boxes (2-4 by default), leaving headroom at the 7-box evaluation setting.
+2. `finetuned`: `base` further trained on variable binding and arithmetic only ("x=3, q=7, c=2. q=" -> "7",
+   "x=3, q=4, c=2. q+c=" -> "6"): no entity-tracking prompts at all.
+
+Both use AdamW, loss on the answer token only (the first token after the prompt). Models are saved to
+`cache_dir("circuits", "models", name)` with a `training.json` record of the config and the loss curve.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tinkerlab.circuits.data import random_prompts
+from tinkerlab.circuits.models import load_model, model_dir
+from tinkerlab.core.config import config_to_dict
+from tinkerlab.core.progress import track
+
+_VARS = "abcdefghjkmnpqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class WarmupConfig:
+    """Entity-tracking warm-up of the original model (makes `base`)."""
+
+    steps: int = 50
+    batch_size: int = 8
+    lr: float = 3e-5
+    min_boxes: int = 2
+    max_boxes: int = 4
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Variable-binding / arithmetic fine-tune of `base` (makes `finetuned`)."""
+
+    steps: int = 80
+    batch_size: int = 8
+    lr: float = 3e-5
+    n_vars: tuple[int, int] = (3, 6)
+    arithmetic_fraction: float = 0.5
+    seed: int = 1
+
+
+def variable_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 6), arithmetic_fraction: float = 0.5,
+                              seed: int = 0) -> list[tuple[str, str]]:
+    """(prompt, answer) pairs: 'x=3, q=7, c=2. q=' -> '7' and 'x=3, q=4, c=2. q+c=' -> '6' (answers < 10)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rng.randint(*n_vars)
+        names = rng.sample(_VARS, k)
+        values = [rng.randrange(10) for _ in names]
+        context = ", ".join(f"{a}={v}" for a, v in zip(names, values)) + "."
+        if rng.random() < arithmetic_fraction:
+            i, j = rng.sample(range(k), 2)
+            while values[i] + values[j] >= 10:
+                values[j] = rng.randrange(10 - values[i])
+            context = ", ".join(f"{a}={v}" for a, v in zip(names, values)) + "."
+            out.append((f"{context} {names[i]}+{names[j]}=", str(values[i] + values[j])))
+        else:
+            i = rng.randrange(k)
+            out.append((f"{context} {names[i]}=", str(values[i])))
+    return out
+
+
+def entity_examples(n: int, *, min_boxes: int, max_boxes: int, seed: int) -> list[tuple[str, str]]:
+    """(prompt, ' object') pairs with a random number of boxes each."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        prompt = random_prompts(1, n_boxes=rng.randint(min_boxes, max_boxes), seed=seed * 1_000_003 + i)[0]
+        out.append((prompt.text(), " " + prompt.answer))
+    return out
+
+
+def answer_token_loss(model, tokenizer, examples: list[tuple[str, str]]) -> torch.Tensor:
+    """Cross-entropy of the answer's first token after each prompt (right-padded batch)."""
+    prompts = [tokenizer(p, add_special_tokens=True).input_ids for p, _ in examples]
+    answers = [tokenizer(p + a, add_special_tokens=True).input_ids[len(ids)] for (p, a), ids in zip(examples, prompts)]
+    length = max(len(ids) for ids in prompts)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([ids + [pad] * (length - len(ids)) for ids in prompts])  # [B, L]
+    mask = torch.tensor([[1] * len(ids) + [0] * (length - len(ids)) for ids in prompts])
+    logits = model(input_ids, attention_mask=mask).logits  # [B, L, V]
+    last = torch.tensor([len(ids) - 1 for ids in prompts])
+    return torch.nn.functional.cross_entropy(logits[torch.arange(len(prompts)), last], torch.tensor(answers))
+
+
+def train_on(model, tokenizer, examples: list[tuple[str, str]], *, steps: int, batch_size: int, lr: float,
+             seed: int, description: str) -> list[float]:
+    """AdamW on the answer-token loss; returns the loss per step."""
+    torch.manual_seed(seed)
+    model.train()
+    model.requires_grad_(True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    for step in track(range(steps), description):
+        batch = examples[step * batch_size : (step + 1) * batch_size]
+        loss = answer_token_loss(model, tokenizer, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    model.eval()
+    model.requires_grad_(False)
+    return losses
+
+
+def _save(model, tokenizer, name: str, record: dict) -> Path:
+    out = model_dir(name)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    return out
+
+
+def make_base(config: WarmupConfig = WarmupConfig()) -> Path:
+    """Warm the original model up on entity tracking with few boxes; save it as `base`."""
+    model, tokenizer = load_model("original")
+    examples = entity_examples(config.steps * config.batch_size, min_boxes=config.min_boxes,
+                               max_boxes=config.max_boxes, seed=config.seed)
+    start = time.perf_counter()
+    losses = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
+                      seed=config.seed, description="entity-tracking warm-up")
+    record = {"from": "original", "task": "entity tracking warm-up", "config": config_to_dict(config),
+              "losses": losses, "seconds": time.perf_counter() - start}
+    return _save(model, tokenizer, "base", record)
+
+
+def make_finetuned(config: FinetuneConfig = FinetuneConfig()) -> Path:
+    """Fine-tune `base` on variable binding and arithmetic only; save it as `finetuned`."""
+    model, tokenizer = load_model("base")
+    examples = variable_binding_examples(config.steps * config.batch_size, n_vars=config.n_vars,
+                                         arithmetic_fraction=config.arithmetic_fraction, seed=config.seed)
+    start = time.perf_counter()
+    losses = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
+                      seed=config.seed, description="variable-binding fine-tune")
+    record = {"from": "base", "task": "variable binding + arithmetic", "config": config_to_dict(config),
+              "losses": losses, "seconds": time.perf_counter() - start}
+    return _save(model, tokenizer, "finetuned", record)

@@ -1,0 +1,221 @@
+"""Path patching with the four-step sender/receiver schedule of the entity-tracking circuit, and minimality.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024, section 3;
+path patching after Wang et al., ICLR 2023). For every sender head:
+
+1. *Sender patch and freeze.* Run the clean prompt with the sender's output (input of W_O) replaced by its value
+   on the corrupt prompt at the sender position, and every other head at that position frozen at its clean value;
+   MLPs recompute. Record the receivers' q (q-composition) or v (v-composition) at the receiver position.
+2. *Receiver patch.* Rerun the clean prompt with only those receiver q/v values overwritten.
+3. *Score* = mean over prompts of (p_patched(answer) - p_clean(answer)) / p_clean(answer); the most negative
+   scores matter most.
+
+| step | sender position                 | receivers                  | composition |
+|------|---------------------------------|----------------------------|-------------|
+| VF   | last token                      | none (direct to logits)    | -           |
+| PT   | last token                      | VF heads at the last token | q           |
+| PD   | query label (last - 2)          | PT heads at last - 2       | v           |
+| SR   | previous query-label occurrence | PD heads at that position  | v           |
+
+Speed: receivers sit at the sender position, so step 1 only recomputes that one position from the clean run's
+keys and values (`run_from(start=s, stop=s+1)`), and step 2 recomputes positions s..last. Many senders run in
+one batched forward (one copy of the batch per sender). Heads in layers at or above the last receiver layer cannot
+reach a receiver and are skipped (score 0). With grouped-query attention, a v patch writes the key/value head that
+the receiving query head reads, which is shared with the other query heads of its group.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.circuits.data import EntityBatch
+from tinkerlab.circuits.hooks import CleanRun, MeanAblation, Patch, clean_run, run_from
+from tinkerlab.core.errors import InputError
+from tinkerlab.core.progress import track
+
+GROUPS: tuple[str, ...] = ("VF", "PT", "PD", "SR")
+GROUP_NAMES = {"VF": "Value Fetcher", "PT": "Position Transmitter", "PD": "Position Detector",
+               "SR": "Structure Reader"}
+_RECEIVER = {"PT": ("VF", "q"), "PD": ("PT", "v"), "SR": ("PD", "v")}
+Head = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PathPatchConfig:
+    """Settings of the four-step schedule.
+
+    Attributes:
+        threshold: a head joins its group when its score is <= -threshold (relative drop of p(answer)).
+        max_heads: at most this many heads per group (the most negative scores).
+        min_heads: at least this many heads per group.
+        rows_per_forward: approximate cap on rows (senders x prompts) per batched forward.
+    """
+
+    threshold: float = 0.02
+    max_heads: tuple[int, int, int, int] = (20, 10, 15, 10)
+    min_heads: int = 1
+    rows_per_forward: int = 1600
+
+
+@dataclass
+class PathPatchResult:
+    """Scores [n_layers, n_heads] per group, the selected circuit, and timings."""
+
+    scores: dict[str, torch.Tensor]
+    circuit: dict[str, list[Head]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"scores": {g: s.tolist() for g, s in self.scores.items()},
+                "circuit": {g: [list(h) for h in hs] for g, hs in self.circuit.items()},
+                "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PathPatchResult":
+        return cls({g: torch.tensor(s) for g, s in data["scores"].items()},
+                   {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()}, data.get("seconds", {}))
+
+
+def select_heads(scores: torch.Tensor, *, threshold: float, max_heads: int, min_heads: int = 1) -> list[Head]:
+    """Heads with score <= -threshold, most negative first, between min_heads and max_heads of them."""
+    flat = scores.flatten()
+    order = torch.argsort(flat)
+    n = int((flat <= -threshold).sum())
+    n = max(min_heads, min(max_heads, n))
+    n_heads = scores.shape[1]
+    return [(int(i) // n_heads, int(i) % n_heads) for i in order[:n]]
+
+
+def _answer_prob(logits: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+    """[R] softmax probability of the answer token, answers tiled over copies of the batch."""
+    reps = logits.shape[0] // answers.shape[0]
+    return logits.softmax(-1).gather(1, answers.repeat(reps).unsqueeze(1)).squeeze(1)
+
+
+class PathPatcher:
+    """Runs the schedule on one model and one set of clean/corrupt prompts (grouped by sender position)."""
+
+    def __init__(self, model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig()):
+        if clean.input_ids.shape != corrupt.input_ids.shape:
+            raise InputError(f"clean and corrupt prompts must share one shape, got {tuple(clean.input_ids.shape)} "
+                             f"and {tuple(corrupt.input_ids.shape)}")
+        self.model, self.clean, self.corrupt, self.config = model, clean, corrupt, config
+        self.amap = arch_map(model)
+        sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
+        with torch.inference_mode():
+            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites)
+            corrupt_run = clean_run(model, corrupt.input_ids, cache=sites)
+        # [L, B, S, H, Dh] per-head outputs of both runs
+        self.clean_heads = torch.stack([self.clean_run.cache[s] for s in sites])
+        self.corrupt_heads = torch.stack([corrupt_run.cache[s] for s in sites])
+        self.p_clean = _answer_prob(self.clean_run.logits, clean.answer_ids)  # [B]
+
+    def _sub_clean(self, rows: torch.Tensor) -> CleanRun:
+        run = self.clean_run
+        return CleanRun(run.input_ids[rows], run.logits[rows], [k[rows] for k in run.keys],
+                        [v[rows] for v in run.values], {})
+
+    @torch.inference_mode()
+    def sweep(self, group: str, receivers: list[Head]) -> torch.Tensor:
+        """Scores [n_layers, n_heads] of every sender head for one step of the schedule."""
+        amap = self.amap
+        n_layers, n_heads = amap.n_layers, amap.n_heads
+        if group == "VF":
+            receiver_kind, max_layer = None, n_layers
+        else:
+            receiver_kind = _RECEIVER[group][1]
+            if not receivers:
+                return torch.zeros(n_layers, n_heads)
+            max_layer = max(layer for layer, _ in receivers)
+        senders = [(layer, head) for layer in range(max_layer) for head in range(n_heads)]
+        scores = torch.zeros(n_layers, n_heads)
+        position = self.clean.group_position(group)  # [B] sender position per prompt
+        corrupt_position = self.corrupt.group_position(group)
+        seq = self.clean.input_ids.shape[1]
+        groups = sorted(set(position.tolist()))
+        for pos in track(groups, f"path patching {group}"):
+            rows = torch.nonzero(position == pos).squeeze(1)
+            sub = self._sub_clean(rows)
+            b = rows.shape[0]
+            length = seq - pos
+            chunk = max(1, self.config.rows_per_forward // (b * max(1, length // 4)))
+            for first in range(0, len(senders), chunk):
+                chunk_senders = senders[first : first + chunk]
+                effect = self._sender_chunk(chunk_senders, rows, sub, pos, corrupt_position[rows], receivers,
+                                            receiver_kind)  # [n, b]
+                for (layer, head), values in zip(chunk_senders, effect):
+                    scores[layer, head] += float(values.sum())
+        return scores / len(self.clean)
+
+    def _sender_chunk(self, senders: list[Head], rows: torch.Tensor, sub: CleanRun, pos: int,
+                      corrupt_pos: torch.Tensor, receivers: list[Head], receiver_kind: str | None) -> torch.Tensor:
+        amap = self.amap
+        b, n = rows.shape[0], len(senders)
+        copies = torch.arange(n).repeat_interleave(b)  # [n * b] sender index of each row
+        prompt = torch.arange(b).repeat(n)  # [n * b] prompt index within the sub-batch
+        # Step 1: freeze every head at the sender position at its clean value, patch the sender from the corrupt run.
+        freeze = [MeanAblation(f"layers.{layer}.attn.head_out", self.clean_heads[layer, rows, pos].unsqueeze(1),
+                               start=pos) for layer in range(amap.n_layers)]
+        sender_layers = torch.tensor([s[0] for s in senders])[copies]
+        sender_heads = torch.tensor([s[1] for s in senders])[copies]
+        corrupt_values = self.corrupt_heads[sender_layers, rows[prompt], corrupt_pos[prompt], sender_heads]
+        patches = []
+        for layer in sorted({s[0] for s in senders}):
+            sel = sender_layers == layer
+            patches.append(Patch(f"layers.{layer}.attn.head_out", torch.nonzero(sel).squeeze(1),
+                                 torch.full((int(sel.sum()),), pos), corrupt_values[sel], sender_heads[sel]))
+        answers = self.clean.answer_ids[rows]
+        p_clean = self.p_clean[rows]
+        if receiver_kind is None:
+            logits, _ = run_from(self.model, sub, pos, repeat=n, ablations=freeze, patches=patches)
+        else:
+            receiver_layers = sorted({layer for layer, _ in receivers})
+            sites = [f"layers.{layer}.attn.{receiver_kind}" for layer in receiver_layers]
+            _, recorded = run_from(self.model, sub, pos, stop=pos + 1, repeat=n, ablations=freeze, patches=patches,
+                                   cache=sites)
+            # Step 2: rerun clean with only the receivers' q (or the v of their key/value heads) overwritten.
+            receiver_patches = []
+            all_rows = torch.arange(n * b)
+            for layer in receiver_layers:
+                heads = sorted({h if receiver_kind == "q" else int(amap.kv_head_of(h))
+                                for l_, h in receivers if l_ == layer})
+                heads_t = torch.tensor(heads).repeat(n * b)
+                rows_t = all_rows.repeat_interleave(len(heads))
+                values = recorded[f"layers.{layer}.attn.{receiver_kind}"][rows_t, 0, heads_t]
+                receiver_patches.append(Patch(f"layers.{layer}.attn.{receiver_kind}", rows_t,
+                                              torch.full_like(rows_t, pos), values, heads_t))
+            logits, _ = run_from(self.model, sub, pos, repeat=n, patches=receiver_patches)
+        p_patched = _answer_prob(logits, answers).view(n, b)
+        return (p_patched - p_clean) / p_clean  # [n, b]
+
+
+def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig(),
+               *, groups: tuple[str, ...] = GROUPS, log=None) -> PathPatchResult:
+    """Run the four-step schedule and select each group's heads.
+
+    Args:
+        model: a Hugging Face causal LM with a known architecture map.
+        clean, corrupt: prompts from `data.path_patching_pairs`.
+        config: selection thresholds and batching.
+        groups: a prefix of ('VF', 'PT', 'PD', 'SR').
+        log: optional callable receiving one progress line per finished group.
+
+    Returns:
+        A `PathPatchResult` with scores per group and the circuit {group: [(layer, head), ...]}.
+    """
+    patcher = PathPatcher(model, clean, corrupt, config)
+    scores, circuit, seconds = {}, {}, {}
+    for index, group in enumerate(groups):
+        start = time.perf_counter()
+        receivers = circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else []
+        scores[group] = patcher.sweep(group, receivers)
+        circuit[group] = select_heads(scores[group], threshold=config.threshold, max_heads=config.max_heads[index],
+                                      min_heads=config.min_heads)
+        seconds[group] = time.perf_counter() - start
+        if log:
+            log(f"{group}: {len(circuit[group])} heads in {seconds[group]:.1f} s: {circuit[group]}")
+    return PathPatchResult(scores, circuit, seconds)
