@@ -110,3 +110,12 @@ def test_stroke_order_frames_and_files(tmp_path):
     assert parse_sketch((tmp_path / "a.txt").read_text()) == house()
     with pytest.raises(InputError, match=".svg, .png"):
         save_sketch(house(), tmp_path / "a.jpg")
+
+
+def test_png_encoder_round_trips_gray_and_rgb():
+    from tinkerlab.sketch.render import encode_png
+
+    for image in (render_image(house()), render_image(house(), colors="order"), render_image(house()).convert("LA")):
+        decoded = Image.open(io.BytesIO(encode_png(image)))
+        assert decoded.mode == image.mode
+        assert np.array_equal(np.asarray(decoded), np.asarray(image))

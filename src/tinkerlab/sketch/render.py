@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import html
 import io
+import struct
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence, Union
@@ -169,12 +171,29 @@ def grid_image(grid: Grid = DEFAULT_GRID) -> Image.Image:
     return _grid_image_cached(grid.resolution, grid.cell_size).copy()
 
 
+# Round joins are drawn only where a polyline turns by more than this; elsewhere the segments of a flattened
+# curve meet at nearly straight angles and butt joins are invisible. Drawing a disc at every vertex (Pillow's
+# joint="curve") costs about ten times more.
+_JOIN_COS = float(np.cos(np.deg2rad(12.0)))
+
+
 def _draw_polyline(draw: ImageDraw.ImageDraw, points: np.ndarray, fill, width: int) -> None:
     radius = width / 2.0
     coordinates = points.tolist()
     if len(coordinates) > 1:
-        draw.line([tuple(p) for p in coordinates], fill=fill, width=width, joint="curve")
-    for x, y in (coordinates[0], coordinates[-1]):
+        draw.line([tuple(p) for p in coordinates], fill=fill, width=width)
+    corners = [0, len(points) - 1]
+    if len(points) > 2:
+        steps = np.diff(points, axis=0)  # (m-1, 2)
+        lengths = np.linalg.norm(steps, axis=1)
+        moving = lengths > 1e-9
+        if moving.sum() > 1:
+            directions = steps[moving] / lengths[moving, None]
+            vertex = np.flatnonzero(moving)[1:]  # the vertex where each later moving segment starts
+            turn = (directions[1:] * directions[:-1]).sum(axis=1)
+            corners += vertex[turn < _JOIN_COS].tolist()
+    for index in corners:
+        x, y = coordinates[index]
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
 
 
@@ -241,11 +260,29 @@ def render_image(
     return image
 
 
-def encode_png(image: Image.Image, compress_level: int = 1) -> bytes:
-    """PNG bytes; level 1 is fast and still small for line drawings."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+def encode_png(image: Image.Image) -> bytes:
+    """PNG bytes of a grayscale or RGB image.
+
+    Rows are stored unfiltered and deflated with run-length matching (zlib's Z_RLE): for line drawings on a flat
+    background this is about 4x faster than Pillow's encoder and the file is smaller. Other modes go through Pillow.
+    """
+    color_type = {"L": 0, "RGB": 2}.get(image.mode)
+    if color_type is None:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+    pixels = np.asarray(image)  # (h, w) or (h, w, 3) uint8
+    height, width = pixels.shape[:2]
+    rows = np.zeros((height, 1 + pixels[0].size), dtype=np.uint8)  # filter byte 0 ("none") + the row
+    rows[:, 1:] = pixels.reshape(height, -1)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
+    data = deflate.compress(rows.tobytes()) + deflate.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def render_png(sketch: Sketch, **options) -> bytes:
