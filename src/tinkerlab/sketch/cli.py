@@ -100,3 +100,27 @@ def render(
         options = {}
     save_sketch(sketch, out, **options)
     typer.echo(f"wrote {out} ({len(sketch)} strokes)")
+
+
+@app.command()
+def serve(
+    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
+    concept: str = typer.Option("sailboat", "--concept", help="The concept the page starts with."),
+    transcript: Optional[Path] = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
+    stroke_max_tokens: int = typer.Option(300, "--stroke-max-tokens", min=16, help="Reply budget per stroke."),
+) -> None:
+    """Open a page where you and the agent take turns drawing, one stroke each."""
+    from tinkerlab.sketch.agent import AgentConfig, SketchAgent
+    from tinkerlab.sketch.web.app import create_app
+    from tinkerlab.sketch.web.server import serve_forever
+
+    def make_agent():
+        from tinkerlab.llm import load_chat_model
+
+        chat_model = load_chat_model(model, base_url=base_url, transcript=transcript)
+        return SketchAgent(chat_model, AgentConfig(stroke_max_tokens=stroke_max_tokens))
+
+    serve_forever(create_app(make_agent, default_concept=concept), host=host, port=port, announce=typer.echo)

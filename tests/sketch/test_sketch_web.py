@@ -1,0 +1,107 @@
+"""The collaborative canvas: the HTTP API, and the page in real headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from tinkerlab.llm import ScriptedChatModel
+from tinkerlab.sketch.agent import SketchAgent
+
+PLAN = "A sailboat: I add the mast.</thinking><answer><concept>sailboat</concept><strokes>"
+MAST = "\n<points>'x25y15', 'x25y45'</points>\n<t_values>0.00, 1.00</t_values>\n<id>mast</id>\n"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if shutil.os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture()
+def server():
+    pytest.importorskip("fastapi", reason="fastapi is needed for the canvas (extra 'sketch')")
+    pytest.importorskip("uvicorn", reason="uvicorn is needed for the canvas (extra 'sketch')")
+    from tinkerlab.sketch.web.app import create_app
+    from tinkerlab.sketch.web.server import start_in_thread
+
+    model = ScriptedChatModel([PLAN, MAST, MAST])
+    running = start_in_thread(create_app(lambda: SketchAgent(model)), host="127.0.0.1")
+    running.model = model
+    yield running
+    running.stop()
+
+
+def post(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return json.loads(response.read())
+
+
+def test_api_round(server):
+    base = server.url
+    assert base.startswith("http://127.0.0.1:")
+    state = post(base + "api/session", {"concept": "sailboat"})
+    sid = state["sid"]
+    state = post(base + "api/stroke", {"sid": sid, "points": [[126, 426], [306, 426], [486, 426]],
+                                       "times": [0, 0.2, 0.4]})
+    assert state["strokes"][0]["author"] == "human" and state["strokes"][0]["cells"][0] == "x10y15"
+    state = post(base + "api/agent", {"sid": sid})
+    assert [s["author"] for s in state["strokes"]] == ["human", "agent"]
+    assert state["strokes"][1]["label"] == "mast"
+    with urllib.request.urlopen(base + f"api/sketch.png?sid={sid}", timeout=20) as response:
+        assert Image.open(io.BytesIO(response.read())).size == (612, 612)
+    with urllib.request.urlopen(base + f"api/sketch.svg?sid={sid}", timeout=20) as response:
+        assert response.read().count(b"<path") == 2
+    assert len(post(base + "api/undo", {"sid": sid})["strokes"]) == 1
+    assert post(base + "api/clear", {"sid": sid, "concept": "kite"})["concept"] == "kite"
+    with urllib.request.urlopen(base + "static/app.js", timeout=20) as response:
+        assert b"pointerdown" in response.read()
+
+
+@pytest.mark.browser
+def test_page_in_headless_chromium(server):
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is needed (pip install playwright)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(server.url)
+            page.wait_for_function("window.sketchState && window.sketchState.sid")
+            box = page.locator("#canvas").bounding_box()
+            scale = box["width"] / 612
+            # Drag a horizontal line along row 15 (y = 426 on the 612 px canvas), from column 10 to column 40.
+            y = box["y"] + 426 * scale
+            page.mouse.move(box["x"] + 126 * scale, y)
+            page.mouse.down()
+            for step in range(1, 31):
+                page.mouse.move(box["x"] + (126 + 12 * step) * scale, y)
+            page.mouse.up()
+            page.wait_for_function("window.sketchState.strokes.length === 2", timeout=20000)
+            items = page.locator("#stroke-list li")
+            assert items.count() == 2
+            assert items.nth(0).get_attribute("data-author") == "human"
+            assert items.nth(1).get_attribute("data-author") == "agent"
+            assert "mast" in items.nth(1).inner_text()
+            # Both strokes are on the canvas: the person's green line and the agent's pink mast.
+            pixel = "([x, y]) => Array.from(document.getElementById('canvas').getContext('2d')" \
+                    ".getImageData(x, y, 1, 1).data.slice(0, 3))"
+            human = page.evaluate(pixel, [200, 426])
+            agent = page.evaluate(pixel, [306, 250])
+            empty = page.evaluate(pixel, [500, 100])
+            assert human[1] > human[0] + 40, human  # green
+            assert agent[0] > agent[1] + 80, agent  # pink
+            assert min(empty) > 200, empty
+            state = page.evaluate("window.sketchState")
+            assert state["strokes"][0]["cells"][0] == "x10y15" and state["strokes"][0]["cells"][-1] == "x40y15"
+            page.click("#undo")
+            page.wait_for_function("window.sketchState.strokes.length === 1")
+        finally:
+            browser.close()
+    sent = server.model.requests[1][-1].text
+    assert "<s1>" in sent and sent.endswith("<s2>")
