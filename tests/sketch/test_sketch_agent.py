@@ -199,3 +199,15 @@ def test_human_stroke_fallback_and_edges():
     assert clamped.points == ((50, 50),)
     with pytest.raises(Exception, match="one timestamp per point"):
         human_stroke([[1, 1], [2, 2]], [0])
+
+
+def test_forced_strokes_with_points_prefill_for_small_models():
+    model = ScriptedChatModel([PLAN, "12y30', 'x20y30' is the house wall</points>", "5y5'</points>"])
+    config = AgentConfig(forced_strokes=2, prefill_points=True, max_strokes=2)
+    result = SketchAgent(model, config).draw_stroke_by_stroke("house")
+    assert [s.points for s in result.sketch.strokes] == [((12, 30), (20, 30)), ((5, 5),)]
+    assert model.requests[1][-1].text.endswith("<s1>\n<points>'x")
+    strict = ScriptedChatModel([PLAN, "12y30', 'x20y30' is the house wall</points>"])
+    with pytest.raises(SketchSyntaxError, match="unexpected 'is'"):
+        SketchAgent(strict, AgentConfig(forced_strokes=1, prefill_points=True, lenient=False, retries=0)
+                    ).draw_stroke_by_stroke("house")

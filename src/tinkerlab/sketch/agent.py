@@ -49,8 +49,13 @@ class AgentConfig:
         send_image: show the rendered canvas when editing: "auto" (when the model accepts images), "never".
         with_example: include the worked example (the paper's most important prompt part).
         compact: leave the single-stroke primitives out of the system prompt (for tiny local models).
-        lenient: skip unreadable strokes with a warning instead of rejecting the whole reply.
+        lenient: ignore stray text between cells and skip unreadable strokes, with warnings, instead of rejecting
+            the whole reply.
         prefill_thinking: start the reply with "<thinking>" for models that continue a prefilled turn.
+        forced_strokes: in stroke-by-stroke drawing, open the first this-many stroke elements in the prefill so the
+            model must draw them (helps small local models that would otherwise wander off the format).
+        prefill_points: when a stroke element is opened in the prefill, also open its ``<points>'x`` so the model
+            continues with cell numbers (for small local models).
     """
 
     resolution: int = 50
@@ -66,6 +71,8 @@ class AgentConfig:
     compact: bool = False
     lenient: bool = True
     prefill_thinking: bool = True
+    forced_strokes: int = 0
+    prefill_points: bool = False
 
 
 @dataclass
@@ -221,8 +228,9 @@ class SketchAgent:
         base = [self._system(), self._task(concept, collaborative=collaborative)]
         prefill_capable = self.model.supports_prefill
         opened = must_draw and prefill_capable
+        points_prefill = "\n<points>'x" if opened and self.config.prefill_points else ""
         if prefill_capable:
-            messages = base + [Message.assistant(so_far + (f"<s{index}>" if opened else ""))]
+            messages = base + [Message.assistant(so_far + (f"<s{index}>{points_prefill}" if opened else ""))]
         else:
             messages = base + [Message.assistant(so_far.rstrip()),
                                Message.user(prompts.CONTINUE_PROMPT.format(index=index, concept=concept))]
@@ -232,7 +240,7 @@ class SketchAgent:
             text = self._complete(messages, temperature=temperature, max_tokens=self.config.stroke_max_tokens,
                                   stop=stop)
             replies.append(text)
-            body = text
+            body = points_prefill + text
             if not opened:
                 opening = _STROKE_OPEN.search(text)
                 if opening is None:
@@ -242,7 +250,8 @@ class SketchAgent:
                     continue
                 body = text[opening.end():]
             try:
-                stroke, _ = parse_stroke(body, name=f"s{index}", resolution=self.config.resolution)
+                stroke, _ = parse_stroke(body, name=f"s{index}", resolution=self.config.resolution,
+                                         strict=not self.config.lenient)
                 return stroke
             except SketchSyntaxError as exc:
                 failures.append(str(exc))
@@ -272,7 +281,8 @@ class SketchAgent:
         strokes: list[Stroke] = []
         while len(strokes) < limit:
             try:
-                stroke = self.next_stroke(concept, prefix, strokes, replies=result.replies, failures=result.failures)
+                stroke = self.next_stroke(concept, prefix, strokes, replies=result.replies, failures=result.failures,
+                                          must_draw=len(strokes) < self.config.forced_strokes)
             except SketchSyntaxError:
                 if not strokes:
                     raise

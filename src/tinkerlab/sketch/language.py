@@ -220,7 +220,11 @@ def _field(body: str, base: int, patterns: tuple[re.Pattern[str], re.Pattern[str
     return body[start:end], base + start
 
 
-def _check_leftovers(text: str, content: str, base: int, pattern: re.Pattern[str], what: str, hint: str) -> None:
+def _check_leftovers(
+    text: str, content: str, base: int, pattern: re.Pattern[str], what: str, hint: str,
+    warnings: list[str] | None = None,
+) -> None:
+    """Raise on text that is neither `pattern` nor a separator; with `warnings` (lenient) note it instead."""
     leftovers = pattern.sub(" ", content)
     position = 0
     for match in _SEPARATORS.finditer(leftovers):
@@ -231,18 +235,22 @@ def _check_leftovers(text: str, content: str, base: int, pattern: re.Pattern[str
         bad = leftovers[position:].split()[0][:20]
         # Find the offending text in the original content to report its position.
         offset = content.find(bad) if bad in content else position
+        if warnings is not None:
+            warnings.append(f"ignored unexpected text {bad!r} in {what}")
+            return
         raise _error(text, base + offset, f"unexpected {bad!r} in {what}; {hint}")
 
 
 def _parse_stroke_body(
-    text: str, body: str, base: int, name: str, resolution: int, warnings: list[str]
+    text: str, body: str, base: int, name: str, resolution: int, warnings: list[str], lenient: bool = False
 ) -> Stroke:
     points_field = _field(body, base, _POINTS)
     if points_field is None:
         raise _error(text, base, f"stroke {name} has no <points> element")
     content, offset = points_field
     _check_leftovers(
-        text, content, offset - 0, _CELL, f"<points> of stroke {name}", "expected cells like 'x12y30' separated by commas"
+        text, content, offset, _CELL, f"<points> of stroke {name}", "expected cells like 'x12y30' separated by commas",
+        warnings if lenient else None,
     )
     points = []
     for match in _CELL.finditer(content):
@@ -264,7 +272,8 @@ def _parse_stroke_body(
     else:
         t_content, t_offset = t_field
         _check_leftovers(
-            text, t_content, t_offset, _NUMBER, f"<t_values> of stroke {name}", "expected numbers in [0, 1]"
+            text, t_content, t_offset, _NUMBER, f"<t_values> of stroke {name}", "expected numbers in [0, 1]",
+            warnings if lenient else None,
         )
         for match in _NUMBER.finditer(t_content):
             value = float(match.group(0))
@@ -282,10 +291,13 @@ def _parse_stroke_body(
     return Stroke(tuple(points), tuple(t_values), label)
 
 
-def parse_stroke(text: str, *, name: str = "s?", resolution: int = RESOLUTION) -> tuple[Stroke, list[str]]:
+def parse_stroke(
+    text: str, *, name: str = "s?", resolution: int = RESOLUTION, strict: bool = True
+) -> tuple[Stroke, list[str]]:
     """Parse the inside of one stroke element (``<points>…</points><t_values>…</t_values><id>…</id>``).
 
-    Used for stroke-by-stroke generation, where the reply stops right before ``</sN>``.
+    Used for stroke-by-stroke generation, where the reply stops right before ``</sN>``. With `strict=False`, text
+    between the cells or numbers is ignored with a warning (only a stroke without any cell is an error).
 
     Returns:
         The stroke and the warnings (clamped cells, t-count mismatch).
@@ -296,7 +308,7 @@ def parse_stroke(text: str, *, name: str = "s?", resolution: int = RESOLUTION) -
     warnings: list[str] = []
     boundary = _STROKE_BOUNDARY.search(text)
     body = text[: boundary.start()] if boundary else text
-    return _parse_stroke_body(text, body, 0, name, resolution, warnings), warnings
+    return _parse_stroke_body(text, body, 0, name, resolution, warnings, lenient=not strict), warnings
 
 
 def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True) -> Sketch:
@@ -305,8 +317,8 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
     Args:
         text: the reply.
         resolution: grid size (cells per side); cells outside are clamped with a warning.
-        strict: when False, strokes that cannot be read are skipped with a warning instead of raising
-            (an error is still raised when no stroke at all can be read).
+        strict: when False, text between cells or t-values is ignored and strokes without any readable cell are
+            skipped, each with a warning (an error is still raised when no stroke at all can be read).
 
     Returns:
         The sketch, with `thinking` and `warnings` filled in.
@@ -379,7 +391,7 @@ def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_
         body_end = boundary.start() if boundary else region_end
         body = text[opening.end() : body_end]
         try:
-            stroke = _parse_stroke_body(text, body, opening.end(), name, resolution, warnings)
+            stroke = _parse_stroke_body(text, body, opening.end(), name, resolution, warnings, lenient=not strict)
             strokes.append((int(opening.group(1)), stroke))
         except SketchSyntaxError as exc:
             if strict:
