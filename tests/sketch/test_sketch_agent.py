@@ -211,3 +211,17 @@ def test_forced_strokes_with_points_prefill_for_small_models():
     with pytest.raises(SketchSyntaxError, match="unexpected 'is'"):
         SketchAgent(strict, AgentConfig(forced_strokes=1, prefill_points=True, lenient=False, retries=0)
                     ).draw_stroke_by_stroke("house")
+
+
+def test_answer_prefill_skips_the_plan_for_tiny_models():
+    model = ScriptedChatModel(["12y30', 'x20y30'</points></s1><s2><points>'x5y5'</points></s2></strokes>",
+                               "40y40'</points><id>sun</id></s2></strokes>"])
+    agent = SketchAgent(model, AgentConfig(prefill="answer"))
+    result = agent.draw("house")
+    assert [s.points for s in result.sketch.strokes] == [((12, 30), (20, 30)), ((5, 5),)]
+    assert model.requests[0][-1].text.endswith("<strokes>\n<s1>\n<points>'x")
+    edited = agent.edit(result.sketch, "add a sun")
+    assert edited.changes["added"] == [3] and edited.sketch.strokes[-1].label == "sun"
+    assert model.requests[1][-1].text.endswith("<s3>\n<points>'x")
+    assert agent.plan("house").endswith("<concept>house</concept>\n<strokes>\n")
+    assert len(model.requests) == 2  # planning made no call

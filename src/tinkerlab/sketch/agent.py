@@ -51,7 +51,9 @@ class AgentConfig:
         compact: leave the single-stroke primitives out of the system prompt (for tiny local models).
         lenient: ignore stray text between cells and skip unreadable strokes, with warnings, instead of rejecting
             the whole reply.
-        prefill_thinking: start the reply with "<thinking>" for models that continue a prefilled turn.
+        prefill: how replies of models that continue a prefilled turn start: "thinking" opens the plan;
+            "answer" skips the plan and opens the first new stroke's ``<points>'x`` (for tiny local models, which
+            otherwise copy the prompt); "none" prefills nothing.
         forced_strokes: in stroke-by-stroke drawing, open the first this-many stroke elements in the prefill so the
             model must draw them (helps small local models that would otherwise wander off the format).
         prefill_points: when a stroke element is opened in the prefill, also open its ``<points>'x`` so the model
@@ -70,7 +72,7 @@ class AgentConfig:
     with_example: bool = True
     compact: bool = False
     lenient: bool = True
-    prefill_thinking: bool = True
+    prefill: Literal["thinking", "answer", "none"] = "thinking"
     forced_strokes: int = 0
     prefill_points: bool = False
 
@@ -160,15 +162,22 @@ class SketchAgent:
             return sketch if sketch.concept else Sketch(sketch.strokes, concept, sketch.thinking, sketch.warnings,
                                                         sketch.resolution)
 
-        result.sketch = self._ask(messages, read, result.replies, result.failures)
+        answer = f"<answer>\n<concept>{concept}</concept>\n<strokes>\n<s1>\n<points>'x"
+        result.sketch = self._ask(messages, read, result.replies, result.failures, answer)
         result.seconds = time.perf_counter() - start
         return result
 
-    def _ask(self, messages: list, read: Callable[[str], object], replies: list[str], failures: list[str]):
-        """Ask for a full answer (plan + <answer>), retrying with the parse error on unreadable replies."""
+    def _ask(self, messages: list, read: Callable[[str], object], replies: list[str], failures: list[str],
+             answer_prefill: str = ""):
+        """Ask for a full answer (plan + <answer>), retrying with the parse error on unreadable replies.
+
+        `answer_prefill` is the reply start used when `config.prefill` is "answer".
+        """
         from tinkerlab.llm import Message
 
-        prefill = "<thinking>" if self.config.prefill_thinking and self.model.supports_prefill else ""
+        prefill = ""
+        if self.model.supports_prefill:
+            prefill = {"thinking": "<thinking>", "answer": answer_prefill, "none": ""}[self.config.prefill]
         for attempt in range(self.config.retries + 1):
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
             request = messages + ([Message.assistant(prefill)] if prefill else [])
@@ -191,12 +200,15 @@ class SketchAgent:
     def plan(self, concept: str, *, collaborative: bool = False) -> str:
         """The reply prefix before the strokes: the plan in <thinking> and the opening of <answer>.
 
-        One call with the stop sequence ``<strokes>``; the result always ends with ``<strokes>\\n``.
+        One call with the stop sequence ``<strokes>`` (none when `config.prefill` is "answer"); the result always
+        ends with ``<strokes>\\n``.
         """
         from tinkerlab.llm import Message
 
+        if self.config.prefill == "answer" and self.model.supports_prefill:
+            return _close_plan("", concept)  # planning skipped (tiny models copy the prompt instead)
         messages = [self._system(), self._task(concept, collaborative=collaborative)]
-        prefill = "<thinking>" if self.config.prefill_thinking and self.model.supports_prefill else ""
+        prefill = "<thinking>" if self.config.prefill == "thinking" and self.model.supports_prefill else ""
         request = messages + ([Message.assistant(prefill)] if prefill else [])
         text = prefill + self._complete(request, temperature=self.config.temperature,
                                         max_tokens=self.config.plan_max_tokens, stop=["<strokes>"])
@@ -328,8 +340,10 @@ class SketchAgent:
                     Message.user(*parts)]
         replies: list[str] = []
         failures: list[str] = []
+        answer = f"<answer>\n<strokes>\n<s{len(sketch.strokes) + 1}>\n<points>'x"
         edit = self._ask(messages, lambda reply: parse_edit(reply, resolution=self.config.resolution,
-                                                            strict=not self.config.lenient), replies, failures)
+                                                            strict=not self.config.lenient), replies, failures,
+                         answer)
         edited, changes = edit.apply(sketch)
         return EditResult(edited, changes, replies, failures, time.perf_counter() - start)
 
