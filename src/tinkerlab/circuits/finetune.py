@@ -7,7 +7,8 @@ entity-tracking data. At small scale:
 1. `base`: SmolLM2-135M is at chance on entity tracking as shipped, so it gets a short warm-up on prompts with
    few boxes (2-4 by default), leaving headroom at the 7-box evaluation setting.
 2. `finetuned`: `base` further trained on variable binding and arithmetic only ("x=3, q=7, c=2. q=" -> "7",
-   "x=3, q=4, c=2. q+c=" -> "6"): no entity-tracking prompts at all.
+   "x=3, q=4, c=2. q+c=" -> "6", "Let x = fig, q = engine. Then q =" -> " engine"): no entity-tracking prompts
+   ("The fig is in Box X ... Box X contains the") at all.
 
 Both use AdamW, loss on the answer token only (the first token after the prompt). Models are saved to
 `cache_dir("circuits", "models", name)` with a `training.json` record of the config and the loss curve.
@@ -47,11 +48,12 @@ class WarmupConfig:
 class FinetuneConfig:
     """Variable-binding / arithmetic fine-tune of `base` (makes `finetuned`)."""
 
-    steps: int = 80
+    steps: int = 120
     batch_size: int = 8
     lr: float = 3e-5
-    n_vars: tuple[int, int] = (3, 6)
+    n_vars: tuple[int, int] = (3, 7)
     arithmetic_fraction: float = 0.5
+    word_fraction: float = 0.5
     seed: int = 1
 
 
@@ -74,6 +76,22 @@ def variable_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 6), arith
         else:
             i = rng.randrange(k)
             out.append((f"{context} {names[i]}=", str(values[i])))
+    return out
+
+
+def word_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 7), seed: int = 0) -> list[tuple[str, str]]:
+    """(prompt, ' word') pairs: 'Let x = fig, q = engine, c = radio. Then q =' -> ' engine'."""
+    from tinkerlab.circuits.data import OBJECTS
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rng.randint(*n_vars)
+        names = rng.sample(_VARS, k)
+        words = rng.sample(OBJECTS, k)
+        i = rng.randrange(k)
+        context = ", ".join(f"{a} = {w}" for a, w in zip(names, words))
+        out.append((f"Let {context}. Then {names[i]} =", " " + words[i]))
     return out
 
 
@@ -114,7 +132,7 @@ def train_on(model, tokenizer, examples: list[tuple[str, str]], *, steps: int, b
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     model.requires_grad_(False)
     return losses
@@ -144,8 +162,12 @@ def make_base(config: WarmupConfig = WarmupConfig()) -> Path:
 def make_finetuned(config: FinetuneConfig = FinetuneConfig()) -> Path:
     """Fine-tune `base` on variable binding and arithmetic only; save it as `finetuned`."""
     model, tokenizer = load_model("base")
-    examples = variable_binding_examples(config.steps * config.batch_size, n_vars=config.n_vars,
+    total = config.steps * config.batch_size
+    n_words = int(round(config.word_fraction * total))
+    examples = variable_binding_examples(total - n_words, n_vars=config.n_vars,
                                          arithmetic_fraction=config.arithmetic_fraction, seed=config.seed)
+    examples += word_binding_examples(n_words, n_vars=config.n_vars, seed=config.seed + 1)
+    random.Random(config.seed).shuffle(examples)
     start = time.perf_counter()
     losses = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
                       seed=config.seed, description="variable-binding fine-tune")

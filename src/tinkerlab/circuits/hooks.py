@@ -343,9 +343,22 @@ class CleanRun:
     values: list[torch.Tensor]
     cache: dict[str, torch.Tensor]
 
+    def select(self, rows: torch.Tensor) -> "CleanRun":
+        """The clean run of a subset of the prompts (cached sites included)."""
+        return CleanRun(self.input_ids[rows], self.logits[rows], [k[rows] for k in self.keys],
+                        [v[rows] for v in self.values], {s: c[rows] for s, c in self.cache.items()})
+
+    @staticmethod
+    def concat(runs: list["CleanRun"]) -> "CleanRun":
+        """Join clean runs of several batches of one layout."""
+        return CleanRun(torch.cat([r.input_ids for r in runs]), torch.cat([r.logits for r in runs]),
+                        [torch.cat(k) for k in zip(*[r.keys for r in runs])],
+                        [torch.cat(v) for v in zip(*[r.values for r in runs])],
+                        {s: torch.cat([r.cache[s] for r in runs]) for s in runs[0].cache})
+
 
 def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str] = (),
-              cache_positions: torch.Tensor | None = None) -> CleanRun:
+              cache_positions: torch.Tensor | None = None, batch_size: int | None = None) -> CleanRun:
     """Run the prompts once, keeping logits at the last position, keys/values and the requested sites.
 
     Args:
@@ -353,10 +366,15 @@ def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str]
         input_ids: [B, S] equal-length prompts.
         cache: sites to record (see `Intervention`).
         cache_positions: optional [P] positions to keep of each cached site.
+        batch_size: run the prompts in chunks of this many and join the results.
 
     Returns:
         A `CleanRun` for `run_from`.
     """
+    if batch_size is not None and input_ids.shape[0] > batch_size:
+        return CleanRun.concat([clean_run(model, input_ids[i : i + batch_size], cache=cache,
+                                          cache_positions=cache_positions)
+                                for i in range(0, input_ids.shape[0], batch_size)])
     with Intervention(model, cache=cache, cache_positions=cache_positions) as run:
         out = model(input_ids, use_cache=True, logits_to_keep=1)
     kv = getattr(out, "cache", None) or out.past_key_values

@@ -107,8 +107,8 @@ class PathPatcher:
         self.amap = arch_map(model)
         sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
         with torch.inference_mode():
-            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites)
-            corrupt_run = clean_run(model, corrupt.input_ids, cache=sites)
+            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites, batch_size=50)
+            corrupt_run = clean_run(model, corrupt.input_ids, cache=sites, batch_size=50)
         # [L, B, S, H, Dh] per-head outputs of both runs
         self.clean_heads = torch.stack([self.clean_run.cache[s] for s in sites])
         self.corrupt_heads = torch.stack([corrupt_run.cache[s] for s in sites])

@@ -1,0 +1,67 @@
+"""Cross-Model Activation Patching (CMAP): copy a fine-tuned model's circuit-head outputs into the base model.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024, section 5).
+Both models read the same prompt. The per-head outputs (the input of W_O) of the fine-tuned model's circuit heads
+replace the base model's at each group's position (VF and PT at the last token, PD at the query label, SR at its
+previous occurrence); the base model's own W_O then projects them. Accuracy of the patched base model, per group
+and for the whole circuit, says which groups carry the fine-tune's gain. Both models must share an architecture
+(same layers and heads), as a fine-tune does.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.circuits.data import EntityBatch
+from tinkerlab.circuits.hooks import Intervention, Patch
+from tinkerlab.core.errors import InputError
+
+Circuit = dict[str, list[tuple[int, int]]]
+
+
+@torch.inference_mode()
+def cmap_accuracy(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *, batch_size: int = 50) -> float:
+    """Accuracy of `base_model` with `circuit`'s heads taken from `donor_model` at their groups' positions.
+
+    Raises:
+        InputError: the two models differ in layers or heads.
+    """
+    a, b = arch_map(base_model), arch_map(donor_model)
+    if (a.n_layers, a.n_heads, a.head_dim) != (b.n_layers, b.n_heads, b.head_dim):
+        raise InputError(f"CMAP needs models of one shape, got {a.n_layers}x{a.n_heads} and {b.n_layers}x{b.n_heads}")
+    heads = [(group, layer, head) for group, hs in circuit.items() for layer, head in hs]
+    layers = sorted({layer for _, layer, _ in heads})
+    sites = [f"layers.{layer}.attn.head_out" for layer in layers]
+    correct = 0
+    for start in range(0, len(batch), batch_size):
+        sub = batch.select(torch.arange(start, min(len(batch), start + batch_size)))
+        n = len(sub)
+        if not heads:
+            logits = base_model(sub.input_ids, logits_to_keep=1).logits[:, -1]
+            correct += int((logits.argmax(-1) == sub.answer_ids).sum())
+            continue
+        with Intervention(donor_model, cache=sites) as donor:
+            donor_model(sub.input_ids, logits_to_keep=1)
+        patches = []
+        rows_all = torch.arange(n)
+        for layer in layers:
+            mine = [(group, head) for group, l_, head in heads if l_ == layer]
+            rows = rows_all.repeat(len(mine))  # [n * k]
+            positions = torch.cat([sub.group_position(group) for group, _ in mine])
+            head_ids = torch.tensor([head for _, head in mine]).repeat_interleave(n)
+            values = donor.cache[f"layers.{layer}.attn.head_out"][rows, positions, head_ids]
+            patches.append(Patch(f"layers.{layer}.attn.head_out", rows, positions, values, head_ids))
+        with Intervention(base_model, patches=patches):
+            logits = base_model(sub.input_ids, logits_to_keep=1).logits[:, -1]
+        correct += int((logits.argmax(-1) == sub.answer_ids).sum())
+    return correct / len(batch)
+
+
+def cmap_table(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *, batch_size: int = 50) -> dict:
+    """CMAP accuracy for no patch, the full circuit and each group alone."""
+    rows = {"none": cmap_accuracy(base_model, donor_model, batch, {}, batch_size=batch_size),
+            "full circuit": cmap_accuracy(base_model, donor_model, batch, circuit, batch_size=batch_size)}
+    for group, heads in circuit.items():
+        rows[group] = cmap_accuracy(base_model, donor_model, batch, {group: heads}, batch_size=batch_size)
+    return rows
