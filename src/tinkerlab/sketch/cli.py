@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -124,3 +125,69 @@ def serve(
         return SketchAgent(chat_model, AgentConfig(stroke_max_tokens=stroke_max_tokens))
 
     serve_forever(create_app(make_agent, default_concept=concept), host=host, port=port, announce=typer.echo)
+
+
+@app.command()
+def evaluate(
+    sketches: Optional[list[Path]] = typer.Argument(None, help="Run directories (searched recursively) or sketch "
+                                                    "text files; their concepts are the true labels."),
+    concepts: Optional[str] = typer.Option(None, "--concepts", help="Comma-separated concept list (the label set); "
+                                           "default: the 27 built-in QuickDraw categories."),
+    concepts_file: Optional[Path] = typer.Option(None, "--concepts-file", help="One concept per line."),
+    recognizer: str = typer.Option("default", "--recognizer", help="default (offline, built once) or "
+                                   "clip:ARCH:WEIGHTS (open_clip with a local checkpoint)."),
+    generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
+    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
+    per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for generated sketches and results.json."),
+    clipart_check: bool = typer.Option(False, "--clipart-check", help="Also measure the recogniser on held-out "
+                                       "openclipart drawings (default recogniser only)."),
+) -> None:
+    """Zero-shot top-1/top-5 recognition of sketches over a concept list, as in the paper's evaluation."""
+    from tinkerlab.core.errors import InputError
+    from tinkerlab.sketch import evaluate as ev
+
+    labels_list = list(ev.CLIPART_CONCEPTS)
+    if concepts_file is not None:
+        if not concepts_file.is_file():
+            raise InputError(f"concepts file {str(concepts_file)!r} does not exist")
+        labels_list = [line.strip().lower() for line in concepts_file.read_text().splitlines() if line.strip()]
+    elif concepts:
+        labels_list = [c.strip().lower() for c in concepts.split(",") if c.strip()]
+    paths = list(sketches or [])
+    if generate:
+        if out is None:
+            raise typer.BadParameter("--generate needs --out for the sketches", param_hint="--out")
+        ev.generate_sketches(labels_list, model, per_concept, out)
+        paths.append(out)
+    if not paths and not clipart_check:
+        raise InputError("nothing to evaluate: give sketch folders or files, --generate, or --clipart-check")
+    scorer = ev.load_recognizer(recognizer)
+    results = {}
+    if clipart_check:
+        if not isinstance(scorer, ev.ClipartRecognizer):
+            raise InputError("--clipart-check measures the default recogniser; drop --recognizer")
+        check = ev.clipart_benchmark(scorer)
+        results["clipart_check"] = json.loads(check.to_json())
+        typer.echo(f"recogniser on {check.count} held-out openclipart drawings, {len(check.concepts)} concepts: "
+                   f"top-1 {check.top1:.3f}, top-5 {check.top5:.3f} (chance {1 / len(check.concepts):.3f}, "
+                   f"{min(5, len(check.concepts)) / len(check.concepts):.3f})")
+    if paths:
+        found = ev.collect_sketches(paths)
+        if not found:
+            raise InputError("no sketches found in the given paths")
+        sketches_found = [s for s, _ in found]
+        labels = [label for _, label in found]
+        for label in sorted(set(labels) - set(labels_list)):
+            labels_list.append(label)
+            typer.secho(f"note: {label!r} is not in the concept list; added", fg=typer.colors.YELLOW, err=True)
+        result = ev.evaluate_sketches(sketches_found, labels, labels_list, scorer)
+        results["sketches"] = json.loads(result.to_json())
+        typer.echo(f"{result.count} sketches, {len(labels_list)} concepts, recogniser {result.recognizer}:")
+        typer.echo(f"  top-1 {result.top1:.3f}  top-5 {result.top5:.3f}")
+        for concept, row in result.per_concept.items():
+            typer.echo(f"  {concept:>14}: n={row['n']:<3} top-1 {row['top1']:.2f}  top-5 {row['top5']:.2f}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+        typer.echo(f"wrote {out / 'results.json'}")

@@ -1,0 +1,106 @@
+"""Recognition accuracy bookkeeping, the ridge map, collecting sketches, and the evaluate command (stub recogniser);
+the real offline recogniser is built in a slow test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tinkerlab.core.errors import InputError
+from tinkerlab.sketch import evaluate as ev
+from tinkerlab.sketch.language import Sketch, Stroke
+
+
+class InkRecognizer:
+    """Scores 'dot' high for little ink and 'line' for a lot: enough to check the bookkeeping."""
+
+    name = "ink"
+
+    def scores(self, images, concepts):
+        ink = np.array([255 - np.asarray(im.convert("L"), dtype=np.float32).mean() for im in images])  # (n,)
+        small = (ink < 2.0).astype(np.float64)
+        table = {"dot": 2 * small, "line": 2 * (1 - small), "other": np.ones_like(small)}
+        return np.stack([table.get(c, np.full_like(ink, -1e9)) for c in concepts], axis=1)
+
+
+DOT = Sketch((Stroke.from_cells(["x25y25"]),), "dot")
+LINE = Sketch((Stroke.from_cells(["x2y25", "x49y25"]), Stroke.from_cells(["x25y2", "x25y49"])), "line")
+
+
+def test_top1_top5_and_per_concept():
+    concepts = ["dot", "line", "other"] + [f"c{i}" for i in range(5)]
+    result = ev.evaluate_sketches([DOT, LINE, LINE], ["dot", "line", "other"], concepts, InkRecognizer())
+    assert result.count == 3
+    assert result.top1 == pytest.approx(2 / 3)
+    assert result.top5 == 1.0
+    assert result.per_concept["other"] == {"n": 1, "top1": 0.0, "top5": 1.0}
+    assert result.predictions[0]["top5"][0] == "dot"
+    assert json.loads(result.to_json())["recognizer"] == "ink"
+    with pytest.raises(InputError, match="not in the concept list"):
+        ev.evaluate_sketches([DOT], ["cat"], concepts, InkRecognizer())
+    with pytest.raises(InputError, match="one label per image"):
+        ev.evaluate_sketches([DOT], [], concepts, InkRecognizer())
+
+
+def test_ridge_map_recovers_a_linear_relation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 20))
+    true = rng.normal(size=(20, 6))
+    mean, weights = ev.fit_ridge(x, x @ true, ridge=1e-6)
+    np.testing.assert_allclose((x - mean) @ weights, x @ true - (x @ true).mean(0), atol=1e-4)
+
+
+def test_clipart_labels_and_concepts(tmp_path):
+    path = tmp_path / "bugs" / "ladybug_tanguy_01.svg"
+    assert ev.clipart_label(path) == "ladybug tanguy (bugs)"
+    assert ev.clipart_concept(tmp_path / "red_apple_01.svg", ev.CLIPART_CONCEPTS) == "apple"
+    assert ev.clipart_concept(tmp_path / "pineapple.svg", ev.CLIPART_CONCEPTS) is None
+
+
+def test_outline_image_of_a_simple_svg(tmp_path):
+    pytest.importorskip("cairosvg", reason="cairosvg renders the clip art")
+    svg = tmp_path / "square.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+                   '<rect x="20" y="20" width="60" height="60" fill="#3a6"/></svg>')
+    image = np.asarray(ev.outline_image(svg, 64).convert("L"))
+    assert image.shape == (64, 64)
+    assert image[32, 32] == 255 and image[32, 0] == 255  # inside and outside are white
+    assert image[32, 12:15].min() == 0  # the left edge is a dark outline
+    (tmp_path / "blank.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    assert ev.outline_image(tmp_path / "blank.svg", 64) is None
+
+
+def test_collect_and_cli_with_a_stub_recognizer(tmp_path, monkeypatch):
+    from tinkerlab.sketch.cli import app
+    from tinkerlab.sketch.render import save_sketch
+    from tinkerlab.sketch.runs import DrawConfig, draw_run
+    from tinkerlab.llm import ScriptedChatModel
+
+    reply = "<answer><strokes><s1><points>'x25y25'</points></s1></strokes></answer>"
+    draw_run(DrawConfig(concept="dot", model="scripted"), tmp_path / "runs" / "dot", model=ScriptedChatModel([reply]))
+    save_sketch(LINE, tmp_path / "line.txt")
+    found = ev.collect_sketches([tmp_path / "runs", tmp_path / "line.txt"])
+    assert [label for _, label in found] == ["dot", "line"]
+    with pytest.raises(InputError, match="does not exist"):
+        ev.collect_sketches([tmp_path / "missing"])
+
+    monkeypatch.setattr(ev, "load_recognizer", lambda spec: InkRecognizer())
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "runs"), str(tmp_path / "line.txt"),
+                                      "--concepts", "dot,line,other", "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 0, result.output
+    assert "top-1 1.000" in result.output
+    saved = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert saved["sketches"]["count"] == 2
+
+
+@pytest.mark.slow
+def test_offline_recognizer_beats_chance_on_held_out_clipart(tmp_path):
+    try:
+        recognizer = ev.ClipartRecognizer.load(ev.ClipartConfig(extra_files=300), cache=tmp_path, progress=False)
+    except Exception as exc:  # missing openclipart / weights
+        pytest.skip(f"the offline recogniser cannot be built here because {exc}")
+    result = ev.clipart_benchmark(recognizer)
+    assert result.top5 > 5 / len(ev.CLIPART_CONCEPTS)
