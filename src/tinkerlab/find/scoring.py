@@ -326,3 +326,57 @@ def score_unit_tests(
             Score(spec["id"], category, "unit", sum(correct) / len(correct), details={"picks": picks})
         )
     return scores
+
+
+# ------------------------------------------------------------------------------------------------ whole runs
+def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = SandboxConfig()) -> list[Score]:
+    """Score every interpretation in a run folder; writes ``outputs/scores.json`` and ``outputs/scores.csv``.
+
+    Args:
+        run_dir: a folder written by `tinkerlab.find.runner.run_interpretations`.
+        evaluator: a ChatModel for the language unit tests (None: skip them; code metrics only).
+        config: sandbox limits for the code metrics.
+
+    Returns:
+        All scores (numeric, strings_code, and unit where an evaluator was given).
+    """
+    import csv
+    from pathlib import Path
+
+    from tinkerlab.core.runs import atomic_write_text
+    from tinkerlab.find.runner import load_interpretations
+    from tinkerlab.find.suite import load_suite
+
+    run_dir = Path(run_dir)
+    records = load_interpretations(run_dir)
+    run_config = json.loads((run_dir / "config.json").read_text())["config"]
+    suite = load_suite(run_config["suite"], categories=tuple(records))
+    scores: list[Score] = []
+    for category, by_id in records.items():
+        specs = [s for s in suite.functions[category] if s["id"] in by_id]
+        codes = {i: r.get("code") or "" for i, r in by_id.items()}
+        answers = {i: r.get("answer") or (f"[DESCRIPTION]: {r['description']}" if r.get("description") else "")
+                   for i, r in by_id.items()}
+        if category == "numeric":
+            scores += score_numeric(specs, codes, config)
+        if category == "strings":
+            scores += score_strings_code(specs, codes, config)
+        if category in ("strings", "entities", "relations") and evaluator is not None:
+            scores += score_unit_tests(category, specs, answers, evaluator)
+    for score in scores:
+        error = records[score.category][score.function_id].get("error")
+        if error and score.score == 0 and not score.error:
+            score.error = f"interpreter: {error}"
+    out = run_dir / "outputs"
+    payload = {
+        "evaluator": getattr(evaluator, "name", None),
+        "scores": [s.to_dict() for s in scores],
+    }
+    atomic_write_text(out / "scores.json", json.dumps(payload, indent=1) + "\n")
+    with open(out / "scores.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["function_id", "category", "metric", "score", "value", "error"])
+        for s in scores:
+            row = s.to_dict()
+            writer.writerow([row["function_id"], row["category"], row["metric"], row["score"], row["value"], row["error"]])
+    return scores

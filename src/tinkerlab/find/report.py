@@ -1,0 +1,153 @@
+"""FIND report: one table in the paper's layout (Numeric, Str-code, Str-unit, Entities, Relations), per
+interpreter run, beside the published numbers; JSON, CSV, Markdown and plots.
+
+The published rows are the FIND scorecard (Schwettmann et al., NeurIPS 2023 D&B) as collected in the project's
+reference notes, where they are marked third-party: verify them against the paper before quoting.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from tinkerlab.core.errors import InputError
+
+COLUMNS = ("Numeric", "Str-code", "Str-unit", "Entities", "Relations")
+
+PUBLISHED: dict[str, dict[str, float | None]] = {
+    "AIA, GPT-4 (published)": {"Numeric": 0.33, "Str-code": 0.23, "Str-unit": 0.82, "Entities": 0.56, "Relations": 0.74},
+    "AIA, GPT-3.5 (published)": {"Numeric": 0.12, "Str-code": 0.13, "Str-unit": 0.66, "Entities": 0.39, "Relations": 0.64},
+    "AIA + search init, GPT-4 (published)": {"Numeric": None, "Str-code": None, "Str-unit": None, "Entities": 0.89, "Relations": 0.92},
+}
+"""Published results [3rd-party summary of the paper's main table; verify before quoting]."""
+
+
+def _column(score: dict[str, Any]) -> str | None:
+    if score["metric"] == "numeric":
+        return "Numeric"
+    if score["metric"] == "strings_code":
+        return "Str-code"
+    if score["metric"] == "unit":
+        return {"strings": "Str-unit", "entities": "Entities", "relations": "Relations"}[score["category"]]
+    return None
+
+
+def summarise_run(run_dir: str | Path) -> dict[str, Any]:
+    """Mean score and count per column for one scored run, plus the numeric breakdown by variant."""
+    run_dir = Path(run_dir)
+    scores_file = run_dir / "outputs" / "scores.json"
+    if not scores_file.exists():
+        raise InputError(f"{run_dir} is not scored yet; run `tinkerlab find score --run {run_dir}` first")
+    data = json.loads(scores_file.read_text())
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    sums: dict[str, list[float]] = {}
+    for score in data["scores"]:
+        column = _column(score)
+        if column:
+            sums.setdefault(column, []).append(float(score["score"]))
+    row = {c: (sum(v) / len(v) if v else None) for c, v in sums.items()}
+    counts = {c: len(v) for c, v in sums.items()}
+    by_variant: dict[str, list[float]] = {}
+    numeric = [s for s in data["scores"] if s["metric"] == "numeric"]
+    if numeric:
+        from tinkerlab.find.suite import load_suite
+
+        specs = {s["id"]: s for s in load_suite(config["suite"], categories=("numeric",)).functions["numeric"]}
+        for s in numeric:
+            spec = specs[s["function_id"]]
+            key = spec["variant"] if spec["kind"] == "atomic" or spec["variant"] != "clean" else "clean (sum/product)"
+            by_variant.setdefault(key, []).append(float(s["score"]))
+    label = config["interpreter"] + (" + hints" if config.get("hints") else "")
+    return {
+        "run": str(run_dir),
+        "interpreter": label,
+        "evaluator": data.get("evaluator"),
+        "scores": row,
+        "counts": counts,
+        "numeric_by_variant": {k: {"score": sum(v) / len(v), "count": len(v)} for k, v in sorted(by_variant.items())},
+        "errors": sum(1 for s in data["scores"] if s.get("error")),
+    }
+
+
+def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool = True) -> dict[str, Any]:
+    """Write report.json, report.csv, report.md and plots for scored runs.
+
+    Args:
+        run_dirs: scored run folders.
+        out: the report folder.
+        published: add the published rows to the table.
+
+    Returns:
+        The report dict (as in report.json).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [summarise_run(r) for r in run_dirs]
+    rows = [{"interpreter": r["interpreter"], **{c: r["scores"].get(c) for c in COLUMNS},
+             "counts": r["counts"], "evaluator": r["evaluator"]} for r in runs]
+    if published:
+        rows += [{"interpreter": name, **values, "counts": {}, "evaluator": "published"} for name, values in PUBLISHED.items()]
+    report = {"columns": list(COLUMNS), "rows": rows, "runs": runs}
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    with open(out / "report.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["interpreter", *COLUMNS])
+        for row in rows:
+            writer.writerow([row["interpreter"], *("" if row[c] is None else f"{row[c]:.3f}" for c in COLUMNS)])
+    (out / "report.md").write_text(markdown_table(rows), encoding="utf-8")
+    _plot(rows, runs, out)
+    return report
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The paper-layout table as Markdown (n per cell when known)."""
+    lines = ["| Interpreter | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for row in rows:
+        cells = []
+        for column in COLUMNS:
+            value = row.get(column)
+            count = row.get("counts", {}).get(column)
+            cells.append("–" if value is None else f"{value:.2f}" + (f" (n={count})" if count else ""))
+        lines.append(f"| {row['interpreter']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(rows: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    width = 0.8 / max(len(rows), 1)
+    for index, row in enumerate(rows):
+        values = [row.get(c) if row.get(c) is not None else np.nan for c in COLUMNS]
+        ax.bar(np.arange(len(COLUMNS)) + index * width - 0.4 + width / 2, values, width, label=row["interpreter"])
+    ax.set_xticks(np.arange(len(COLUMNS)), COLUMNS)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.axhline(1 / 3, color="grey", lw=0.8, ls=":")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title("FIND scores (dotted: chance for unit tests)")
+    fig.tight_layout()
+    fig.savefig(out / "scores.png")
+    plt.close(fig)
+    variants = [r for r in runs if r["numeric_by_variant"]]
+    if variants:
+        fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
+        keys = sorted({k for r in variants for k in r["numeric_by_variant"]})
+        width = 0.8 / len(variants)
+        for index, r in enumerate(variants):
+            values = [r["numeric_by_variant"].get(k, {}).get("score", np.nan) for k in keys]
+            ax.bar(np.arange(len(keys)) + index * width - 0.4 + width / 2, values, width, label=r["interpreter"])
+        ax.set_xticks(np.arange(len(keys)), keys, fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("fraction NMSE < 0.1")
+        ax.legend(fontsize=7)
+        ax.set_title("Numeric functions by variant")
+        fig.tight_layout()
+        fig.savefig(out / "numeric_by_variant.png")
+        plt.close(fig)

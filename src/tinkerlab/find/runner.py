@@ -1,0 +1,237 @@
+"""Running interpreters over a FIND suite: resumable, parallel on a local process pool (or Ray).
+
+Each (category, function) is one job described as data; a worker process loads the suite and the interpreter
+once and answers jobs. Finished jobs are written to ``RUN/outputs/interpretations/<category>/<id>.json``
+(description, domain, code, full transcript) and recorded in ``RUN/state.json``, so an interrupted run resumes
+where it stopped.
+
+Interpreter specs:
+    ``baseline``          fit (numeric), search (strings), exemplar (entities, relations)
+    ``fit`` | ``interp`` | ``search`` | ``exemplar``   one baseline
+    ``agent:<llm spec>``  the LLM agent on a chat model, e.g. ``agent:local``, ``agent:openai:gpt-4o``,
+                          ``agent:scripted:replies.json``
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tinkerlab.core.errors import InputError
+
+Executor = Literal["local", "ray"]
+BASELINE_FOR = {"numeric": "fit", "strings": "search", "entities": "exemplar", "relations": "exemplar"}
+BASELINES = {"fit": ("numeric",), "interp": ("numeric",), "search": ("strings",), "exemplar": ("entities", "relations")}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One interpretation run.
+
+    Attributes:
+        interpreter: an interpreter spec (see the module docstring).
+        suite: the suite folder.
+        categories: which categories to interpret.
+        limit: interpret only the first `limit` functions of each category (None: all).
+        hints: give the agent the search-initialisation words.
+        single_round: the agent's non-interactive setting (one round, with hints).
+        max_rounds: the agent's round limit.
+        seed: seeds the black boxes' noise.
+    """
+
+    interpreter: str = "baseline"
+    suite: str = ""
+    categories: tuple[str, ...] = ("numeric", "strings", "entities", "relations")
+    limit: int | None = None
+    hints: bool = False
+    single_round: bool = False
+    max_rounds: int = 20
+    seed: int = 0
+
+
+def check_interpreter_spec(spec: str) -> None:
+    """Raise InputError for an interpreter spec that names nothing we know."""
+    if spec == "baseline" or spec in BASELINES or spec.startswith("agent:"):
+        return
+    raise InputError(
+        f"unknown interpreter {spec!r}; expected 'baseline', one of {sorted(BASELINES)}, or 'agent:<llm spec>' "
+        "(e.g. agent:local, agent:openai:gpt-4o)"
+    )
+
+
+def interpreter_for(spec: str, category: str, config: RunConfig) -> Any:
+    """Build the interpreter object for one category."""
+    from tinkerlab.find import baselines
+
+    name = BASELINE_FOR[category] if spec == "baseline" else spec
+    if name.startswith("agent:"):
+        return _agent(name[len("agent:") :], config.hints, config.single_round, config.max_rounds)
+    if category not in BASELINES.get(name, ()):
+        raise InputError(f"baseline {name!r} interprets {BASELINES.get(name)}, not {category!r}")
+    return {
+        "fit": baselines.NumericFitInterpreter,
+        "interp": baselines.InterpolationInterpreter,
+        "search": baselines.StringSearchInterpreter,
+        "exemplar": baselines.ExemplarInterpreter,
+    }[name]()
+
+
+@functools.lru_cache(maxsize=4)
+def _agent(llm_spec: str, hints: bool, single_round: bool, max_rounds: int) -> Any:
+    from tinkerlab.find.agent import AgentConfig, AgentInterpreter
+    from tinkerlab.llm import load_chat_model
+
+    model = load_chat_model(llm_spec)
+    return AgentInterpreter(model, AgentConfig(max_rounds=max_rounds, hints=hints, single_round=single_round))
+
+
+@functools.lru_cache(maxsize=2)
+def _suite(path: str):
+    from tinkerlab.find.suite import load_suite
+
+    return load_suite(path)
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Interpret one function (runs in a worker process). Failures are returned as data, never raised."""
+    from tinkerlab.find.protocol import BlackBox, Interpretation
+
+    config = RunConfig(**{**job["config"], "categories": tuple(job["config"]["categories"])})
+    category, function_id = job["category"], job["function_id"]
+    try:
+        suite = _suite(config.suite)
+        spec = suite.get(category, function_id)
+        lm = None
+        if category in ("entities", "relations"):
+            from tinkerlab.find.lm import load_function_lm
+
+            lm = load_function_lm(suite.lm)
+        box = BlackBox(spec, lm, seed=config.seed * 100003 + int(function_id.lstrip("f")))
+        interpreter = interpreter_for(config.interpreter, category, config)
+        result = interpreter.interpret(spec, box)
+        record = result.to_dict()
+        record["black_box_calls"] = box.calls
+    except Exception as exc:  # noqa: BLE001 - one failing function must not stop the run
+        record = Interpretation(function_id, category, error=f"{type(exc).__name__}: {exc}").to_dict()
+    record["interpreter"] = config.interpreter
+    return record
+
+
+def _jobs(config: RunConfig) -> list[dict[str, Any]]:
+    suite = _suite(config.suite)
+    jobs = []
+    for category in config.categories:
+        if category not in suite.functions:
+            raise InputError(f"suite {config.suite} has no {category!r} functions; it has {sorted(suite.functions)}")
+        if config.interpreter in BASELINES and category not in BASELINES[config.interpreter]:
+            continue
+        specs = suite.functions[category][: config.limit] if config.limit else suite.functions[category]
+        jobs += [{"category": category, "function_id": s["id"]} for s in specs]
+    return jobs
+
+
+def run_interpretations(
+    out: str | Path,
+    config: RunConfig,
+    *,
+    workers: int | None = None,
+    executor: Executor = "local",
+    overwrite: bool = False,
+) -> Path:
+    """Interpret the suite's functions and write a run directory (resuming a matching one).
+
+    Args:
+        out: the run folder.
+        config: what to run.
+        workers: processes of the local pool (default: the CPU count, at most 4; 1 runs in-process).
+        executor: 'local' (process pool) or 'ray' (needs `pip install 'tinkerlab[ray]'`).
+        overwrite: start afresh in a folder that holds a run with another config.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        MissingDependencyError: executor 'ray' without ray installed.
+        InputError: a bad interpreter spec or category.
+        ResumeError: the folder holds a different run.
+    """
+    from tinkerlab.core.progress import make_progress
+    from tinkerlab.core.runs import RunDir, atomic_write_text
+    from tinkerlab.find.suite import load_suite
+
+    check_interpreter_spec(config.interpreter)
+    if executor not in ("local", "ray"):
+        raise InputError(f"executor must be 'local' or 'ray', got {executor!r}")
+    if executor == "ray":
+        from tinkerlab.core.errors import require
+
+        require("ray", extra="ray")
+    suite_path = str(Path(config.suite).resolve())
+    load_suite(suite_path, categories=())  # fails early on a missing or incompatible suite
+    config = RunConfig(**{**config.__dict__, "suite": suite_path})
+    run = RunDir.open(out, system="find", config=config, overwrite=overwrite)
+    state = run.state()
+    done: set[str] = set(state.get("done", []))
+    jobs = [j for j in _jobs(config) if f"{j['category']}/{j['function_id']}" not in done]
+    payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()}
+    for job in jobs:
+        job["config"] = payload
+    run.log(f"{len(done)} functions already interpreted, {len(jobs)} to go ({executor})")
+
+    def finish(record: dict[str, Any]) -> None:
+        folder = run.outputs / "interpretations" / record["category"]
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / f"{record['function_id']}.json", json.dumps(record, indent=1) + "\n")
+        done.add(f"{record['category']}/{record['function_id']}")
+        run.save_state({"done": sorted(done)})
+
+    with make_progress() as progress:
+        task = progress.add_task(f"interpreting ({config.interpreter})", total=len(jobs))
+        if executor == "ray":
+            for record in _run_ray(jobs):
+                finish(record)
+                progress.advance(task)
+        else:
+            count = workers or min(4, os.cpu_count() or 1)
+            if count <= 1 or len(jobs) <= 1:
+                for job in jobs:
+                    finish(run_job(job))
+                    progress.advance(task)
+            else:
+                with ProcessPoolExecutor(max_workers=count) as pool:
+                    futures = [pool.submit(run_job, job) for job in jobs]
+                    for future in as_completed(futures):
+                        finish(future.result())
+                        progress.advance(task)
+    run.log(f"finished: {len(done)} functions interpreted")
+    return run.path
+
+
+def _run_ray(jobs: list[dict[str, Any]]):
+    from tinkerlab.core.errors import require
+
+    ray = require("ray", extra="ray")
+    if not ray.is_initialized():
+        ray.init(ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(run_job)
+    pending = [remote.remote(job) for job in jobs]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
+
+
+def load_interpretations(run_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """category -> function id -> interpretation record, read from a run folder."""
+    root = Path(run_dir) / "outputs" / "interpretations"
+    if not root.exists():
+        raise InputError(f"{run_dir} holds no interpretations; run `tinkerlab find run` first")
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+    for file in sorted(root.glob("*/*.json")):
+        record = json.loads(file.read_text(encoding="utf-8"))
+        records.setdefault(record["category"], {})[record["function_id"]] = record
+    return records
