@@ -76,6 +76,6 @@ def test_local_folder_spec_and_cli(local_model, tmp_path):
     from tinkerlab.llm.cli import app
 
     result = CliRunner().invoke(app, ["chat", "What is 2+2? Answer with a number.", "--model", "local",
-                                      "--max-tokens", "8", "--no-cache"])
+                                      "--max-tokens", "4", "--no-cache"])
     assert result.exit_code == 0, result.output
     assert result.output.strip()

@@ -176,11 +176,14 @@ def _save_dequantised(model: Any, tokenizer: Any, target: Path) -> None:
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / _COMPLETE_MARKER).write_text("dequantised from GGUF by tinkerlab; safe to delete\n")
-    if target.exists():
+    if (target / _COMPLETE_MARKER).exists():  # another process finished first: keep its copy
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    if target.exists():  # a half-written copy from a crash
         shutil.rmtree(target, ignore_errors=True)
     try:
         os.replace(staging, target)
-    except OSError:  # another process finished first: keep its copy
+    except OSError:  # another process renamed its copy into place meanwhile
         shutil.rmtree(staging, ignore_errors=True)
 
 
