@@ -1,4 +1,4 @@
-"""Test-wide settings: offline, quiet, and a private cache directory per session."""
+"""Test-wide settings: offline and quiet. Dequantised models stay in the user cache so later runs load fast."""
 
 from __future__ import annotations
 
