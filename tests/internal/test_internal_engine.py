@@ -14,6 +14,13 @@ from tinkerlab.internal.config import ModelConfig, PyramidConfig, SinGANConfig, 
 from tinkerlab.internal.models import ImageDiscriminator, ImageGenerator
 from tinkerlab.internal.pyramid import scale_shapes
 from tinkerlab.internal.sampling import parse_size
+from tinkerlab.internal.threads import torch_threads
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    with torch_threads(1):
+        yield
 
 
 def tiny_config(iterations: int = 4, seed: int = 0) -> SinGANConfig:
