@@ -1,0 +1,91 @@
+"""Entity and relation functions on an LM: mechanics on a tiny random model; one slow check on SmolLM2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinkerlab.core.errors import InputError
+from tinkerlab.find import entities, relations
+from tinkerlab.find.lm import FunctionLM, OutputCache, load_function_lm
+from tinkerlab.find.protocol import BlackBox
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+
+class CharTokenizer:
+    """One token per byte; enough for mechanics tests."""
+
+    eos_token_id = 0
+    chat_template = None
+
+    def encode(self, text, add_special_tokens=False):
+        return [min(ord(c), 127) for c in text]
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "".join(chr(i) for i in ids if i > 0)
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=128, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048)
+    model = transformers.LlamaForCausalLM(config).eval()
+    return model, CharTokenizer()
+
+
+def test_prob_one_is_a_cached_probability(tiny_lm, tmp_path):
+    model, tokenizer = tiny_lm
+    lm = FunctionLM(model, tokenizer, name="tiny", cache=OutputCache(tmp_path / "c.sqlite"))
+    spec = entities.build_entity_specs(np.random.default_rng(0), 3)[0]
+    values = entities.entity_outputs(spec, ["golf", "apple"], lm)
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert lm.forward_passes == 2
+    again = FunctionLM(model, tokenizer, name="tiny", cache=OutputCache(tmp_path / "c.sqlite"))
+    assert entities.entity_outputs(spec, ["golf", "apple"], again) == values
+    assert again.forward_passes == 0  # served from the on-disk cache
+    box = BlackBox(spec, lm)
+    assert box.command("function.py golf").startswith("Function input - output pairs: (golf, 0.")
+
+
+def test_relation_exceptions_answer_undefined_without_the_lm(tiny_lm, tmp_path):
+    model, tokenizer = tiny_lm
+    lm = FunctionLM(model, tokenizer, name="tiny", cache=None)
+    specs = relations.build_relation_specs(np.random.default_rng(0), 75)
+    spec = next(s for s in specs if s["relation"] == "country_capital" and s["mode"] == "except")
+    assert relations.relation_outputs(spec, ["Japan", "China"], lm) == ["undefined", "undefined"]
+    assert lm.forward_passes == 0
+    out = relations.relation_outputs(spec, ["France"], lm)
+    assert isinstance(out[0], str) and out[0] and lm.forward_passes >= 1
+    only = next(s for s in specs if s["relation"] == "country_capital" and s["mode"] == "only")
+    assert relations.relation_outputs(only, ["France"], lm) == ["undefined"]
+
+
+def test_unit_tests_of_lm_functions_have_one_right_answer():
+    for spec in relations.build_relation_specs(np.random.default_rng(3), 75):
+        rel = relations.RELATIONS[spec["relation"]]
+        for item in spec["unit_tests"]:
+            right = item["candidates"][item["answer"] - 1]
+            assert relations.expected_output(rel, spec["mode"], right[0]) == right[1]
+            for index, (inp, out) in enumerate(item["candidates"], start=1):
+                if index != item["answer"]:
+                    assert relations.expected_output(rel, spec["mode"], inp) != out
+    for spec in entities.build_entity_specs(np.random.default_rng(3), 200):
+        related = {w for c in spec["concepts"] for w in entities.CONCEPTS[c]}
+        for item in spec["unit_tests"]:
+            flags = [w in related for w in item["candidates"]]
+            assert flags[item["answer"] - 1] and sum(flags) == 1
+
+
+def test_only_local_models_back_the_functions():
+    with pytest.raises(InputError, match="local:PATH"):
+        load_function_lm("openai:gpt-4o")
+
+
+@pytest.mark.slow
+def test_smollm2_neuron_runs_two_forward_passes():
+    lm = load_function_lm("local", cache=False)
+    values = [lm.prob_one(entities.instruction(["golf"]), w) for w in ("putter", "tractor")]
+    assert all(0.0 <= v <= 1.0 for v in values) and lm.forward_passes == 2
