@@ -1,0 +1,51 @@
+"""The `tinkerlab internal` commands end to end on tiny settings, and their one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tinkerlab.core.images import load_image, save_image
+from tinkerlab.internal.cli import app
+
+runner = CliRunner()
+
+
+def test_train_then_sample_at_another_size(tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", "sample:brick", "--out", str(run), "--iterations", "2", "--max-size", "32", "--scales", "3"])
+    assert result.exit_code == 0, result.output
+    assert "trained 3 scales" in result.output
+    assert (run / "outputs" / "scales" / "scale_2_reconstruction.png").exists()
+    result = runner.invoke(app, ["sample", str(run), "--n", "2", "--size", "24x48"])
+    assert result.exit_code == 0, result.output
+    samples = sorted((run / "outputs" / "samples").glob("sample_24x48_*.png"))
+    assert len(samples) == 2 and load_image(samples[0]).shape == (24, 48, 3)
+
+
+def test_complete_writes_n_completions_and_reuses_the_run(tmp_path):
+    image = tmp_path / "photo.png"
+    mask = tmp_path / "mask.png"
+    rng = np.random.default_rng(0)
+    save_image(rng.random((32, 32, 3)).astype(np.float32), image)
+    hole = np.zeros((32, 32), np.float32)
+    hole[12:18, 12:18] = 1
+    save_image(hole, mask)
+    run = tmp_path / "run"
+    args = ["complete", str(image), str(mask), "--out", str(run), "--n", "3", "--diversity", "6", "--iterations", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(list((run / "outputs" / "completions").glob("completion_d6_*.png"))) == 3
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "resumed run" in (run / "run.log").read_text()
+
+
+def test_bad_mask_size_is_a_clear_error(tmp_path):
+    image = tmp_path / "photo.png"
+    mask = tmp_path / "mask.png"
+    save_image(np.zeros((32, 32, 3), np.float32), image)
+    save_image(np.ones((16, 32), np.float32), mask)
+    result = runner.invoke(app, ["complete", str(image), str(mask), "--out", str(tmp_path / "run"), "--iterations", "1"])
+    assert result.exit_code != 0
+    assert "expected 32x32, got 16x32" in str(result.exception)
