@@ -77,6 +77,23 @@ class AgentConfig:
     prefill_points: bool = False
 
 
+def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "auto", **overrides) -> AgentConfig:
+    """Agent settings for a model: "full" is the paper's setup; "tiny" suits the embedded 135M local model (short
+    prompt without the worked example, no plan, replies prefilled up to the first cells, small budgets); "auto"
+    picks "tiny" for the spec "local" and "full" otherwise. `overrides` replace single fields.
+    """
+    if preset not in ("auto", "full", "tiny"):
+        raise ValueError(f"expected preset 'auto', 'full' or 'tiny', got {preset!r}")
+    tiny = preset == "tiny" or (preset == "auto" and model_spec == "local")
+    base = AgentConfig(
+        max_tokens=120, stroke_max_tokens=40, plan_max_tokens=24, retries=1, max_strokes=3, compact=True,
+        with_example=False, prefill="answer", forced_strokes=3, prefill_points=True,
+    ) if tiny else AgentConfig()
+    from dataclasses import replace
+
+    return replace(base, **overrides)
+
+
 @dataclass
 class DrawResult:
     """A finished drawing.

@@ -33,21 +33,23 @@ def draw(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for the sketch, its pictures and transcript."),
     mode: str = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
-    max_tokens: int = typer.Option(3000, "--max-tokens", min=1, help="Reply budget of the drawing call."),
-    max_strokes: int = typer.Option(20, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
+    preset: str = typer.Option("auto", "--preset", help="full (the paper's prompt), tiny (for the embedded "
+                               "135M model) or auto (tiny for --model local)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Reply budget of the drawing call "
+                                             "(default 3000, 120 with the tiny preset)."),
+    max_strokes: Optional[int] = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
-    retries: int = typer.Option(2, "--retries", min=0, help="Extra attempts after an unreadable reply."),
-    compact: bool = typer.Option(False, "--compact", help="Shorter system prompt (for tiny local models)."),
-    no_example: bool = typer.Option(False, "--no-example", help="Leave out the worked example."),
+    retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts after an unreadable reply."),
 ) -> None:
     """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF."""
-    from tinkerlab.sketch.agent import AgentConfig
+    from tinkerlab.sketch.agent import preset_config
     from tinkerlab.sketch.runs import DrawConfig, draw_run
 
     if mode not in ("whole", "strokes"):
         raise typer.BadParameter(f"expected 'whole' or 'strokes', got {mode!r}", param_hint="--mode")
-    agent = AgentConfig(max_tokens=max_tokens, max_strokes=max_strokes, temperature=temperature, retries=retries,
-                        compact=compact, with_example=not no_example)
+    overrides = {"max_tokens": max_tokens, "max_strokes": max_strokes, "retries": retries}
+    agent = preset_config(model, preset, temperature=temperature,  # type: ignore[arg-type]
+                          **{k: v for k, v in overrides.items() if v is not None})
     config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
     result, run = draw_run(config, out)
     for warning in result.sketch.warnings:
@@ -111,10 +113,12 @@ def serve(
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
     concept: str = typer.Option("sailboat", "--concept", help="The concept the page starts with."),
     transcript: Optional[Path] = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
-    stroke_max_tokens: int = typer.Option(300, "--stroke-max-tokens", min=16, help="Reply budget per stroke."),
+    stroke_max_tokens: Optional[int] = typer.Option(None, "--stroke-max-tokens", min=16,
+                                                    help="Reply budget per stroke (default 300; 40 with tiny)."),
+    preset: str = typer.Option("auto", "--preset", help="full, tiny or auto (tiny for --model local)."),
 ) -> None:
     """Open a page where you and the agent take turns drawing, one stroke each."""
-    from tinkerlab.sketch.agent import AgentConfig, SketchAgent
+    from tinkerlab.sketch.agent import SketchAgent, preset_config
     from tinkerlab.sketch.web.app import create_app
     from tinkerlab.sketch.web.server import serve_forever
 
@@ -122,7 +126,8 @@ def serve(
         from tinkerlab.llm import load_chat_model
 
         chat_model = load_chat_model(model, base_url=base_url, transcript=transcript)
-        return SketchAgent(chat_model, AgentConfig(stroke_max_tokens=stroke_max_tokens))
+        overrides = {"stroke_max_tokens": stroke_max_tokens} if stroke_max_tokens else {}
+        return SketchAgent(chat_model, preset_config(model, preset, **overrides))  # type: ignore[arg-type]
 
     serve_forever(create_app(make_agent, default_concept=concept), host=host, port=port, announce=typer.echo)
 
@@ -139,6 +144,7 @@ def evaluate(
     generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
     model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
+    preset: str = typer.Option("auto", "--preset", help="Agent settings with --generate: full, tiny or auto."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for generated sketches and results.json."),
     clipart_check: bool = typer.Option(False, "--clipart-check", help="Also measure the recogniser on held-out "
                                        "openclipart drawings (default recogniser only)."),
@@ -156,9 +162,12 @@ def evaluate(
         labels_list = [c.strip().lower() for c in concepts.split(",") if c.strip()]
     paths = list(sketches or [])
     if generate:
+        from tinkerlab.sketch.agent import preset_config
+
         if out is None:
             raise typer.BadParameter("--generate needs --out for the sketches", param_hint="--out")
-        ev.generate_sketches(labels_list, model, per_concept, out)
+        ev.generate_sketches(labels_list, model, per_concept, out,
+                             agent_config=preset_config(model, preset))  # type: ignore[arg-type]
         paths.append(out)
     if not paths and not clipart_check:
         raise InputError("nothing to evaluate: give sketch folders or files, --generate, or --clipart-check")

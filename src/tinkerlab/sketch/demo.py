@@ -15,7 +15,7 @@ EDIT = "add a sun in the top right corner"
 def run_demo(ctx) -> None:
     from tinkerlab.core.errors import SketchSyntaxError
     from tinkerlab.llm import load_chat_model
-    from tinkerlab.sketch.agent import AgentConfig, SketchAgent
+    from tinkerlab.sketch.agent import SketchAgent, preset_config
     from tinkerlab.sketch.language import parse_sketch
     from tinkerlab.sketch.prompts import example_answer
     from tinkerlab.sketch.render import render_image, render_png, save_stroke_animation
@@ -38,7 +38,7 @@ def run_demo(ctx) -> None:
 
     # The tiny model copies the prompt when asked to plan, so its reply starts at the first stroke's cells, and
     # the prompt is kept short (no worked example) so each call stays well under a minute on a shared CPU.
-    config = AgentConfig(max_tokens=120, retries=1, compact=True, with_example=False, prefill="answer")
+    config = preset_config("local", "tiny")
     model = load_chat_model("local", cache=not ctx.fresh, transcript=ctx.cache_dir / "transcript.jsonl")
     agent = SketchAgent(model, config)
     start = time.perf_counter()

@@ -213,7 +213,12 @@ class FeatureExtractor:
         require("efficientnet_lite_pytorch", package="efficientnet-lite-pytorch")
         from efficientnet_lite_pytorch import EfficientNet
 
-        self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(efficientnet_lite0_weights()))
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints a line when it loads weights
+            self.net = EfficientNet.from_pretrained("efficientnet-lite0",
+                                                    weights_path=str(efficientnet_lite0_weights()))
         self.net.eval()
         self.image_size = image_size
         self.torch = torch
@@ -241,8 +246,15 @@ class TextEncoder:
 
         transformers = require("transformers", extra="llm")
         folder = minilm_dir()
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-        self.model = transformers.AutoModel.from_pretrained(str(folder))
+        verbosity = transformers.logging.get_verbosity()
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+            self.model = transformers.AutoModel.from_pretrained(str(folder))
+        finally:
+            transformers.logging.set_verbosity(verbosity)
+            transformers.logging.enable_progress_bar()
         self.model.eval()
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
