@@ -156,7 +156,7 @@ def copy_fraction(generated: np.ndarray, training: np.ndarray, *, patch: int = 7
     if np.asarray(generated).shape != np.asarray(training).shape:
         raise InputError(f"copy_fraction compares same-size images, got {generated.shape} and {training.shape}")
     gen, ref = patches(generated, patch), patches(training, patch)
-    nearest = torch.cdist(gen, ref).argmin(dim=1).numpy()  # (N,)
+    nearest = torch.cdist(gen, ref, compute_mode="donot_use_mm_for_euclid_dist").argmin(dim=1).numpy()  # (N,)
     width = generated.shape[1] - patch + 1
     own = np.arange(gen.shape[0])
     dy = np.abs(nearest // width - own // width)
@@ -166,7 +166,8 @@ def copy_fraction(generated: np.ndarray, training: np.ndarray, *, patch: int = 7
 
 def nearest_patch_distance(generated: np.ndarray, training: np.ndarray, *, patch: int = 7) -> float:
     """The mean L2 distance from each generated patch to its nearest training patch (fidelity)."""
-    return float(torch.cdist(patches(generated, patch), patches(training, patch)).min(dim=1).values.mean())
+    distances = torch.cdist(patches(generated, patch), patches(training, patch), compute_mode="donot_use_mm_for_euclid_dist")
+    return float(distances.min(dim=1).values.mean())
 
 
 def sifid(
