@@ -51,3 +51,11 @@ def test_render_reports_unreadable_files(tmp_path):
     result = CliRunner().invoke(app, ["render", str(bad), "--out", str(tmp_path / "x.png")])
     assert result.exit_code != 0
     assert "line 2" in str(result.exception)
+
+
+def test_render_animated_svg(tmp_path):
+    source = tmp_path / "s.txt"
+    source.write_text(DRAWING)
+    result = CliRunner().invoke(app, ["render", str(source), "--out", str(tmp_path / "s.svg"), "--animate", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "@keyframes" in (tmp_path / "s.svg").read_text()

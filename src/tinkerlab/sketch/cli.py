@@ -82,6 +82,8 @@ def render(
     grid: bool = typer.Option(False, "--grid", help="Draw on the labelled grid."),
     colors: Optional[str] = typer.Option(None, "--colors", help="'order' (by drawing order) or one colour."),
     size: Optional[int] = typer.Option(None, "--size", min=16, help="Output side in pixels (PNG)."),
+    animate: Optional[float] = typer.Option(None, "--animate", min=0.01, help="SVG only: seconds per stroke of a "
+                                            "stroke-order animation (CSS)."),
 ) -> None:
     """Render a sketch written in the language to PNG, SVG, GIF or canonical text."""
     from tinkerlab.core.errors import InputError
@@ -99,6 +101,8 @@ def render(
         options["show_grid"] = grid
     if suffix == ".png" and size:
         options["size"] = size
+    if suffix == ".svg" and animate:
+        options["animate_seconds_per_stroke"] = animate
     if suffix == ".txt":
         options = {}
     save_sketch(sketch, out, **options)
