@@ -49,3 +49,9 @@ def test_bad_mask_size_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["complete", str(image), str(mask), "--out", str(tmp_path / "run"), "--iterations", "1"])
     assert result.exit_code != 0
     assert "expected 32x32, got 16x32" in str(result.exception)
+
+
+def test_box_mask_argument(tmp_path):
+    result = runner.invoke(app, ["complete", "sample:brick", "box:0.9,0.2,0,1", "--out", str(tmp_path / "run")])
+    assert result.exit_code != 0
+    assert "box:TOP,BOTTOM,LEFT,RIGHT" in str(result.exception)

@@ -26,6 +26,23 @@ def _load_input(source: str):
     return load_image(source)
 
 
+def _load_mask(source: str, shape: tuple[int, int]):
+    """A mask file (white = hole) or `box:TOP,BOTTOM,LEFT,RIGHT` (fractions in [0, 1]) for an image of `shape`."""
+    from tinkerlab.core.errors import InputError
+    from tinkerlab.core.images import load_image
+    from tinkerlab.internal.quality import box_mask
+
+    if source.startswith("box:"):
+        try:
+            box = tuple(float(v) for v in source[4:].split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4 or not all(0.0 <= v <= 1.0 for v in box) or box[0] >= box[1] or box[2] >= box[3]:
+            raise InputError(f"expected box:TOP,BOTTOM,LEFT,RIGHT with fractions 0 <= top < bottom <= 1, got {source!r}")
+        return box_mask(shape, box)
+    return load_image(source, mode="L")[:, :, 0]
+
+
 def _singan_config(preset: str, iterations, max_size, scales, seed):
     from dataclasses import replace
 
@@ -98,7 +115,9 @@ def sample(
 @app.command()
 def complete(
     image: str = typer.Argument(..., help="Image file, or sample:NAME for a packaged photo."),
-    mask: Path = typer.Argument(..., help="Mask image of the same size: white (> 127) = hole."),
+    mask: str = typer.Argument(
+        ..., help="Mask image of the same size (white = hole), or box:TOP,BOTTOM,LEFT,RIGHT as fractions of the image."
+    ),
     out: Path = typer.Option(..., "--out", help="Run directory; a finished matching run is reused."),
     n: int = typer.Option(8, "--n", help="How many completions."),
     diversity: int = typer.Option(5, "--diversity", min=1, max=8, help="1 (close to one completion) .. 8 (most diverse)."),
@@ -119,7 +138,7 @@ def complete(
     base = _singan_config(preset, iterations, None, None, seed)
     config = replace(demo_idc_config(seed=seed) if preset == "cpu" else IDCConfig(), base=base)
     photo = _load_input(image)
-    hole = load_image(mask, mode="L")[:, :, 0]
+    hole = _load_mask(mask, photo.shape[:2])
     with torch_threads(threads):
         model = idc.train(photo, hole, config, out=out, overwrite=overwrite)
         completions = model.complete(n, diversity=diversity, seed=seed)
