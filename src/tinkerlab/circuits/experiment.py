@@ -1,0 +1,268 @@
+"""The paper's pipeline on the base / fine-tuned pair, step by step, with every step saved and resumable.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Steps, each
+written to `RUN/outputs/<step>.json` and skipped when that file exists (so an interrupted run resumes):
+
+| step          | what                                                                         | paper  |
+|---------------|------------------------------------------------------------------------------|--------|
+| accuracy      | entity-tracking accuracy of original, base and fine-tuned models (7 boxes)   | Tab. 1 |
+| pp_base       | four-step path patching on the base model -> base circuit                    | Fig. 2 |
+| pp_finetuned  | the same on the fine-tuned model -> fine-tuned circuit                        | Tab. 2 |
+| faithfulness  | base circuit in both models, fine-tuned circuit in the fine-tuned model,     | Tab. 1 |
+|               | random circuits of equal group sizes                                          |        |
+| completeness  | incompleteness of the base circuit in the base model                          | App.   |
+| dcm           | DCM per group and desideratum, base circuit, base model                       | Tab. 3 |
+| dcm_finetuned | DCM of the fine-tuned circuit in the fine-tuned model (CMAP head subsets)     | Sec. 5 |
+| semantics     | the base circuit's DCM heads patched in each model (semantic patching)        | Tab. 3 |
+| extra         | the positional PT heads on the additional (perturbed) positional desiderata   | Tab. 4 |
+| cmap          | fine-tuned circuit heads patched into the base model, per group               | Fig. 4 |
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tinkerlab.core.runs import RunDir, atomic_write_text
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Sizes of every step (the paper's in brackets: 300 / 500 / 500 / 2000 prompts)."""
+
+    n_boxes: int = 7
+    n_accuracy: int = 300
+    n_path_patching: int = 100
+    n_eval: int = 200
+    n_means: int = 200
+    n_dcm: int = 200
+    n_random: int = 10
+    dcm_sparsity: float = 0.01
+    dcm_epochs: int = 2
+    n_completeness: int = 10
+    seed: int = 0
+
+
+STEPS = ("accuracy", "pp_base", "pp_finetuned", "faithfulness", "dcm", "dcm_finetuned", "semantics", "extra",
+         "cmap", "completeness")
+
+
+class Experiment:
+    """Holds the models and the prompt sets; `run(step)` computes a step once and saves it."""
+
+    def __init__(self, out: str | Path, config: ExperimentConfig = ExperimentConfig(), log=print) -> None:
+        self.run_dir = RunDir.open(out, system="circuits", config=config)
+        self.config = config
+        self._log = log
+        self._models: dict = {}
+        self._means: dict = {}
+
+    def log(self, line: str) -> None:
+        self.run_dir.log(line)
+        if self._log:
+            self._log(line)
+
+    def model(self, name: str):
+        from tinkerlab.circuits.models import load_model
+
+        if name not in self._models:
+            self._models[name] = load_model(name)
+        return self._models[name]
+
+    @property
+    def tokenizer(self):
+        return self.model("base")[1]
+
+    def result(self, step: str) -> dict | None:
+        path = self.run_dir.outputs / f"{step}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _save(self, step: str, data: dict) -> dict:
+        atomic_write_text(self.run_dir.outputs / f"{step}.json", json.dumps(data, indent=1) + "\n")
+        return data
+
+    def eval_batch(self):
+        from tinkerlab.circuits.data import entity_batch
+
+        return entity_batch(self.tokenizer, self.config.n_eval, n_boxes=self.config.n_boxes,
+                            seed=self.config.seed + 500)
+
+    def means(self, name: str) -> torch.Tensor:
+        from tinkerlab.circuits.data import mean_ablation_prompts
+        from tinkerlab.circuits.evaluate import head_means
+
+        if name not in self._means:
+            ref = mean_ablation_prompts(self.tokenizer, self.config.n_means, n_boxes=self.config.n_boxes,
+                                        seed=self.config.seed)
+            self._means[name] = head_means(self.model(name)[0], ref)
+        return self._means[name]
+
+    def circuit(self, name: str) -> dict:
+        data = self.result(f"pp_{name}")
+        if data is None:
+            raise RuntimeError(f"step pp_{name} has not run yet")
+        return {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()}
+
+    def run(self, step: str, *, force: bool = False) -> dict:
+        """Compute one step (or load it when saved), returning its JSON-able result."""
+        if not force and (done := self.result(step)) is not None:
+            self.log(f"{step}: reused saved result")
+            return done
+        start = time.perf_counter()
+        data = getattr(self, f"_step_{step}")()
+        data["seconds"] = time.perf_counter() - start
+        self.log(f"{step}: done in {data['seconds']:.0f} s")
+        return self._save(step, data)
+
+    # --- steps --------------------------------------------------------------------------------------------------
+    def _step_accuracy(self) -> dict:
+        from tinkerlab.circuits.data import entity_batch
+        from tinkerlab.circuits.evaluate import accuracy
+
+        batch = entity_batch(self.tokenizer, self.config.n_accuracy, n_boxes=self.config.n_boxes,
+                             seed=self.config.seed + 900)
+        out = {}
+        for name in ("original", "base", "finetuned"):
+            out[name] = accuracy(self.model(name)[0], batch)
+            self.log(f"accuracy {name}: {out[name]:.3f}")
+        return {"accuracy": out, "n": len(batch)}
+
+    def _path_patch(self, name: str) -> dict:
+        from tinkerlab.circuits.data import path_patching_pairs
+        from tinkerlab.circuits.pathpatch import path_patch
+
+        clean, corrupt = path_patching_pairs(self.tokenizer, self.config.n_path_patching,
+                                             n_boxes=self.config.n_boxes, seed=self.config.seed)
+        return path_patch(self.model(name)[0], clean, corrupt, log=self.log).to_dict()
+
+    def _step_pp_base(self) -> dict:
+        return self._path_patch("base")
+
+    def _step_pp_finetuned(self) -> dict:
+        return self._path_patch("finetuned")
+
+    def _step_faithfulness(self) -> dict:
+        from dataclasses import asdict
+
+        from tinkerlab.circuits.evaluate import evaluate_circuit
+
+        batch = self.eval_batch()
+        out = {}
+        for circuit_name, model_name in (("base", "base"), ("base", "finetuned"), ("base", "original"),
+                                         ("finetuned", "finetuned")):
+            if circuit_name == "finetuned" and self.result("pp_finetuned") is None:
+                continue
+            result = evaluate_circuit(self.model(model_name)[0], batch, self.circuit(circuit_name),
+                                      self.means(model_name), n_random=self.config.n_random)
+            out[f"{circuit_name} circuit in {model_name}"] = asdict(result)
+            self.log(f"faithfulness {circuit_name} circuit in {model_name}: {asdict(result)}")
+        return out
+
+    def _step_completeness(self) -> dict:
+        from tinkerlab.circuits.evaluate import completeness
+
+        batch = self.eval_batch()
+        return completeness(self.model("base")[0], batch, self.circuit("base"), self.means("base"),
+                            n_random=self.config.n_completeness)
+
+    def _dcm_data(self, desideratum: str, group: str):
+        from tinkerlab.circuits.data import desideratum_pairs
+
+        base, source, targets = desideratum_pairs(self.tokenizer, self.config.n_dcm, desideratum,
+                                                  n_boxes=self.config.n_boxes, seed=self.config.seed + 31)
+        return base.input_ids, base.group_position(group), source.input_ids, source.group_position(group), targets
+
+    def _dcm(self, circuit_name: str, model_name: str) -> dict:
+        from tinkerlab.circuits.data import DESIDERATA
+        from tinkerlab.circuits.dcm import DCMConfig, train_mask
+
+        model = self.model(model_name)[0]
+        config = DCMConfig(sparsity=self.config.dcm_sparsity, epochs=self.config.dcm_epochs, seed=self.config.seed)
+        out: dict = {}
+        for group, heads in self.circuit(circuit_name).items():
+            out[group] = {}
+            for desideratum in DESIDERATA:
+                data = self._dcm_data(desideratum, group)
+                result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}")
+                out[group][desideratum] = result.to_dict()
+                self.log(f"DCM {circuit_name}/{model_name} {group} {desideratum}: {len(result.selected)} of "
+                         f"{len(heads)} heads, test accuracy {result.test_accuracy:.2f}")
+        return out
+
+    def _step_dcm(self) -> dict:
+        return self._dcm("base", "base")
+
+    def _step_dcm_finetuned(self) -> dict:
+        return self._dcm("finetuned", "finetuned")
+
+    def _step_semantics(self) -> dict:
+        from tinkerlab.circuits.data import DESIDERATA
+        from tinkerlab.circuits.dcm import patch_accuracy
+
+        dcm = self.result("dcm")
+        out: dict = {}
+        for model_name in ("base", "finetuned"):
+            model = self.model(model_name)[0]
+            out[model_name] = {}
+            for group, per in dcm.items():
+                out[model_name][group] = {}
+                for desideratum in DESIDERATA:
+                    heads = [tuple(h) for h in per[desideratum]["selected"]]
+                    acc = patch_accuracy(model, heads, *self._dcm_data(desideratum, group))
+                    out[model_name][group][desideratum] = {"heads": len(heads), "accuracy": acc}
+            self.log(f"semantics {model_name}: {out[model_name]}")
+        return out
+
+    def _step_extra(self) -> dict:
+        from tinkerlab.circuits.data import PERTURBATIONS, perturbed_positional_pairs
+        from tinkerlab.circuits.dcm import patch_accuracy
+
+        heads = [tuple(h) for h in self.result("dcm")["PT"]["positional"]["selected"]]
+        out: dict = {"heads": [list(h) for h in heads]}
+        for model_name in ("base", "finetuned"):
+            model = self.model(model_name)[0]
+            out[model_name] = {}
+            for perturbation in PERTURBATIONS:
+                base, source, targets = perturbed_positional_pairs(self.tokenizer, 100, perturbation,
+                                                                   n_boxes=self.config.n_boxes,
+                                                                   seed=self.config.seed + 77)
+                out[model_name][perturbation] = patch_accuracy(model, heads, base.input_ids, base.last,
+                                                               source.input_ids, source.last, targets)
+            self.log(f"extra desiderata {model_name}: {out[model_name]}")
+        return out
+
+    def _step_cmap(self) -> dict:
+        from tinkerlab.circuits.cmap import cmap_table
+
+        batch = self.eval_batch()
+        base_model, ft_model = self.model("base")[0], self.model("finetuned")[0]
+        out: dict = {}
+        circuits = {"base circuit": self.circuit("base")}
+        if self.result("pp_finetuned") is not None:
+            ft = self.circuit("finetuned")
+            circuits["finetuned circuit"] = ft
+            dcm_ft = self.result("dcm_finetuned")
+            if dcm_ft is not None:  # the paper's subsets: VF object_value, PT and PD positional, all of SR
+                pick = {"VF": "object_value", "PT": "positional", "PD": "positional"}
+                circuits["finetuned DCM subsets"] = {
+                    g: ([tuple(h) for h in dcm_ft[g][pick[g]]["selected"]] if g in pick else hs)
+                    for g, hs in ft.items()}
+        for name, circuit in circuits.items():
+            out[name] = {"sizes": {g: len(h) for g, h in circuit.items()},
+                         "accuracy": cmap_table(base_model, ft_model, batch, circuit)}
+            self.log(f"CMAP with {name}: {out[name]}")
+        from tinkerlab.circuits.evaluate import accuracy
+
+        out["finetuned model"] = accuracy(ft_model, batch)
+        return out
+
+
+def run_experiment(out: str | Path, config: ExperimentConfig = ExperimentConfig(), *,
+                   steps: tuple[str, ...] = STEPS, log=print) -> dict:
+    """Run (or resume) the listed steps; returns {step: result}."""
+    experiment = Experiment(out, config, log=log)
+    return {step: experiment.run(step) for step in steps}

@@ -1,0 +1,133 @@
+"""A self-contained HTML report of a circuits run: head heatmaps and the paper's tables at this scale.
+
+Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Reads the
+JSON files of an experiment run directory (see `experiment.py`); pictures are embedded as data URIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from tinkerlab.core.errors import InputError
+
+GROUP_NAMES = {"VF": "Value Fetcher", "PT": "Position Transmitter", "PD": "Position Detector",
+               "SR": "Structure Reader"}
+
+
+def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:
+    """PNG of path-patching scores per group ([layers, heads] each), circuit heads outlined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = [g for g in ("VF", "PT", "PD", "SR") if g in scores]
+    fig, axes = plt.subplots(1, len(groups), figsize=(2.2 * len(groups) + 0.6, 5.2), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        s = np.array(scores[group])  # [layers, heads]
+        bound = max(1e-6, float(np.abs(s).max()))
+        im = ax.imshow(s, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto", interpolation="nearest")
+        for layer, head in (circuit or {}).get(group, []):
+            ax.add_patch(plt.Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, ec="black", lw=1.2))
+        ax.set_title(f"{group}: {GROUP_NAMES[group]}", fontsize=8)
+        ax.set_xlabel("head", fontsize=7)
+        ax.set_ylabel("layer", fontsize=7)
+        ax.tick_params(labelsize=6)
+        fig.colorbar(im, ax=ax, fraction=0.08, pad=0.02).ax.tick_params(labelsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def tables(outputs: Path) -> list[tuple[str, str]]:
+    """(title, HTML table) for every finished step."""
+    def load(step):
+        path = outputs / f"{step}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    out = []
+    if acc := load("accuracy"):
+        out.append(("Entity-tracking accuracy (7 boxes)",
+                    _table(["model", "accuracy"], [[k, v] for k, v in acc["accuracy"].items()])))
+    sizes = []
+    for name in ("base", "finetuned"):
+        if pp := load(f"pp_{name}"):
+            c = pp["circuit"]
+            sizes.append([name] + [len(c.get(g, [])) for g in GROUP_NAMES] + [sum(len(v) for v in c.values())])
+    if sizes:
+        out.append(("Circuit sizes per group", _table(["circuit", "VF", "PT", "PD", "SR", "total"], sizes)))
+    if faith := load("faithfulness"):
+        rows = [[k, v["full_accuracy"], v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
+                for k, v in faith.items() if isinstance(v, dict)]
+        out.append(("Faithfulness (mean ablation)",
+                    _table(["circuit in model", "full acc", "circuit acc", "faithfulness", "random"], rows)))
+    if dcm := load("dcm"):
+        rows = [[g, d, len(r["selected"]), len(r["heads"]), r["test_accuracy"]]
+                for g, per in dcm.items() if isinstance(per, dict) for d, r in per.items()]
+        out.append(("DCM (base circuit, base model)", _table(["group", "desideratum", "selected", "of", "test acc"],
+                                                             rows)))
+    if sem := load("semantics"):
+        rows = [[m, g, d, r["heads"], r["accuracy"]] for m, per in sem.items() if isinstance(per, dict)
+                for g, dd in per.items() for d, r in dd.items()]
+        out.append(("Semantic patching of the DCM heads", _table(["model", "group", "desideratum", "heads",
+                                                                  "accuracy"], rows)))
+    if extra := load("extra"):
+        rows = [[m, p, a] for m, per in extra.items() if m in ("base", "finetuned") for p, a in per.items()]
+        out.append(("Additional positional desiderata (PT heads)", _table(["model", "perturbation", "accuracy"],
+                                                                          rows)))
+    if cm := load("cmap"):
+        rows = [[name, k, v] for name, r in cm.items() if isinstance(r, dict) for k, v in r["accuracy"].items()]
+        out.append(("CMAP: fine-tuned heads into the base model", _table(["heads", "patched", "accuracy"], rows)))
+    if comp := load("completeness"):
+        rows = [["random subsets", *[f"{m:.2f}±{s:.2f}" for m, s in (comp["random"]["model"],
+                                                                      comp["random"]["circuit"],
+                                                                      comp["random"]["incompleteness"])]]]
+        rows += [[g, v["model"], v["circuit"], v["incompleteness"]] for g, v in comp["per_group"].items()]
+        out.append(("Completeness", _table(["removed", "model", "circuit", "incompleteness"], rows)))
+    return out
+
+
+def write_report(run_dir: str | Path, path: str | Path) -> Path:
+    """Write the HTML report of an experiment run directory.
+
+    Raises:
+        InputError: the folder holds no circuits outputs.
+    """
+    outputs = Path(run_dir) / "outputs"
+    if not outputs.is_dir() or not any(outputs.glob("*.json")):
+        raise InputError(f"{run_dir} holds no circuits results (expected {outputs}/*.json); run the pipeline first")
+    parts = ["<!doctype html><meta charset='utf-8'><title>tinkerlab circuits report</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+             "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}</style>",
+             "<h1>Entity-tracking circuits</h1><p>After Prakash et al., ICLR 2024, on SmolLM2-135M.</p>"]
+    for name in ("base", "finetuned"):
+        pp = outputs / f"pp_{name}.json"
+        if pp.exists():
+            data = json.loads(pp.read_text())
+            png = heatmap_png(data["scores"], data["circuit"], f"path-patching scores, {name} model "
+                              "(relative change of p(answer); circuit heads boxed)")
+            uri = "data:image/png;base64," + base64.b64encode(png).decode()
+            parts.append(f"<h2>Path patching: {name} model</h2><img src='{uri}' style='max-width:100%'>")
+    for title, table in tables(outputs):
+        parts.append(f"<h2>{html.escape(title)}</h2>{table}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
