@@ -165,4 +165,5 @@ document.getElementById("concept-form").addEventListener("submit", (event) => {
 });
 
 redraw();
-run(() => call("/api/session", { concept: conceptInput.value }), "Starting…");
+// The server knows the starting concept (`serve --concept`); the page shows it once the session exists.
+run(() => call("/api/session", {}), "Starting…");
