@@ -27,7 +27,7 @@ from tinkerlab.core.errors import SketchSyntaxError
 from tinkerlab.sketch import prompts
 from tinkerlab.sketch.geometry import Grid
 from tinkerlab.sketch.human import human_stroke
-from tinkerlab.sketch.language import _STROKE_OPEN, Sketch, Stroke, parse_edit, parse_sketch, parse_stroke
+from tinkerlab.sketch.language import STROKE_OPEN, Sketch, Stroke, parse_edit, parse_sketch, parse_stroke
 from tinkerlab.sketch.render import AGENT_COLOR, HUMAN_COLOR, render_image
 
 Author = Literal["agent", "human"]
@@ -271,7 +271,7 @@ class SketchAgent:
             replies.append(text)
             body = points_prefill + text
             if not opened:
-                opening = _STROKE_OPEN.search(text)
+                opening = STROKE_OPEN.search(text)
                 if opening is None:
                     if not must_draw:
                         return None

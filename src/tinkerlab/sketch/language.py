@@ -40,7 +40,7 @@ _THINKING_OPEN = re.compile(r"<\s*thinking\s*>", re.IGNORECASE)
 _ANSWER_OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 _STROKES_OPEN = re.compile(r"<\s*strokes\s*>", re.IGNORECASE)
 _STROKES_CLOSE = re.compile(r"<\s*/\s*strokes\s*>", re.IGNORECASE)
-_STROKE_OPEN = re.compile(r"<\s*s\s*(\d+)\s*>", re.IGNORECASE)
+STROKE_OPEN = re.compile(r"<\s*s\s*(\d+)\s*>", re.IGNORECASE)
 _STROKE_BOUNDARY = re.compile(r"<\s*/?\s*s\s*\d+\s*>|<\s*/\s*strokes\s*>|<\s*/\s*answer\s*>", re.IGNORECASE)
 _CONCEPT = re.compile(r"<\s*concept\s*>(.*?)<\s*/\s*concept\s*>", re.IGNORECASE | re.DOTALL)
 
@@ -365,7 +365,7 @@ def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_
             continue
         close = _STROKES_CLOSE.search(text, match.end())
         end = close.start() if close else len(text)
-        if any(not _inside(thinking_spans, m.start()) for m in _STROKE_OPEN.finditer(text, match.end(), end)):
+        if any(not _inside(thinking_spans, m.start()) for m in STROKE_OPEN.finditer(text, match.end(), end)):
             chosen = (match.end(), end)
             break
     if chosen is not None:
@@ -379,7 +379,7 @@ def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_
 
     warnings: list[str] = []
     strokes: list[tuple[int, Stroke]] = []
-    openings = [m for m in _STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())]
+    openings = [m for m in STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())]
     if not openings:
         if not require_strokes:
             return _Reading([], concept, thinking, warnings, thinking_spans)
