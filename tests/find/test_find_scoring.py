@@ -113,3 +113,23 @@ def test_unit_tests_use_the_description_before_code_and_parse_answers():
     assert "Example 2: input = apple" in prompt
     assert scoring.parse_answer("[ANSWER]: 3") == 3 and scoring.parse_answer("I think 2.") == 2
     assert scoring.score_unit_tests("entities", [spec], {}, evaluator)[0].error == "no description"
+
+
+def test_unit_tests_accept_a_judge_with_choose():
+    class FirstJudge:
+        name = "first"
+
+        def choose(self, category, description, item):
+            return 1
+
+    spec = {"id": "f00000", "unit_tests": [{"candidates": [["a", "A"], ["b", "b"], ["c", "c"]], "answer": 1},
+                                           {"candidates": [["a", "a"], ["b", "B"], ["c", "c"]], "answer": 2}]}
+    scores = scoring.score_unit_tests("strings", [spec], {"f00000": "[DESCRIPTION]: upper case"}, FirstJudge())
+    assert scores[0].score == 0.5 and scores[0].details["picks"] == [1, 1]
+
+
+@pytest.mark.slow
+def test_embedding_judge_prefers_the_related_word():
+    judge = scoring.EmbeddingJudge()
+    item = {"candidates": ["tractor", "putter", "violin"], "answer": 2}
+    assert judge.choose("entities", "The function responds to words about golf.", item) == 2

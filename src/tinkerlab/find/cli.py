@@ -60,14 +60,18 @@ def run(
 @app.command()
 def score(
     run_dir: Path = typer.Option(..., "--run", help="Run folder (from `tinkerlab find run`)."),
-    evaluator: Optional[str] = typer.Option(None, "--evaluator", help="Chat model for the language unit tests (e.g. local, openai:gpt-4o); none skips them."),
+    evaluator: Optional[str] = typer.Option(None, "--evaluator", help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...) or 'embedding' (offline MiniLM proxy); none skips them."),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
     from tinkerlab.find.scoring import SandboxConfig, score_run
 
     model = None
-    if evaluator:
+    if evaluator == "embedding":
+        from tinkerlab.find.scoring import EmbeddingJudge
+
+        model = EmbeddingJudge()
+    elif evaluator:
         from tinkerlab.llm import load_chat_model
 
         model = load_chat_model(evaluator)

@@ -302,7 +302,8 @@ def score_unit_tests(
         category: 'strings', 'entities' or 'relations'.
         specs: the functions (with ``unit_tests``).
         descriptions: function id -> the interpreter's answer (text before ``[CODE]`` is used).
-        evaluator: a `tinkerlab.llm.ChatModel` (temperature 0; a prefill ``[ANSWER]:`` is used when supported).
+        evaluator: a `tinkerlab.llm.ChatModel` (temperature 0; a prefill ``[ANSWER]:`` is used when supported),
+            or a judge with ``choose(category, description, item) -> index`` such as `EmbeddingJudge`.
         max_tokens: the evaluator's reply length.
     """
     from tinkerlab.llm import Message
@@ -315,6 +316,9 @@ def score_unit_tests(
             continue
         picks = []
         for item in spec["unit_tests"]:
+            if hasattr(evaluator, "choose"):
+                picks.append(evaluator.choose(category, description, item))
+                continue
             messages = [Message.user(unit_test_prompt(category, description, item))]
             if getattr(evaluator, "supports_prefill", False):
                 messages.append(Message.assistant("[ANSWER]:"))
@@ -380,3 +384,42 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
             row = s.to_dict()
             writer.writerow([row["function_id"], row["category"], row["metric"], row["score"], row["value"], row["error"]])
     return scores
+
+
+class EmbeddingJudge:
+    """An offline stand-in for the evaluator LM: picks the candidate whose text is most similar to the
+    description under the all-MiniLM-L6-v2 sentence encoder (mean-pooled, cosine).
+
+    This is *not* the paper's metric (an LM judge); it gives a cheap, deterministic proxy where no capable chat
+    model is at hand, and results made with it are labelled ``embedding-judge``.
+    """
+
+    name = "embedding-judge"
+
+    def __init__(self) -> None:
+        from tinkerlab.core.assets import minilm_dir
+        from tinkerlab.core.errors import require
+
+        transformers = require("transformers", extra="llm")
+        folder = minilm_dir()
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        self.model = transformers.AutoModel.from_pretrained(folder).eval()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        with torch.no_grad():
+            hidden = self.model(**batch).last_hidden_state  # (B, T, D)
+        mask = batch["attention_mask"][:, :, None].float()  # (B, T, 1)
+        pooled = (hidden * mask).sum(1) / mask.sum(1)  # (B, D)
+        return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+    def choose(self, category: str, description: str, item: dict[str, Any]) -> int:
+        """1-based index of the candidate closest to the description."""
+        if category == "entities":
+            texts = [str(c) for c in item["candidates"]]
+        else:
+            texts = [f"{i} -> {o}" for i, o in item["candidates"]]
+        vectors = self.embed([description] + texts)
+        return int(np.argmax(vectors[1:] @ vectors[0])) + 1
