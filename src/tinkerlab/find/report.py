@@ -59,7 +59,9 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
             spec = specs[s["function_id"]]
             key = spec["variant"] if spec["kind"] == "atomic" or spec["variant"] != "clean" else "clean (sum/product)"
             by_variant.setdefault(key, []).append(float(s["score"]))
-    label = config["interpreter"] + (" + hints" if config.get("hints") else "")
+    names = {"baseline": "baselines (fit / search / exemplar)", "fit": "parametric fit", "search": "program search",
+             "exemplar": "exemplar search", "interp": "interpolation (memorising)"}
+    label = names.get(config["interpreter"], config["interpreter"]) + (" + hints" if config.get("hints") else "")
     return {
         "run": str(run_dir),
         "interpreter": label,

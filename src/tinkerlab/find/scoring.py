@@ -404,6 +404,15 @@ class EmbeddingJudge:
         folder = minilm_dir()
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         self.model = transformers.AutoModel.from_pretrained(folder).eval()
+        self._cache: dict[str, np.ndarray] = {}
+
+    def embed_cached(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of `texts`, each text encoded once per judge."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self.embed(missing)):
+                self._cache[text] = vector
+        return np.stack([self._cache[t] for t in texts])
 
     def embed(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -421,5 +430,5 @@ class EmbeddingJudge:
             texts = [str(c) for c in item["candidates"]]
         else:
             texts = [f"{i} -> {o}" for i, o in item["candidates"]]
-        vectors = self.embed([description] + texts)
+        vectors = self.embed_cached([description] + texts)
         return int(np.argmax(vectors[1:] @ vectors[0])) + 1
