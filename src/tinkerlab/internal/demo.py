@@ -2,7 +2,7 @@
 packaged photo with a hole, and SinGAN samples (Shaham et al., ICCV 2019) of another photo at two sizes.
 
 Trained runs are cached in `ctx.cache_dir`, so a second gallery run only samples. The demo trains with fewer
-iterations than the benchmark's demo configuration (IDC 120 and SinGAN 100 per scale instead of 300) to keep the
+iterations than the benchmark's demo configuration (IDC 120 and SinGAN 200 per scale instead of 300) to keep the
 first run to a couple of CPU minutes.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 IDC_IMAGE, SINGAN_IMAGE = "chelsea", "china"
-IDC_ITERATIONS, SINGAN_ITERATIONS, DIP_ITERATIONS = 120, 100, 200
+IDC_ITERATIONS, SINGAN_ITERATIONS, DIP_ITERATIONS = 120, 200, 200
 UPSCALE = 3
 
 
