@@ -62,6 +62,8 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
     names = {"baseline": "baselines (fit / search / exemplar)", "fit": "parametric fit", "search": "program search",
              "exemplar": "exemplar search", "interp": "interpolation (memorising)"}
     label = names.get(config["interpreter"], config["interpreter"]) + (" + hints" if config.get("hints") else "")
+    if data.get("evaluator"):
+        label += f" [judge: {data['evaluator']}]"
     return {
         "run": str(run_dir),
         "interpreter": label,
@@ -123,7 +125,7 @@ def _plot(rows: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path) -> 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=100)
     width = 0.8 / max(len(rows), 1)
     for index, row in enumerate(rows):
         values = [row.get(c) if row.get(c) is not None else np.nan for c in COLUMNS]
@@ -132,7 +134,7 @@ def _plot(rows: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path) -> 
     ax.set_ylim(0, 1)
     ax.set_ylabel("score")
     ax.axhline(1 / 3, color="grey", lw=0.8, ls=":")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("FIND scores (dotted: chance for unit tests)")
     fig.tight_layout()
     fig.savefig(out / "scores.png")
