@@ -131,5 +131,5 @@ def test_unit_tests_accept_a_judge_with_choose():
 @pytest.mark.slow
 def test_embedding_judge_prefers_the_related_word():
     judge = scoring.EmbeddingJudge()
-    item = {"candidates": ["tractor", "putter", "violin"], "answer": 2}
-    assert judge.choose("entities", "The function responds to words about golf.", item) == 2
+    item = {"candidates": ["tractor", "golfer", "violin"], "answer": 2}
+    assert judge.choose("entities", "The function responds to inputs related to golf.", item) == 2
