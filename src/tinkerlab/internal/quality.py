@@ -4,7 +4,11 @@ For each image a rectangular hole is cut, IDC is trained on the visible part onl
 patch distance (`metrics.hole_patch_distance`) of its completions is compared with two trivial fills: the mean
 visible colour and the Deep-Image-Prior pre-fill alone. The diversity inside the hole is reported per knob value.
 
-    python -m tinkerlab.internal.quality --out /tmp/idc-quality --iterations 200 --images chelsea coffee china
+    python -m tinkerlab.internal.quality --out /tmp/idc-quality --iterations 200 --images chelsea brick grass
+
+The metric only tells fills apart where the hole's true content shares the visible region's patch statistics:
+with the holes below, the ground truth of coffee and china scores within 1-3 % of the mean-colour fill, while
+on chelsea, brick and grass it scores 30-70 % lower.
 
 Writes `quality.json`, `quality.md` (a table) and, per image, a strip of pictures.
 """
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/idc-quality"))
     parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--images", nargs="+", default=["chelsea", "coffee", "china"])
+    parser.add_argument("--images", nargs="+", default=["chelsea", "brick", "grass"])
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     config = demo_idc_config(iterations=args.iterations)
