@@ -28,6 +28,7 @@ from tinkerlab.core.images import image_grid, save_image
 from tinkerlab.internal import idc
 from tinkerlab.internal.config import IDCConfig, demo_idc_config
 from tinkerlab.internal.metrics import hole_patch_distance, singan_diversity
+from tinkerlab.internal.singan import quantise
 from tinkerlab.internal.threads import torch_threads
 
 # Hole boxes as fractions (top, bottom, left, right) of the image, placed on textured parts of each photo.
@@ -56,6 +57,7 @@ class ImageResult:
     hole_fraction: float
     masking_start: int
     seconds: float
+    ground_truth: float
     mean_fill: float
     dip_fill: float
     idc_mean: float
@@ -86,6 +88,7 @@ def evaluate(name: str, config: IDCConfig, out: Path, n: int = 8) -> ImageResult
         hole_fraction=float(hole.mean()),
         masking_start=model.masking_start,
         seconds=seconds,
+        ground_truth=hole_patch_distance(quantise(image), hole),
         mean_fill=hole_patch_distance(mean_filled, hole),
         dip_fill=hole_patch_distance(model.prefill, hole),
         idc_mean=float(np.mean(idc_scores)),
@@ -97,14 +100,15 @@ def evaluate(name: str, config: IDCConfig, out: Path, n: int = 8) -> ImageResult
 def table(results: list[ImageResult], iterations: int) -> str:
     """The results as a Markdown table."""
     lines = [
-        f"| image | size | hole | masking from scale | mean-colour fill | DIP pre-fill | IDC (mean of 8) | IDC (best of 8) "
+        f"| image | size | hole | masking from scale | ground truth | mean-colour fill | DIP pre-fill | IDC (mean of 8) | IDC (best of 8) "
         f"| diversity d=1 / 3 / 5 / 8 | train s ({iterations} it.) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         div = " / ".join(f"{r.diversity[d]:.3f}" for d in (1, 3, 5, 8))
         lines.append(
-            f"| {r.name} | {r.shape[0]}x{r.shape[1]} | {r.hole_fraction:.0%} | {r.masking_start} | {r.mean_fill:.4f} "
+            f"| {r.name} | {r.shape[0]}x{r.shape[1]} | {r.hole_fraction:.0%} | {r.masking_start} | {r.ground_truth:.4f} "
+            f"| {r.mean_fill:.4f} "
             f"| {r.dip_fill:.4f} | {r.idc_mean:.4f} | {r.idc_best:.4f} | {div} | {r.seconds:.0f} |"
         )
     return "\n".join(lines)
