@@ -25,7 +25,14 @@ import torch
 from tinkerlab.core.assets import sample_image
 from tinkerlab.internal import singan
 from tinkerlab.internal.config import demo_singan_config
-from tinkerlab.internal.engine import Pyramid, PyramidTrainer, ScaleReport, draw_noise, gradient_penalty, padded_shape
+from tinkerlab.internal.engine import (
+    Pyramid,
+    PyramidTrainer,
+    ScaleReport,
+    draw_noise,
+    gradient_penalty,
+    padded_shape,
+)
 from tinkerlab.internal.pyramid import build_pyramid, image_to_tensor, resize
 from tinkerlab.internal.threads import torch_threads
 

@@ -34,7 +34,7 @@ def tiny_config(iterations: int = 4, seed: int = 0) -> SinGANConfig:
 
 def tiny_image(height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
+    _, x = np.mgrid[0:height, 0:width]
     stripes = 0.5 + 0.4 * np.sin(x / 2.0)[:, :, None] * np.array([1.0, 0.5, -0.5])
     return np.clip(stripes + 0.05 * rng.standard_normal((height, width, 3)), 0, 1).astype(np.float32)
 

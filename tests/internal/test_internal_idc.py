@@ -8,7 +8,14 @@ import torch
 
 from tinkerlab.core.errors import InputError
 from tinkerlab.internal import idc
-from tinkerlab.internal.config import DIPConfig, IDCConfig, ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
+from tinkerlab.internal.config import (
+    DIPConfig,
+    IDCConfig,
+    ModelConfig,
+    PyramidConfig,
+    SinGANConfig,
+    TrainConfig,
+)
 from tinkerlab.internal.threads import torch_threads
 
 

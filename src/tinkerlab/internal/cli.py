@@ -7,7 +7,6 @@ Only typer, pathlib and typing are imported at the top, so `tinkerlab --help` st
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -66,9 +65,9 @@ def train(
     image: str = typer.Argument(..., help="Image file, or sample:NAME for a packaged photo (e.g. sample:brick)."),
     out: Path = typer.Option(..., "--out", help="Run directory (checkpoints, images of every scale); resumed when it matches."),
     preset: str = typer.Option("cpu", "--preset", help=PRESET_HELP),
-    iterations: Optional[int] = typer.Option(None, "--iterations", help="Iterations per scale (overrides the preset)."),
-    max_size: Optional[int] = typer.Option(None, "--max-size", help="Longer side of the finest scale."),
-    scales: Optional[int] = typer.Option(None, "--scales", help="Number of scales."),
+    iterations: int | None = typer.Option(None, "--iterations", help="Iterations per scale (overrides the preset)."),
+    max_size: int | None = typer.Option(None, "--max-size", help="Longer side of the finest scale."),
+    scales: int | None = typer.Option(None, "--scales", help="Number of scales."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", help="Torch threads; 1 is fastest for these small networks."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start afresh where RUN holds another config."),
@@ -88,10 +87,10 @@ def train(
 def sample(
     run: Path = typer.Argument(..., help="A finished run of `tinkerlab internal train`."),
     n: int = typer.Option(8, "--n", help="How many samples."),
-    size: Optional[str] = typer.Option(None, "--size", help="Output size HxW (default: the training size)."),
+    size: str | None = typer.Option(None, "--size", help="Output size HxW (default: the training size)."),
     start_scale: int = typer.Option(0, "--start-scale", help="First scale with fresh noise (0 = coarsest)."),
     seed: int = typer.Option(0, "--seed"),
-    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Where to write PNGs (default RUN/outputs/samples)."),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Where to write PNGs (default RUN/outputs/samples)."),
     threads: int = typer.Option(1, "--threads"),
 ) -> None:
     """Draw random samples of any size from a trained model."""
@@ -122,7 +121,7 @@ def complete(
     n: int = typer.Option(8, "--n", help="How many completions."),
     diversity: int = typer.Option(5, "--diversity", min=1, max=8, help="1 (close to one completion) .. 8 (most diverse)."),
     preset: str = typer.Option("cpu", "--preset", help=PRESET_HELP),
-    iterations: Optional[int] = typer.Option(None, "--iterations", help="Iterations per unmasked scale."),
+    iterations: int | None = typer.Option(None, "--iterations", help="Iterations per unmasked scale."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads"),
     overwrite: bool = typer.Option(False, "--overwrite"),
@@ -130,7 +129,7 @@ def complete(
     """Complete the hole of an image with IDC: N diverse completions learned from the visible part only."""
     from dataclasses import replace
 
-    from tinkerlab.core.images import image_grid, load_image, save_image
+    from tinkerlab.core.images import image_grid, save_image
     from tinkerlab.internal import idc
     from tinkerlab.internal.config import IDCConfig, demo_idc_config
     from tinkerlab.internal.threads import torch_threads

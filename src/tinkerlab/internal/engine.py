@@ -70,7 +70,7 @@ def gradient_penalty(
     """
     alpha = torch.rand((), generator=rng, device=rng.device).to(real.device)
     mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-    scores, score_valid = discriminator(mixed, valid)
+    scores, _ = discriminator(mixed, valid)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     per_pixel = (grads.norm(2, dim=1, keepdim=True) - 1.0) ** 2  # (B, 1, *spatial)
     if valid is None:
@@ -323,7 +323,7 @@ class PyramidTrainer:
                         copy_if_compatible(previous_spec.discriminator, spec.discriminator)
                     shape = "x".join(str(s) for s in spec.real.shape[2:])
                     task = progress.add_task(f"scale {index + 1}/{self.plan.num_scales} ({shape})", total=spec.iterations)
-                    noise_amp, losses = self._train_scale(index, spec, pyramid, lambda: progress.advance(task))
+                    noise_amp, losses = self._train_scale(index, spec, pyramid, lambda task=task: progress.advance(task))
                     report = ScaleReport(index, time.perf_counter() - start, spec.iterations, noise_amp, losses)
                 spec.generator.eval().requires_grad_(False)
                 spec.discriminator.requires_grad_(False)

@@ -81,7 +81,7 @@ def erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 def gaussian_blur(mask: torch.Tensor, sigma: float, truncate: float = 2.0) -> torch.Tensor:
     """Separable Gaussian blur of (B, 1, H, W), support cut at `truncate` sigmas (so far pixels stay exactly 0)."""
-    radius = max(1, int(math.ceil(truncate * sigma)))
+    radius = max(1, math.ceil(truncate * sigma))
     grid = torch.arange(-radius, radius + 1, dtype=torch.float32, device=mask.device)
     kernel = torch.exp(-(grid**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()

@@ -100,8 +100,10 @@ def evaluate(name: str, config: IDCConfig, out: Path, n: int = 8) -> ImageResult
 def table(results: list[ImageResult], iterations: int) -> str:
     """The results as a Markdown table."""
     lines = [
-        f"| image | size | hole | masking from scale | ground truth | mean-colour fill | DIP pre-fill | IDC (mean of 8) | IDC (best of 8) "
-        f"| diversity d=1 / 3 / 5 / 8 | train s ({iterations} it.) |",
+        (
+            "| image | size | hole | masking from scale | ground truth | mean-colour fill | DIP pre-fill "
+            f"| IDC (mean of 8) | IDC (best of 8) | diversity d=1 / 3 / 5 / 8 | train s ({iterations} it.) |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
