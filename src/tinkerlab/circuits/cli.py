@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -116,7 +115,7 @@ def cmap(out: Path = _RUN) -> None:
 @app.command()
 def run(
     out: Path = _RUN,
-    steps: Optional[list[str]] = typer.Option(None, "--step", help="Steps to run (default: all)."),
+    steps: list[str] | None = typer.Option(None, "--step", help="Steps to run (default: all)."),
 ) -> None:
     """The whole pipeline on the model pair (resumable)."""
     from tinkerlab.circuits.experiment import STEPS
@@ -127,7 +126,7 @@ def run(
 
 
 @app.command()
-def report(out: Path = _RUN, html: Optional[Path] = typer.Option(None, help="Output file (default RUN/report.html).")
+def report(out: Path = _RUN, html: Path | None = typer.Option(None, help="Output file (default RUN/report.html).")
            ) -> None:
     """A self-contained HTML report with head heatmaps and the tables of the finished steps."""
     from tinkerlab.circuits.report import write_report

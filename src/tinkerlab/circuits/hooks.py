@@ -289,7 +289,7 @@ class Intervention:
 
         return pre_hook
 
-    def __enter__(self) -> "Intervention":
+    def __enter__(self) -> Intervention:
         try:
             for layer, kind in list(self._plan):
                 self._register(layer, kind)
@@ -343,13 +343,13 @@ class CleanRun:
     values: list[torch.Tensor]
     cache: dict[str, torch.Tensor]
 
-    def select(self, rows: torch.Tensor) -> "CleanRun":
+    def select(self, rows: torch.Tensor) -> CleanRun:
         """The clean run of a subset of the prompts (cached sites included)."""
         return CleanRun(self.input_ids[rows], self.logits[rows], [k[rows] for k in self.keys],
                         [v[rows] for v in self.values], {s: c[rows] for s, c in self.cache.items()})
 
     @staticmethod
-    def concat(runs: list["CleanRun"]) -> "CleanRun":
+    def concat(runs: list[CleanRun]) -> CleanRun:
         """Join clean runs of several batches of one layout."""
         return CleanRun(torch.cat([r.input_ids for r in runs]), torch.cat([r.logits for r in runs]),
                         [torch.cat(k) for k in zip(*[r.keys for r in runs])],

@@ -58,7 +58,7 @@ class PathPatchConfig:
     threshold: float = 0.02
     max_heads: tuple[int, int, int, int] = (20, 10, 15, 10)
     min_heads: int = 1
-    rows_per_forward: int = 1600
+    rows_per_forward: int = 800
 
 
 @dataclass
@@ -75,7 +75,7 @@ class PathPatchResult:
                 "seconds": self.seconds}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PathPatchResult":
+    def from_dict(cls, data: dict) -> PathPatchResult:
         return cls({g: torch.tensor(s) for g, s in data["scores"].items()},
                    {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()}, data.get("seconds", {}))
 
