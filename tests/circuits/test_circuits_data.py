@@ -9,8 +9,8 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits import data as d  # noqa: E402
-from tinkerlab.core.errors import InputError, MissingAssetError  # noqa: E402
+from tinkerlab.circuits import data as d
+from tinkerlab.core.errors import InputError, MissingAssetError
 
 
 @pytest.fixture(scope="module")

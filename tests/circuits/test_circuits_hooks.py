@@ -7,8 +7,8 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map  # noqa: E402
-from tinkerlab.circuits.hooks import (  # noqa: E402
+from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.circuits.hooks import (
     Intervention,
     Knockout,
     MeanAblation,
@@ -17,8 +17,8 @@ from tinkerlab.circuits.hooks import (  # noqa: E402
     has_hooks,
     run_from,
 )
-from tinkerlab.circuits.models import tiny_model  # noqa: E402
-from tinkerlab.core.errors import InputError  # noqa: E402
+from tinkerlab.circuits.models import tiny_model
+from tinkerlab.core.errors import InputError
 
 FAMILIES = ["llama", "gemma3", "gpt2", "gpt_neox"]
 SEQ = 10
@@ -51,7 +51,7 @@ def test_archmap_counts_and_bad_names(model):
 
 def test_unknown_architecture_lists_families():
     class Fake(torch.nn.Module):
-        class config:  # noqa: N801
+        class config:
             model_type = "mamba"
 
     with pytest.raises(InputError, match=r"supported: llama .*register_family"):

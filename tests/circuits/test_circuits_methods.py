@@ -7,11 +7,11 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map  # noqa: E402
-from tinkerlab.circuits.cmap import cmap_accuracy, cmap_table  # noqa: E402
-from tinkerlab.circuits.data import EntityBatch  # noqa: E402
-from tinkerlab.circuits.dcm import DCMConfig, HeadMask, train_mask  # noqa: E402
-from tinkerlab.circuits.evaluate import (  # noqa: E402
+from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.circuits.cmap import cmap_accuracy, cmap_table
+from tinkerlab.circuits.data import EntityBatch
+from tinkerlab.circuits.dcm import DCMConfig, HeadMask, train_mask
+from tinkerlab.circuits.evaluate import (
     accuracy,
     circuit_accuracy,
     completeness,
@@ -19,7 +19,7 @@ from tinkerlab.circuits.evaluate import (  # noqa: E402
     head_means,
     random_circuit,
 )
-from tinkerlab.circuits.models import tiny_model  # noqa: E402
+from tinkerlab.circuits.models import tiny_model
 
 SEQ = 12
 

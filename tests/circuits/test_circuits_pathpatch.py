@@ -7,11 +7,11 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map  # noqa: E402
-from tinkerlab.circuits.data import EntityBatch  # noqa: E402
-from tinkerlab.circuits.hooks import Intervention, MeanAblation, Patch  # noqa: E402
-from tinkerlab.circuits.models import tiny_model  # noqa: E402
-from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, select_heads  # noqa: E402
+from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.circuits.data import EntityBatch
+from tinkerlab.circuits.hooks import Intervention, MeanAblation, Patch
+from tinkerlab.circuits.models import tiny_model
+from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, select_heads
 
 B, SEQ = 4, 12
 
@@ -83,3 +83,19 @@ def test_select_heads_threshold_and_caps():
     assert select_heads(scores, threshold=0.02, max_heads=10) == [(0, 1), (1, 0), (1, 2)]
     assert select_heads(scores, threshold=0.02, max_heads=2) == [(0, 1), (1, 0)]
     assert select_heads(scores, threshold=5.0, max_heads=2, min_heads=1) == [(0, 1)]
+
+
+def test_path_patch_checkpoints_and_resumes():
+    from tinkerlab.circuits.pathpatch import PathPatchResult, path_patch
+
+    model = tiny_model("gpt_neox", seed=4, n_layers=3)
+    clean = _batch(0, [2, 5, 2, 5])
+    corrupt = _batch(1, [5, 2, 5, 2])
+    saved = []
+    full = path_patch(model, clean, corrupt, on_group=lambda r: saved.append(r.to_dict()))
+    assert [len(s["circuit"]) for s in saved] == [1, 2, 3, 4]
+    assert set(full.circuit) == {"VF", "PT", "PD", "SR"}
+    resumed = path_patch(model, clean, corrupt, done=PathPatchResult.from_dict(saved[1]))
+    for group in ("VF", "PT", "PD", "SR"):
+        assert torch.allclose(resumed.scores[group], full.scores[group], atol=1e-5)
+        assert resumed.circuit[group] == full.circuit[group]

@@ -135,9 +135,15 @@ class Experiment:
         from tinkerlab.circuits.data import path_patching_pairs
         from tinkerlab.circuits.pathpatch import path_patch
 
+        from tinkerlab.circuits.pathpatch import PathPatchResult
+
         clean, corrupt = path_patching_pairs(self.tokenizer, self.config.n_path_patching,
                                              n_boxes=self.config.n_boxes, seed=self.config.seed)
-        return path_patch(self.model(name)[0], clean, corrupt, log=self.log).to_dict()
+        partial = self.result(f"pp_{name}.partial")
+        done = PathPatchResult.from_dict(partial) if partial else None
+        result = path_patch(self.model(name)[0], clean, corrupt, log=self.log, done=done,
+                            on_group=lambda r: self._save(f"pp_{name}.partial", r.to_dict()))
+        return result.to_dict()
 
     def _step_pp_base(self) -> dict:
         return self._path_patch("base")

@@ -194,7 +194,8 @@ class PathPatcher:
 
 
 def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig(),
-               *, groups: tuple[str, ...] = GROUPS, log=None) -> PathPatchResult:
+               *, groups: tuple[str, ...] = GROUPS, log=None, done: PathPatchResult | None = None,
+               on_group=None) -> PathPatchResult:
     """Run the four-step schedule and select each group's heads.
 
     Args:
@@ -203,13 +204,19 @@ def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatc
         config: selection thresholds and batching.
         groups: a prefix of ('VF', 'PT', 'PD', 'SR').
         log: optional callable receiving one progress line per finished group.
+        done: a partial result (from `on_group`) whose groups are reused instead of recomputed.
+        on_group: optional callable receiving the partial `PathPatchResult` after each group (a checkpoint).
 
     Returns:
         A `PathPatchResult` with scores per group and the circuit {group: [(layer, head), ...]}.
     """
     patcher = PathPatcher(model, clean, corrupt, config)
     scores, circuit, seconds = {}, {}, {}
+    if done is not None:
+        scores, circuit, seconds = dict(done.scores), dict(done.circuit), dict(done.seconds)
     for index, group in enumerate(groups):
+        if group in circuit:
+            continue
         start = time.perf_counter()
         receivers = circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else []
         scores[group] = patcher.sweep(group, receivers)
@@ -218,4 +225,6 @@ def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatc
         seconds[group] = time.perf_counter() - start
         if log:
             log(f"{group}: {len(circuit[group])} heads in {seconds[group]:.1f} s: {circuit[group]}")
+        if on_group:
+            on_group(PathPatchResult(dict(scores), dict(circuit), dict(seconds)))
     return PathPatchResult(scores, circuit, seconds)
