@@ -42,12 +42,26 @@ def test_prob_one_is_a_cached_probability(tiny_lm, tmp_path):
     spec = entities.build_entity_specs(np.random.default_rng(0), 3)[0]
     values = entities.entity_outputs(spec, ["golf", "apple"], lm)
     assert all(0.0 <= v <= 1.0 for v in values)
-    assert lm.forward_passes == 2
+    assert lm.forward_passes == 1 and lm.prompts_run == 2  # one left-padded batch
     again = FunctionLM(model, tokenizer, name="tiny", cache=OutputCache(tmp_path / "c.sqlite"))
     assert entities.entity_outputs(spec, ["golf", "apple"], again) == values
     assert again.forward_passes == 0  # served from the on-disk cache
     box = BlackBox(spec, lm)
     assert box.command("function.py golf").startswith("Function input - output pairs: (golf, 0.")
+
+
+def test_batches_match_one_prompt_at_a_time(tiny_lm):
+    model, tokenizer = tiny_lm
+    threads_before = torch.get_num_threads()
+    words = ["golf", "an apple", "x", "tractors and ploughs"]  # different lengths: left padding matters
+    batched = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=8)
+    single = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=1)
+    instruction = entities.instruction(["golf"])
+    np.testing.assert_allclose(batched.prob_one_many(instruction, words), single.prob_one_many(instruction, words),
+                               atol=1e-5)
+    assert batched.forward_passes == 1 and single.forward_passes == 4
+    assert batched.answer_many("Reply.", words, max_tokens=4) == single.answer_many("Reply.", words, max_tokens=4)
+    assert torch.get_num_threads() == threads_before  # the scoped thread setting was restored
 
 
 def test_relation_exceptions_answer_undefined_without_the_lm(tiny_lm, tmp_path):
@@ -87,5 +101,7 @@ def test_only_local_models_back_the_functions():
 @pytest.mark.slow
 def test_smollm2_neuron_runs_two_forward_passes():
     lm = load_function_lm("local", cache=False)
-    values = [lm.prob_one(entities.instruction(["golf"]), w) for w in ("putter", "tractor")]
-    assert all(0.0 <= v <= 1.0 for v in values) and lm.forward_passes == 2
+    values = lm.prob_one_many(entities.instruction(["golf"]), ["putter", "tractor"])
+    assert all(0.0 <= v <= 1.0 for v in values) and lm.forward_passes == 1
+    answers = lm.answer_many("Reply with only the capital city of the input country.", ["France", "Japan"])
+    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)

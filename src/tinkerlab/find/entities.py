@@ -82,4 +82,4 @@ def build_entity_specs(rng: np.random.Generator, count: int) -> list[dict[str, A
 
 def entity_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[float]:
     """The neuron's outputs P("1") on `inputs` (cached by the LM)."""
-    return [round(lm.prob_one(spec["instruction"], text), 4) for text in inputs]
+    return [round(v, 4) for v in lm.prob_one_many(spec["instruction"], list(inputs))]

@@ -11,10 +11,12 @@ query never runs the model twice, across processes too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,30 +50,71 @@ class OutputCache:
             db.execute("INSERT OR REPLACE INTO outputs (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
 
+@contextlib.contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` intra-op torch threads, restoring the previous setting afterwards.
+
+    On a CPU shared with other busy processes, torch's default of one thread per core can make a small model's
+    forward pass 20x slower (threads wait on each other at every op); one thread avoids that. None leaves the
+    setting alone.
+    """
+    import torch
+
+    if count is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class FunctionLM:
     """A causal LM answering FIND's entity and relation prompts.
 
+    Prompts are run in batches with left padding (one forward pass per batch for `prob_one_many`, and
+    KV-cached greedy generation with ``model.generate`` for `answer_many`), under `torch.inference_mode`.
+
     Args:
-        model: a transformers causal LM (or any module called as ``model(input_ids=...)`` returning ``.logits``).
+        model: a transformers causal LM (called with ``input_ids``, ``attention_mask`` and ``position_ids``,
+            returning ``.logits``; ``generate`` is used for answers when it exists).
         tokenizer: has ``encode(text, add_special_tokens=False)`` and ``decode(ids)``; a chat template is used
             when it has one.
         name: identifies the model in the cache.
         cache: where outputs are cached (None: no cache).
+        batch_size: prompts per forward pass.
+        threads: torch threads while the model runs (restored afterwards); None leaves torch's setting.
+
+    Attributes:
+        forward_passes: batched forward passes run so far (a generation counts one per new token).
+        prompts_run: prompts that missed the cache and went through the model.
 
     Example:
         >>> lm = load_function_lm("local")  # doctest: +SKIP
-        >>> lm.prob_one("Return only 1 if the input is related to golf...", "putter")  # doctest: +SKIP
-        0.93
+        >>> lm.prob_one_many(entities.instruction(["golf"]), ["putter", "tractor"])  # doctest: +SKIP
+        [0.97, 0.12]
     """
 
-    def __init__(self, model: Any, tokenizer: Any, name: str, cache: OutputCache | None = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, name: str, cache: OutputCache | None = None, *,
+                 batch_size: int = 16, threads: int | None = 1) -> None:
+        if batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
         self.cache = cache
+        self.batch_size = batch_size
+        self.threads = threads
         self.forward_passes = 0
+        self.prompts_run = 0
         self._one = self._token_id("1")
         self._zero = self._token_id("0")
+        pad = getattr(tokenizer, "pad_token_id", None)
+        if pad is None:
+            pad = getattr(tokenizer, "eos_token_id", None)
+        self._pad = int(pad) if pad is not None else 0
 
     def _token_id(self, text: str) -> int:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
@@ -88,67 +131,134 @@ class FunctionLM:
             )
         return f"{user}\nAnswer:"
 
-    def _logits(self, ids: list[int]):
+    def _batch(self, prompts: list[str]):
+        """Left-padded ``input_ids``, ``attention_mask`` and ``position_ids``, each (B, T)."""
         import torch
 
-        with torch.no_grad():
-            out = self.model(input_ids=torch.tensor([ids], dtype=torch.long))
-        self.forward_passes += 1
-        return out.logits[0, -1]  # (vocab,)
+        encoded = [list(self.tokenizer.encode(p, add_special_tokens=False)) for p in prompts]
+        width = max(len(ids) for ids in encoded)
+        input_ids = torch.full((len(encoded), width), self._pad, dtype=torch.long)  # (B, T)
+        mask = torch.zeros((len(encoded), width), dtype=torch.long)  # (B, T)
+        for row, ids in enumerate(encoded):
+            input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+            mask[row, width - len(ids):] = 1
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T): real tokens start at 0
+        return input_ids, mask, positions
 
-    def prob_one(self, instruction: str, text: str) -> float:
-        """P("1") as the next token, normalised over the two answers "0" and "1".
+    def last_logits(self, prompts: list[str]):
+        """Next-token logits after each prompt, from one left-padded forward pass.
+
+        Returns:
+            a float tensor (len(prompts), vocab).
+        """
+        import torch
+
+        input_ids, mask, positions = self._batch(prompts)
+        with torch_threads(self.threads), torch.inference_mode():
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions)
+        self.forward_passes += 1
+        return out.logits[:, -1].float()  # (B, vocab): left padding puts every prompt's end in the last column
+
+    def _cached(self, keys: list[str]) -> dict[int, Any]:
+        if self.cache is None:
+            return {}
+        hits = {}
+        for index, key in enumerate(keys):
+            value = self.cache.get(key)
+            if value is not None:
+                hits[index] = value
+        return hits
+
+    def prob_one_many(self, instruction: str, texts: list[str]) -> list[float]:
+        """P("1") as the next token for each input, normalised over the two answers "0" and "1".
 
         Args:
             instruction: the neuron's instruction (names the concept).
-            text: the input word.
+            texts: the input words.
 
         Returns:
-            a probability in [0, 1].
+            one probability in [0, 1] per input.
         """
         import torch
 
-        prompt = self._prompt(instruction, text)
-        key = OutputCache.key("prob_one", self.name, prompt)
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return float(hit)
-        logits = self._logits(self.tokenizer.encode(prompt, add_special_tokens=False))
-        pair = torch.stack([logits[self._one], logits[self._zero]]).float()  # (2,)
-        value = float(torch.softmax(pair, dim=0)[0])
-        if self.cache is not None:
-            self.cache.put(key, value)
-        return value
+        prompts = [self._prompt(instruction, t) for t in texts]
+        keys = [OutputCache.key("prob_one", self.name, p) for p in prompts]
+        values: dict[int, Any] = self._cached(keys)
+        missing = [i for i in range(len(prompts)) if i not in values]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            logits = self.last_logits([prompts[i] for i in chunk])  # (B, vocab)
+            pair = torch.stack([logits[:, self._one], logits[:, self._zero]], dim=1)  # (B, 2)
+            probs = torch.softmax(pair, dim=1)[:, 0]  # (B,)
+            self.prompts_run += len(chunk)
+            for index, value in zip(chunk, probs.tolist()):
+                values[index] = float(value)
+                if self.cache is not None:
+                    self.cache.put(keys[index], float(value))
+        return [float(values[i]) for i in range(len(prompts))]
 
-    def answer(self, instruction: str, text: str, *, max_tokens: int = 8) -> str:
-        """A short greedy answer (first line, stripped).
+    def prob_one(self, instruction: str, text: str) -> float:
+        """P("1") for one input (see `prob_one_many`)."""
+        return self.prob_one_many(instruction, [text])[0]
+
+    def _generate(self, prompts: list[str], max_tokens: int) -> list[list[int]]:
+        """Greedy continuations (token ids) of a batch of prompts, KV-cached."""
+        import torch
+
+        input_ids, mask, positions = self._batch(prompts)
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        with torch_threads(self.threads), torch.inference_mode():
+            if hasattr(self.model, "generate"):
+                out = self.model.generate(
+                    input_ids=input_ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False,
+                    use_cache=True, pad_token_id=self._pad, eos_token_id=eos,
+                    temperature=None, top_p=None, top_k=None,
+                )  # (B, T + new)
+                self.forward_passes += out.shape[1] - input_ids.shape[1]
+                new = out[:, input_ids.shape[1]:].tolist()
+            else:  # a plain module: greedy steps with its past key values
+                new = [[] for _ in prompts]
+                past = None
+                step_ids, step_pos = input_ids, positions
+                for _ in range(max_tokens):
+                    result = self.model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
+                                        past_key_values=past, use_cache=True)
+                    self.forward_passes += 1
+                    past = result.past_key_values
+                    next_ids = result.logits[:, -1].argmax(dim=-1)  # (B,)
+                    for row, token in enumerate(next_ids.tolist()):
+                        new[row].append(token)
+                    step_ids = next_ids[:, None]  # (B, 1)
+                    step_pos = step_pos[:, -1:] + 1  # (B, 1)
+                    mask = torch.cat([mask, torch.ones_like(step_ids)], dim=1)  # (B, T + k)
+        return [ids[: ids.index(eos)] if eos is not None and eos in ids else ids for ids in new]
+
+    def answer_many(self, instruction: str, texts: list[str], *, max_tokens: int = 8) -> list[str]:
+        """Short greedy answers (first line, stripped), one per input, generated in batches.
 
         Args:
             instruction: the rule (and few-shot examples).
-            text: the input.
-            max_tokens: the most tokens generated.
+            texts: the inputs.
+            max_tokens: the most tokens generated per answer.
         """
-        prompt = self._prompt(instruction, text)
-        key = OutputCache.key("answer", self.name, prompt, str(max_tokens))
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return str(hit)
-        ids = list(self.tokenizer.encode(prompt, add_special_tokens=False))
-        start = len(ids)
-        eos = getattr(self.tokenizer, "eos_token_id", None)
-        for _ in range(max_tokens):
-            next_id = int(self._logits(ids).argmax())
-            if eos is not None and next_id == eos:
-                break
-            ids.append(next_id)
-            if "\n" in self.tokenizer.decode(ids[start:]).strip("\n"):
-                break
-        text_out = self.tokenizer.decode(ids[start:], skip_special_tokens=True).strip().split("\n")[0].strip()
-        if self.cache is not None:
-            self.cache.put(key, text_out)
-        return text_out
+        prompts = [self._prompt(instruction, t) for t in texts]
+        keys = [OutputCache.key("answer", self.name, p, str(max_tokens)) for p in prompts]
+        values: dict[int, Any] = self._cached(keys)
+        missing = [i for i in range(len(prompts)) if i not in values]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            generated = self._generate([prompts[i] for i in chunk], max_tokens)
+            self.prompts_run += len(chunk)
+            for index, ids in zip(chunk, generated):
+                text = self.tokenizer.decode(ids, skip_special_tokens=True).strip().split("\n")[0].strip()
+                values[index] = text
+                if self.cache is not None:
+                    self.cache.put(keys[index], text)
+        return [str(values[i]) for i in range(len(prompts))]
+
+    def answer(self, instruction: str, text: str, *, max_tokens: int = 8) -> str:
+        """A short greedy answer for one input (see `answer_many`)."""
+        return self.answer_many(instruction, [text], max_tokens=max_tokens)[0]
 
 
 _LOADED: dict[str, FunctionLM] = {}

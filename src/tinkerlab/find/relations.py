@@ -114,15 +114,18 @@ def build_relation_specs(rng: np.random.Generator, count: int) -> list[dict[str,
 
 
 def relation_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[str]:
-    """The function's outputs on `inputs`: the LM's answer, with the table deciding the exception."""
+    """The function's outputs on `inputs`: the LM's answer (asked in one batch), with the table deciding the
+    exception."""
     relation = RELATIONS[spec["relation"]]
-    outputs = []
+    mode = spec["mode"]
+    outputs: list[str | None] = []
     for text in inputs:
         hit = relation.lookup(text)
-        mode = spec["mode"]
-        if hit is not None and ((mode == "except" and hit[1]) or (mode == "only" and not hit[1])):
-            outputs.append(UNDEFINED)
-            continue
-        answer = lm.answer(spec["instruction"], text).strip().strip(".").strip("'\"")
-        outputs.append(answer or UNDEFINED)
-    return outputs
+        excluded = hit is not None and ((mode == "except" and hit[1]) or (mode == "only" and not hit[1]))
+        outputs.append(UNDEFINED if excluded else None)
+    asked = [i for i, out in enumerate(outputs) if out is None]
+    if asked:
+        answers = lm.answer_many(spec["instruction"], [inputs[i] for i in asked])
+        for index, answer in zip(asked, answers):
+            outputs[index] = answer.strip().strip(".").strip("'\"") or UNDEFINED
+    return [str(o) for o in outputs]
