@@ -105,3 +105,38 @@ def test_smollm2_neuron_runs_two_forward_passes():
     assert all(0.0 <= v <= 1.0 for v in values) and lm.forward_passes == 1
     answers = lm.answer_many("Reply with only the capital city of the input country.", ["France", "Japan"])
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+
+
+def test_logprob_judge_is_a_valid_position_debiased_choice(tiny_lm):
+    from types import SimpleNamespace
+
+    from tinkerlab.find.scoring import LogprobJudge, score_unit_tests
+
+    model, tokenizer = tiny_lm
+    chat = SimpleNamespace(model=model, tokenizer=tokenizer, name="tiny")
+    judge = LogprobJudge(chat, debias=True, batch_size=4)
+    item = {"candidates": ["golf", "apple", "river"], "answer": 1}
+    rotated = {"candidates": ["apple", "river", "golf"], "answer": 3}
+    scores = judge.choice_logprobs("entities", "Responds to golf.", [item, rotated])  # (2, 3)
+    assert scores.shape == (2, 3) and np.all(scores <= 0)
+    # averaged over the three rotations, a candidate's score does not depend on where it is listed
+    np.testing.assert_allclose(scores[0], scores[1][[2, 0, 1]], atol=1e-4)
+    assert judge.lm.forward_passes == 2  # six prompts in batches of four
+    spec = {"id": "f0", "unit_tests": [item, rotated]}
+    result = score_unit_tests("entities", [spec], {"f0": "[DESCRIPTION]: Responds to golf."}, judge)[0]
+    assert result.details["picks"] == judge.choose_many("entities", "Responds to golf.", [item, rotated])
+    assert result.score in (0.0, 0.5, 1.0)
+    with pytest.raises(InputError, match="local chat model"):
+        LogprobJudge(SimpleNamespace(name="openai:gpt-4o"))
+
+
+@pytest.mark.slow
+def test_smollm2_logprob_judge_answers_every_item():
+    from tinkerlab.find.scoring import LogprobJudge
+    from tinkerlab.llm import load_chat_model
+
+    judge = LogprobJudge(load_chat_model("local"))
+    items = [{"candidates": ["tractor", "putter", "violin"], "answer": 2}]
+    scores = judge.choice_logprobs("entities", "The function responds to inputs related to golf.", items)
+    assert scores.shape == (1, 3) and np.isfinite(scores).all()
+    assert judge.choose_many("entities", "The function responds to inputs related to golf.", items)[0] in (1, 2, 3)

@@ -60,7 +60,7 @@ def run(
 @app.command()
 def score(
     run_dir: Path = typer.Option(..., "--run", help="Run folder (from `tinkerlab find run`)."),
-    evaluator: Optional[str] = typer.Option(None, "--evaluator", help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...) or 'embedding' (offline MiniLM proxy); none skips them."),
+    evaluator: Optional[str] = typer.Option(None, "--evaluator", help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...), 'logprob:local' (or logprob:local:PATH: a local model compares the options' log-probabilities, position-debiased) or 'embedding' (offline MiniLM proxy); none skips them."),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
@@ -71,6 +71,11 @@ def score(
         from tinkerlab.find.scoring import EmbeddingJudge
 
         model = EmbeddingJudge()
+    elif evaluator and evaluator.startswith("logprob:"):
+        from tinkerlab.find.scoring import LogprobJudge
+        from tinkerlab.llm import load_chat_model
+
+        model = LogprobJudge(load_chat_model(evaluator.split(":", 1)[1]))
     elif evaluator:
         from tinkerlab.llm import load_chat_model
 

@@ -303,7 +303,8 @@ def score_unit_tests(
         specs: the functions (with ``unit_tests``).
         descriptions: function id -> the interpreter's answer (text before ``[CODE]`` is used).
         evaluator: a `tinkerlab.llm.ChatModel` (temperature 0; a prefill ``[ANSWER]:`` is used when supported),
-            or a judge with ``choose(category, description, item) -> index`` such as `EmbeddingJudge`.
+            or a judge with ``choose(category, description, item) -> index`` (or ``choose_many`` over a list of
+            items) such as `LogprobJudge` or `EmbeddingJudge`.
         max_tokens: the evaluator's reply length.
     """
     from tinkerlab.llm import Message
@@ -314,8 +315,10 @@ def score_unit_tests(
         if not description:
             scores.append(Score(spec["id"], category, "unit", 0.0, None, "no description"))
             continue
-        picks = []
-        for item in spec["unit_tests"]:
+        picks: list[int | None] = []
+        if hasattr(evaluator, "choose_many"):
+            picks = list(evaluator.choose_many(category, description, spec["unit_tests"]))
+        for item in spec["unit_tests"] if not picks else []:
             if hasattr(evaluator, "choose"):
                 picks.append(evaluator.choose(category, description, item))
                 continue
@@ -432,3 +435,83 @@ class EmbeddingJudge:
             texts = [f"{i} -> {o}" for i, o in item["candidates"]]
         vectors = self.embed_cached([description] + texts)
         return int(np.argmax(vectors[1:] @ vectors[0])) + 1
+
+
+class LogprobJudge:
+    """An LM judge of the three-way unit tests that reads log-probabilities instead of generating.
+
+    The judge sees the same prompt as a generating evaluator (`unit_test_prompt`, in the chat template) with the
+    reply prefilled as ``[ANSWER]: `` and picks the index token ("1", "2" or "3") with the highest next-token
+    log-probability: one forward pass per item, deterministic, and always a valid answer. With ``debias`` each
+    item is also asked with its candidates rotated (three orders), and a candidate's score is the sum of its
+    log-probabilities (normalised over the three index tokens) at the positions it was shown in, which cancels
+    the strong preference small models have for one position.
+
+    Args:
+        chat_model: a local chat model (``tinkerlab.llm.load_chat_model("local")`` or ``local:PATH``), whose
+            ``model`` and ``tokenizer`` are used.
+        debias: average over the three rotations of the candidates (three forward passes per item).
+        batch_size: prompts per forward pass.
+        threads: torch threads while judging (restored afterwards; None leaves torch's setting).
+
+    Raises:
+        InputError: the chat model exposes no local ``model`` and ``tokenizer`` (a remote API model).
+    """
+
+    def __init__(self, chat_model: Any, *, debias: bool = True, batch_size: int = 8, threads: int | None = 1) -> None:
+        from tinkerlab.find.lm import FunctionLM
+
+        model = getattr(chat_model, "model", None)
+        tokenizer = getattr(chat_model, "tokenizer", None)
+        if model is None or tokenizer is None:
+            raise InputError(
+                f"the log-probability judge needs a local chat model (local or local:PATH), got "
+                f"{getattr(chat_model, 'name', type(chat_model).__name__)!r}"
+            )
+        self.debias = debias
+        self.name = f"logprob{'-debiased' if debias else ''}:{getattr(chat_model, 'name', 'local')}"
+        self.lm = FunctionLM(model, tokenizer, name=self.name, cache=None, batch_size=batch_size, threads=threads)
+        self._choices = [self.lm._token_id(str(k)) for k in (1, 2, 3)]
+
+    def _prompt(self, category: str, description: str, item: dict[str, Any]) -> str:
+        text = unit_test_prompt(category, description, item)
+        tokenizer = self.lm.tokenizer
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                                 tokenize=False)
+        else:
+            text += "\n"
+        return text + "[ANSWER]: "
+
+    def choice_logprobs(self, category: str, description: str, items: list[dict[str, Any]]) -> np.ndarray:
+        """Log-probabilities of the three candidates of each item, normalised over them.
+
+        Returns:
+            an array (len(items), 3), columns in the items' own candidate order.
+        """
+        import torch
+
+        shifts = (0, 1, 2) if self.debias else (0,)
+        prompts, where = [], []
+        for row, item in enumerate(items):
+            for shift in shifts:
+                order = [(k + shift) % 3 for k in range(3)]  # shown position -> original candidate
+                shown = dict(item, candidates=[item["candidates"][k] for k in order])
+                prompts.append(self._prompt(category, description, shown))
+                where.append((row, order))
+        totals = np.zeros((len(items), 3))
+        for start in range(0, len(prompts), self.lm.batch_size):
+            logits = self.lm.last_logits(prompts[start : start + self.lm.batch_size])  # (B, vocab)
+            logp = torch.log_softmax(logits[:, self._choices], dim=1).numpy()  # (B, 3)
+            for offset, values in enumerate(logp):
+                row, order = where[start + offset]
+                for position, original in enumerate(order):
+                    totals[row, original] += values[position]
+        return totals / len(shifts)
+
+    def choose_many(self, category: str, description: str, items: list[dict[str, Any]]) -> list[int]:
+        """1-based index of the picked candidate for each item."""
+        return [int(k) + 1 for k in self.choice_logprobs(category, description, items).argmax(axis=1)]
+
+    def choose(self, category: str, description: str, item: dict[str, Any]) -> int:
+        return self.choose_many(category, description, [item])[0]
