@@ -12,7 +12,7 @@ import json
 import time
 
 
-def _compute(n_prompts: int = 6, n_boxes: int = 3) -> dict:
+def _compute(n_prompts: int = 6, n_boxes: int = 5, n_accuracy: int = 40) -> dict:
     import torch
 
     from tinkerlab.circuits.data import entity_batch, path_patching_pairs
@@ -28,7 +28,7 @@ def _compute(n_prompts: int = 6, n_boxes: int = 3) -> dict:
     scores = patcher.sweep("VF", [])
     seconds = time.perf_counter() - start
     accuracies = {}
-    batch = entity_batch(tokenizer, 20, n_boxes=7, seed=42)
+    batch = entity_batch(tokenizer, n_accuracy, n_boxes=7, seed=42)
     for model_name in ("original", "base", "finetuned"):
         if model_name == name:
             accuracies[model_name] = accuracy(model, batch)
@@ -38,7 +38,7 @@ def _compute(n_prompts: int = 6, n_boxes: int = 3) -> dict:
         p_clean = patcher.p_clean.mean().item()
     return {"model": name, "scores": scores.tolist(), "seconds": seconds, "accuracy": accuracies,
             "p_clean": p_clean, "prompt": clean.prompts[0].text(), "corrupt": corrupt.prompts[0].text(),
-            "n_prompts": n_prompts}
+            "n_prompts": n_prompts, "n_boxes": n_boxes, "n_accuracy": n_accuracy}
 
 
 def run_demo(ctx) -> None:
@@ -49,7 +49,7 @@ def run_demo(ctx) -> None:
     section.title = "Entity-tracking circuits in SmolLM2-135M"
     section.description = ("Path patching (Prakash et al., ICLR 2024): each of SmolLM2's 270 heads in turn gets "
                            "its output from a corrupted prompt at the last token, with every other head frozen; "
-                           "blue heads carry the answer (the Value Fetcher step). All 270 heads run as a few "
+                           "red heads (p(answer) drops) carry the answer: the Value Fetcher step; blue heads raise it on these few prompts. All 270 heads run as a few "
                            "batched forwards that recompute only the last position.")
     cache = ctx.cache_dir / "vf_sweep.json"
     if cache.exists() and not ctx.fresh:
@@ -60,7 +60,7 @@ def run_demo(ctx) -> None:
         cache.write_text(json.dumps(result))
     png = ctx.cache_dir / "vf_heatmap.png"
     png.write_bytes(heatmap_png({"VF": result["scores"]}, None,
-                                f"VF step, {result['model']} model, {result['n_prompts']} prompts"))
+                                f"VF step, {result['model']} model, {result['n_prompts']} prompts, {result.get('n_boxes', 3)} boxes"))
     section.add_image("Relative change of p(answer) per head", png,
                       caption=f"{result['seconds']:.1f} s for 270 heads; mean clean p(answer) "
                               f"{result['p_clean']:.2f}")
@@ -70,7 +70,8 @@ def run_demo(ctx) -> None:
     section.add_table("Heads whose corruption hurts most", ["head", "relative change of p(answer)"],
                       [[f"L{layer}H{head}", f"{v:+.3f}"] for v, layer, head in top])
     if result["accuracy"]:
-        section.add_table("Entity-tracking accuracy (7 boxes, 20 prompts)", ["model", "accuracy"],
+        section.add_table(f"Entity-tracking accuracy (7 boxes, {result.get('n_accuracy', 20)} prompts)",
+                          ["model", "accuracy"],
                           [[k, f"{v:.2f}"] for k, v in result["accuracy"].items()],
                           caption="base = SmolLM2 after an entity-tracking warm-up; finetuned = base further "
                                   "fine-tuned on variable binding (`tinkerlab circuits finetune`)")

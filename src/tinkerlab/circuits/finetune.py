@@ -113,7 +113,7 @@ def answer_token_loss(model, tokenizer, examples: list[tuple[str, str]]) -> torc
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     input_ids = torch.tensor([ids + [pad] * (length - len(ids)) for ids in prompts])  # [B, L]
     mask = torch.tensor([[1] * len(ids) + [0] * (length - len(ids)) for ids in prompts])
-    logits = model(input_ids, attention_mask=mask).logits  # [B, L, V]
+    logits = model(input_ids, attention_mask=mask, use_cache=False).logits  # [B, L, V]
     last = torch.tensor([len(ids) - 1 for ids in prompts])
     return torch.nn.functional.cross_entropy(logits[torch.arange(len(prompts)), last], torch.tensor(answers))
 
