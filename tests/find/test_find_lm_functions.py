@@ -140,3 +140,21 @@ def test_smollm2_logprob_judge_answers_every_item():
     scores = judge.choice_logprobs("entities", "The function responds to inputs related to golf.", items)
     assert scores.shape == (1, 3) and np.isfinite(scores).all()
     assert judge.choose_many("entities", "The function responds to inputs related to golf.", items)[0] in (1, 2, 3)
+
+
+def test_association_readout_is_recorded_and_bounded(tiny_lm, tmp_path):
+    model, tokenizer = tiny_lm
+    lm = FunctionLM(model, tokenizer, name="tiny", cache=OutputCache(tmp_path / "c.sqlite"))
+    plain = entities.build_entity_specs(np.random.default_rng(0), 3)
+    assoc = entities.build_entity_specs(np.random.default_rng(0), 3, readout="association")
+    assert "readout" not in plain[0] and assoc[0]["readout"] == "association"
+    assert [s["unit_tests"] for s in plain] == [s["unit_tests"] for s in assoc]  # same functions otherwise
+    values = entities.entity_outputs(assoc[0], ["golf", "an apple"], lm)
+    assert all(0.0 < v < 1.0 for v in values)
+    # batched continuation log-probabilities equal the one-at-a-time ones
+    single = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=1)
+    prefixes = [entities.association_prefix("golf"), entities.association_prefix(None)]
+    np.testing.assert_allclose(lm.continuation_logprob_many(prefixes, ["putter", "an old tractor"]),
+                               single.continuation_logprob_many(prefixes, ["putter", "an old tractor"]), atol=1e-4)
+    with pytest.raises(InputError, match="readout"):
+        entities.build_entity_specs(np.random.default_rng(0), 3, readout="vibes")

@@ -23,11 +23,14 @@ def build(
     small: bool = typer.Option(False, "--small", help="A quick subset (40/40/10/6) instead of 1000/1000/200/75."),
     lm: str = typer.Option("local", "--lm", help="LM behind entity/relation functions: local or local:PATH."),
     categories: str = typer.Option(_ALL, "--categories", help="Comma-separated categories to build."),
+    entity_readout: str = typer.Option("instruction", "--entity-readout", help="Entity neurons: instruction (the original P(\"1\")) or association (concept-word PMI; selective even on a 135M LM)."),
 ) -> None:
     """Write a FIND suite deterministically."""
     from tinkerlab.find.suite import BuildConfig, build_suite, load_suite
 
-    path = build_suite(out, BuildConfig(seed=seed, small=small, lm=lm, categories=_categories(categories)))
+    config = BuildConfig(seed=seed, small=small, lm=lm, categories=_categories(categories),
+                         entity_readout=entity_readout)  # type: ignore[arg-type]
+    path = build_suite(out, config)
     suite = load_suite(path)
     counts = ", ".join(f"{k}: {len(v)}" for k, v in suite.functions.items())
     typer.echo(f"suite written to {path} ({counts})")

@@ -10,11 +10,19 @@ tests: "which input will the function be most selective for?", with one related 
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 import numpy as np
 
 from tinkerlab.find.concepts import CONCEPTS
+
+
+Readout = Literal["instruction", "association"]
+
+ASSOCIATION_OFFSET = 0.7
+"""Subtracted from the association score before the sigmoid: the midpoint between the mean score of related
+(3.7) and unrelated (-2.3) words on 8 concepts of the bank under SmolLM2-135M."""
 
 
 def instruction(concepts: list[str]) -> str:
@@ -38,13 +46,19 @@ def _unrelated_pool(concepts: list[str]) -> list[str]:
     return sorted({w for c, words in CONCEPTS.items() if c not in concepts for w in words if w.lower() not in related})
 
 
-def build_entity_specs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+def build_entity_specs(rng: np.random.Generator, count: int, readout: Readout = "instruction") -> list[dict[str, Any]]:
     """Entity specs: the first 70% single concepts (140 of 200), the rest OR pairs.
 
     Args:
         rng: the random generator.
         count: number of functions (200 in the full suite).
+        readout: 'instruction' (the original: P("1") under the instruction) or 'association' (see
+            `entity_outputs`); recorded in the spec when not the original.
     """
+    if readout not in ("instruction", "association"):
+        from tinkerlab.core.errors import InputError
+
+        raise InputError(f"entity readout must be 'instruction' or 'association', got {readout!r}")
     names = sorted(CONCEPTS)
     n_single = int(round(count * 0.7))
     singles = [str(c) for c in rng.permutation(names)[:n_single]]
@@ -66,20 +80,41 @@ def build_entity_specs(rng: np.random.Generator, count: int) -> list[dict[str, A
             others = [str(w) for w in rng.choice(pool, size=2, replace=False)]
             candidates = others[:answer] + [str(rng.choice(related))] + others[answer:]
             tests.append({"candidates": candidates, "answer": answer + 1})
-        specs.append(
-            {
-                "id": f"f{index:05d}",
-                "category": "entities",
-                "concepts": concepts,
-                "instruction": instruction(concepts),
-                "description": describe(concepts),
-                "initial": initial,
-                "unit_tests": tests,
-            }
-        )
+        spec = {
+            "id": f"f{index:05d}",
+            "category": "entities",
+            "concepts": concepts,
+            "instruction": instruction(concepts),
+            "description": describe(concepts),
+            "initial": initial,
+            "unit_tests": tests,
+        }
+        if readout != "instruction":
+            spec["readout"] = readout
+        specs.append(spec)
     return specs
 
 
+def association_prefix(concept: str | None) -> str:
+    """The plain-text context of the association readout (None: the concept-free reference)."""
+    return "Here is a word:" if concept is None else f"Here is a word related to {concept}:"
+
+
 def entity_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[float]:
-    """The neuron's outputs P("1") on `inputs` (cached by the LM)."""
-    return [round(v, 4) for v in lm.prob_one_many(spec["instruction"], list(inputs))]
+    """The neuron's outputs on `inputs` (cached by the LM).
+
+    With the original readout ('instruction'), P("1") under the instruction, normalised over "0" and "1".
+    With 'association', sigmoid(max over the concepts of log P(word | "Here is a word related to {concept}:")
+    - log P(word | "Here is a word:") - `ASSOCIATION_OFFSET`): how much naming the concept raises the word's
+    probability (pointwise mutual information), which a small LM measures far more reliably than it follows
+    the yes/no instruction.
+    """
+    inputs = [str(t) for t in inputs]
+    if spec.get("readout", "instruction") == "instruction":
+        return [round(v, 4) for v in lm.prob_one_many(spec["instruction"], inputs)]
+    base = np.array(lm.continuation_logprob_many([association_prefix(None)] * len(inputs), inputs))
+    scores = np.full(len(inputs), -np.inf)
+    for concept in spec["concepts"]:
+        given = np.array(lm.continuation_logprob_many([association_prefix(concept)] * len(inputs), inputs))
+        scores = np.maximum(scores, given - base)
+    return [round(1.0 / (1.0 + math.exp(-(float(v) - ASSOCIATION_OFFSET))), 4) for v in scores]

@@ -201,6 +201,50 @@ class FunctionLM:
         """P("1") for one input (see `prob_one_many`)."""
         return self.prob_one_many(instruction, [text])[0]
 
+    def continuation_logprob_many(self, prefixes: list[str], texts: list[str]) -> list[float]:
+        """log P(" " + text | prefix) summed over the text's tokens, for each (prefix, text) pair (plain text,
+        no chat template); batched with left padding and cached.
+
+        Args:
+            prefixes: the contexts.
+            texts: the continuations, one per prefix.
+
+        Returns:
+            one log-probability (<= 0) per pair.
+        """
+        import torch
+
+        if len(prefixes) != len(texts):
+            raise InputError(f"expected as many prefixes as texts, got {len(prefixes)} and {len(texts)}")
+        keys = [OutputCache.key("continuation", self.name, p, t) for p, t in zip(prefixes, texts)]
+        values: dict[int, Any] = self._cached(keys)
+        missing = [i for i in range(len(keys)) if i not in values]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            heads = [list(self.tokenizer.encode(prefixes[i], add_special_tokens=False)) for i in chunk]
+            tails = [list(self.tokenizer.encode(" " + texts[i], add_special_tokens=False)) for i in chunk]
+            width = max(len(h) + len(t) for h, t in zip(heads, tails))
+            input_ids = torch.full((len(chunk), width), self._pad, dtype=torch.long)  # (B, T)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)  # (B, T)
+            for row, (head, tail) in enumerate(zip(heads, tails)):
+                ids = head + tail
+                input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+                mask[row, width - len(ids):] = 1
+            positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T)
+            with torch_threads(self.threads), torch.inference_mode():
+                logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
+            self.forward_passes += 1
+            self.prompts_run += len(chunk)
+            logp = torch.log_softmax(logits.float(), dim=-1)  # (B, T, vocab)
+            for row, (index, tail) in enumerate(zip(chunk, tails)):
+                # the token at column c is predicted by the logits at column c - 1
+                cols = range(width - len(tail), width)
+                value = float(sum(logp[row, c - 1, input_ids[row, c]] for c in cols))
+                values[index] = value
+                if self.cache is not None:
+                    self.cache.put(keys[index], value)
+        return [float(values[i]) for i in range(len(keys))]
+
     def _generate(self, prompts: list[str], max_tokens: int) -> list[list[int]]:
         """Greedy continuations (token ids) of a batch of prompts, KV-cached."""
         import torch

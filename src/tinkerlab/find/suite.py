@@ -50,6 +50,7 @@ class BuildConfig:
     lm: str = "local"
     categories: tuple[str, ...] = CATEGORIES
     mlp_steps: int = 150
+    entity_readout: Literal["instruction", "association"] = "instruction"
 
 
 @dataclass
@@ -155,7 +156,7 @@ def build_suite(out: str | Path, config: BuildConfig = BuildConfig()) -> Path:
         elif category == "entities":
             from tinkerlab.find import entities
 
-            specs = entities.build_entity_specs(rng, counts["entities"])
+            specs = entities.build_entity_specs(rng, counts["entities"], readout=config.entity_readout)
         else:
             from tinkerlab.find import relations
 
@@ -168,6 +169,7 @@ def build_suite(out: str | Path, config: BuildConfig = BuildConfig()) -> Path:
         "seed": config.seed,
         "small": config.small,
         "lm": config.lm,
+        "entity_readout": config.entity_readout,
         "counts": written,
     }
     _write_json(out / "suite.json", header)
