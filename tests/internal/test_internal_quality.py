@@ -17,8 +17,8 @@ pytest.importorskip("skimage", reason="the packaged photos come with scikit-imag
 # Every packaged image that passes the screening rule with its hole (measured; see docs/internal.md).
 SCREENED = {"brick", "chelsea", "coins", "grass", "gravel", "hubble_deep_field", "logo"}
 # Measured with 200 iterations: on these the mean of 8 completions beats both trivial fills. On the others it
-# loses to one of them (chelsea, hubble_deep_field: the mean-colour fill; coins: the DIP pre-fill; logo: both); they
-# are strict expected failures, so a change that makes them pass is noticed.
+# loses to one of them (chelsea, hubble_deep_field, logo: the mean-colour fill; coins: the DIP pre-fill); they are
+# strict expected failures, so a change that makes them pass is noticed.
 MEAN_WINS = {"brick", "grass", "gravel"}
 LOSSES = {
     "chelsea": "the mean of 8 ties the mean-colour fill (0.0546 vs 0.0537) on the cat's eye",
