@@ -167,7 +167,8 @@ def masked_accuracy(model, clean: CleanRun, base_pos, values, heads, patched: to
 
 def train_mask(model, heads: list[Head], base_ids: torch.Tensor, base_pos: torch.Tensor, source_ids: torch.Tensor,
                source_pos: torch.Tensor, targets: torch.Tensor, config: DCMConfig = DCMConfig(), *,
-               description: str = "DCM") -> DCMResult:
+               description: str = "DCM", clean: CleanRun | None = None,
+               values: torch.Tensor | None = None) -> DCMResult:
     """Learn a mask over `heads` so that patching the masked-out heads from source into base gives `targets`.
 
     Args:
@@ -176,6 +177,8 @@ def train_mask(model, heads: list[Head], base_ids: torch.Tensor, base_pos: torch
         base_ids, source_ids: [N, S] prompts; base_pos, source_pos: [N] the group's position in each prompt.
         targets: [N] the desideratum's target token.
         config: hyperparameters.
+        clean: optional precomputed `base_runs(model, base_ids)` (shared between groups and desiderata).
+        values: optional precomputed `source_head_values(...)` [N, n_heads, Dh].
 
     Returns:
         A `DCMResult`.
@@ -188,8 +191,10 @@ def train_mask(model, heads: list[Head], base_ids: torch.Tensor, base_pos: torch
         raise InputError("DCM needs at least one candidate head")
     if not (source_ids.shape[0] == n == targets.shape[0] == base_pos.shape[0] == source_pos.shape[0]):
         raise InputError("base, source, positions and targets must share their first size")
-    values = source_head_values(model, source_ids, source_pos, heads)  # [N, n_heads, Dh]
-    clean = base_runs(model, base_ids)
+    if values is None:
+        values = source_head_values(model, source_ids, source_pos, heads)  # [N, n_heads, Dh]
+    if clean is None:
+        clean = base_runs(model, base_ids)
     n_train, n_eval = int(config.split[0] * n), int(config.split[1] * n)
     train = torch.arange(0, n_train)
     evaluation = torch.arange(n_train, n_train + n_eval)

@@ -133,9 +133,7 @@ class Experiment:
 
     def _path_patch(self, name: str) -> dict:
         from tinkerlab.circuits.data import path_patching_pairs
-        from tinkerlab.circuits.pathpatch import path_patch
-
-        from tinkerlab.circuits.pathpatch import PathPatchResult
+        from tinkerlab.circuits.pathpatch import PathPatchResult, path_patch
 
         clean, corrupt = path_patching_pairs(self.tokenizer, self.config.n_path_patching,
                                              n_boxes=self.config.n_boxes, seed=self.config.seed)
@@ -158,8 +156,7 @@ class Experiment:
 
         batch = self.eval_batch()
         out = {}
-        for circuit_name, model_name in (("base", "base"), ("base", "finetuned"), ("base", "original"),
-                                         ("finetuned", "finetuned")):
+        for circuit_name, model_name in (("base", "base"), ("base", "finetuned"), ("finetuned", "finetuned")):
             if circuit_name == "finetuned" and self.result("pp_finetuned") is None:
                 continue
             result = evaluate_circuit(self.model(model_name)[0], batch, self.circuit(circuit_name),
@@ -182,6 +179,24 @@ class Experiment:
                                                   n_boxes=self.config.n_boxes, seed=self.config.seed + 31)
         return base.input_ids, base.group_position(group), source.input_ids, source.group_position(group), targets
 
+    def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
+        """Base clean runs and all source head outputs, shared by every group (positional and object_value pairs
+        are the same prompts)."""
+        from tinkerlab.circuits.dcm import base_runs
+        from tinkerlab.circuits.hooks import clean_run
+
+        key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional")
+        cache = self.__dict__.setdefault("_dcm_caches", {})
+        if key not in cache:
+            cache.clear()  # keep one set in memory
+            model = self.model(model_name)[0]
+            base_ids, _, source_ids, _, _ = self._dcm_data(desideratum, "VF")
+            sites = [f"layers.{layer}.attn.head_out" for layer in range(model.config.num_hidden_layers)]
+            with torch.inference_mode():
+                source = clean_run(model, source_ids, cache=sites, batch_size=50).cache
+            cache[key] = (base_runs(model, base_ids), torch.stack([source[s] for s in sites]))  # [L, N, S, H, Dh]
+        return cache[key]
+
     def _dcm(self, circuit_name: str, model_name: str) -> dict:
         from tinkerlab.circuits.data import DESIDERATA
         from tinkerlab.circuits.dcm import DCMConfig, train_mask
@@ -193,7 +208,11 @@ class Experiment:
             out[group] = {}
             for desideratum in DESIDERATA:
                 data = self._dcm_data(desideratum, group)
-                result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}")
+                clean, source_heads = self._dcm_cache(model_name, desideratum)
+                rows = torch.arange(data[2].shape[0])
+                values = torch.stack([source_heads[layer, rows, data[3], head] for layer, head in heads], dim=1)
+                result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}",
+                                    clean=clean, values=values.clone())
                 out[group][desideratum] = result.to_dict()
                 self.log(f"DCM {circuit_name}/{model_name} {group} {desideratum}: {len(result.selected)} of "
                          f"{len(heads)} heads, test accuracy {result.test_accuracy:.2f}")
