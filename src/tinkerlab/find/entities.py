@@ -17,7 +17,6 @@ import numpy as np
 
 from tinkerlab.find.concepts import CONCEPTS
 
-
 Readout = Literal["instruction", "association"]
 
 ASSOCIATION_OFFSET = 0.7
