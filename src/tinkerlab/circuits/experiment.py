@@ -226,19 +226,27 @@ class Experiment:
 
     def _step_semantics(self) -> dict:
         from tinkerlab.circuits.data import DESIDERATA
-        from tinkerlab.circuits.dcm import patch_accuracy
+        from tinkerlab.circuits.dcm import masked_accuracy
 
         dcm = self.result("dcm")
         out: dict = {}
         for model_name in ("base", "finetuned"):
             model = self.model(model_name)[0]
             out[model_name] = {}
-            for group, per in dcm.items():
-                out[model_name][group] = {}
-                for desideratum in DESIDERATA:
+            for desideratum in DESIDERATA:
+                clean, source_heads = self._dcm_cache(model_name, desideratum)
+                for group, per in dcm.items():
+                    if not isinstance(per, dict):
+                        continue
                     heads = [tuple(h) for h in per[desideratum]["selected"]]
-                    acc = patch_accuracy(model, heads, *self._dcm_data(desideratum, group))
-                    out[model_name][group][desideratum] = {"heads": len(heads), "accuracy": acc}
+                    _, base_pos, _, source_pos, targets = self._dcm_data(desideratum, group)
+                    acc = 0.0
+                    if heads:
+                        rows = torch.arange(targets.shape[0])
+                        values = torch.stack([source_heads[layer, rows, source_pos, head] for layer, head in heads], 1)
+                        acc = masked_accuracy(model, clean, base_pos, values.clone(), heads,
+                                              torch.ones(len(heads), dtype=torch.bool), targets)
+                    out[model_name].setdefault(group, {})[desideratum] = {"heads": len(heads), "accuracy": acc}
             self.log(f"semantics {model_name}: {out[model_name]}")
         return out
 
