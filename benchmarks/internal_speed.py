@@ -34,7 +34,7 @@ from tinkerlab.internal.engine import (
     padded_shape,
 )
 from tinkerlab.internal.pyramid import build_pyramid, image_to_tensor, resize
-from tinkerlab.internal.threads import torch_threads
+from tinkerlab.core.seeding import torch_threads
 
 
 def original_way_iterations(spec, pyramid: Pyramid, index: int, noise_amp: float, iterations: int, rng) -> None:

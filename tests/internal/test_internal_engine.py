@@ -14,7 +14,7 @@ from tinkerlab.internal.config import ModelConfig, PyramidConfig, SinGANConfig, 
 from tinkerlab.internal.models import ImageDiscriminator, ImageGenerator
 from tinkerlab.internal.pyramid import scale_shapes
 from tinkerlab.internal.sampling import parse_size
-from tinkerlab.internal.threads import torch_threads
+from tinkerlab.core.seeding import torch_threads
 
 
 @pytest.fixture(autouse=True)

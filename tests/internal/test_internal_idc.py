@@ -16,7 +16,7 @@ from tinkerlab.internal.config import (
     SinGANConfig,
     TrainConfig,
 )
-from tinkerlab.internal.threads import torch_threads
+from tinkerlab.core.seeding import torch_threads
 
 
 @pytest.fixture(autouse=True)

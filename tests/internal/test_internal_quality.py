@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tinkerlab.internal.config import demo_idc_config
-from tinkerlab.internal.threads import torch_threads
+from tinkerlab.core.seeding import torch_threads
 
 pytest.importorskip("skimage", reason="the packaged photos come with scikit-image")
 

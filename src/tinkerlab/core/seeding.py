@@ -1,9 +1,11 @@
-"""Seeding and device choice: randomness and device are explicit, CPU float32 by default."""
+"""Seeding, device choice and thread scoping: randomness and device are explicit, CPU float32 by default."""
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -55,3 +57,30 @@ def choose_device(name: DeviceName | str = "auto") -> str:
             raise ValueError("device 'mps' was asked for, but MPS is not available here; use 'cpu' or 'auto'")
         return name
     raise ValueError(f"unknown device {name!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` torch intra-op threads (None leaves the setting alone), then restore it.
+
+    Small models (single-sample GANs, a 135M LM) run as fast on one thread as on two on an idle CPU, and many
+    times faster when the CPU is shared: threads of one op wait for each other at every barrier (measured here:
+    20 GAN iterations 7.9 s with 1 thread against 192 s with 2; one SmolLM2 forward 0.33 s against 8.4 s).
+    Library code never changes the thread count on its own; CLIs, demos and benchmarks use this context.
+
+    Raises:
+        ValueError: count < 1.
+    """
+    import torch
+
+    if count is None:
+        yield
+        return
+    if count < 1:
+        raise ValueError(f"expected a thread count of at least 1, got {count}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -11,16 +11,15 @@ query never runs the model twice, across processes too.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tinkerlab.core.errors import InputError
+from tinkerlab.core.seeding import torch_threads
 
 
 class OutputCache:
@@ -48,27 +47,6 @@ class OutputCache:
     def put(self, key: str, value: Any) -> None:
         with self._lock, self._connect() as db:
             db.execute("INSERT OR REPLACE INTO outputs (key, value) VALUES (?, ?)", (key, json.dumps(value)))
-
-
-@contextlib.contextmanager
-def torch_threads(count: int | None) -> Iterator[None]:
-    """Run the block with `count` intra-op torch threads, restoring the previous setting afterwards.
-
-    On a CPU shared with other busy processes, torch's default of one thread per core can make a small model's
-    forward pass 20x slower (threads wait on each other at every op); one thread avoids that. None leaves the
-    setting alone.
-    """
-    import torch
-
-    if count is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class FunctionLM:

@@ -74,7 +74,7 @@ def train(
 ) -> None:
     """Train a SinGAN model of one image, scale by scale."""
     from tinkerlab.internal import singan
-    from tinkerlab.internal.threads import torch_threads
+    from tinkerlab.core.seeding import torch_threads
 
     config = _singan_config(preset, iterations, max_size, scales, seed)
     with torch_threads(threads):
@@ -97,7 +97,7 @@ def sample(
     from tinkerlab.core.images import image_grid, save_image
     from tinkerlab.internal import singan
     from tinkerlab.internal.sampling import parse_size
-    from tinkerlab.internal.threads import torch_threads
+    from tinkerlab.core.seeding import torch_threads
 
     target = parse_size(size) if size else None
     with torch_threads(threads):
@@ -132,7 +132,7 @@ def complete(
     from tinkerlab.core.images import image_grid, save_image
     from tinkerlab.internal import idc
     from tinkerlab.internal.config import IDCConfig, demo_idc_config
-    from tinkerlab.internal.threads import torch_threads
+    from tinkerlab.core.seeding import torch_threads
 
     base = _singan_config(preset, iterations, None, None, seed)
     config = replace(demo_idc_config(seed=seed) if preset == "cpu" else IDCConfig(), base=base)

@@ -45,7 +45,7 @@ def run_demo(ctx) -> None:
     from tinkerlab.internal.metrics import hole_patch_distance, singan_diversity
     from tinkerlab.internal.pyramid import tensor_to_image
     from tinkerlab.internal.quality import HOLES, box_mask
-    from tinkerlab.internal.threads import torch_threads
+    from tinkerlab.core.seeding import torch_threads
 
     section = ctx.section
     section.title = "internal: single-image GANs (SinGAN engine) and IDC diverse completion"

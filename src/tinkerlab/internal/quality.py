@@ -33,7 +33,7 @@ from tinkerlab.internal.config import IDCConfig, demo_idc_config
 from tinkerlab.internal.metrics import hole_patch_distance, singan_diversity
 from tinkerlab.internal.pyramid import image_to_tensor, resize, tensor_to_image
 from tinkerlab.internal.singan import quantise
-from tinkerlab.internal.threads import torch_threads
+from tinkerlab.core.seeding import torch_threads
 
 # Hole boxes as fractions (top, bottom, left, right) of the image, placed on textured parts of these photos before
 # the screening rule existed; every other image gets the centre box.
