@@ -33,6 +33,7 @@ from torch import nn
 from tinkerlab.core.errors import InputError
 
 QKVLayout = Literal["separate", "gpt2_fused", "neox_fused"]
+ResidualLayout = Literal["sequential", "sandwich", "parallel"]
 SiteKind = Literal["head_out", "q", "k", "v", "attn_out", "mlp_out", "resid_pre", "resid_post"]
 
 SITE_SUFFIXES: dict[str, SiteKind] = {
@@ -62,6 +63,17 @@ class FamilyMap:
             (query_key_value viewed as [..., H, 3 * Dh]).
         q, k, v: paths of the projections inside the attention module ('separate'); for fused layouts `q` names
             the fused projection.
+        input_norm: the norm in front of attention, inside a block.
+        mlp_norm: the norm in front of the MLP, inside a block.
+        final_norm: the norm in front of the unembedding, relative to the model object.
+        residual: how a block adds its parts to the residual stream h (a = attention output, m = MLP):
+            'sequential' h + a, then + m(mlp_norm(.)) (Llama, GPT-2); 'sandwich' h + post_attn_norm(a), then
+            + post_mlp_norm(m(mlp_norm(.))) (Gemma-3); 'parallel' h + a + m(mlp_norm(h)) (GPT-NeoX with
+            `use_parallel_residual`, the default).
+        post_attn_norm, post_mlp_norm: the extra norms of the 'sandwich' layout.
+
+    The block parts let partial forwards (`tinkerlab.circuits.partial`) run a block with its attention output
+    given, without recomputing attention.
     """
 
     name: str
@@ -73,15 +85,23 @@ class FamilyMap:
     q: str
     k: str = ""
     v: str = ""
+    input_norm: str = "input_layernorm"
+    mlp_norm: str = "post_attention_layernorm"
+    final_norm: str = "model.norm"
+    residual: ResidualLayout = "sequential"
+    post_attn_norm: str = ""
+    post_mlp_norm: str = ""
 
 
 LLAMA = FamilyMap("Llama-style (Llama, SmolLM2, Mistral, Qwen2)", "model.layers", "self_attn", "o_proj", "mlp",
                   "separate", "q_proj", "k_proj", "v_proj")
 GEMMA3 = FamilyMap("Gemma-3 (text)", "model.layers", "self_attn", "o_proj", "mlp", "separate",
-                   "q_proj", "k_proj", "v_proj")
-GPT2 = FamilyMap("GPT-2", "transformer.h", "attn", "c_proj", "mlp", "gpt2_fused", "c_attn")
+                   "q_proj", "k_proj", "v_proj", mlp_norm="pre_feedforward_layernorm", residual="sandwich",
+                   post_attn_norm="post_attention_layernorm", post_mlp_norm="post_feedforward_layernorm")
+GPT2 = FamilyMap("GPT-2", "transformer.h", "attn", "c_proj", "mlp", "gpt2_fused", "c_attn", input_norm="ln_1",
+                 mlp_norm="ln_2", final_norm="transformer.ln_f")
 GPT_NEOX = FamilyMap("GPT-NeoX (Pythia)", "gpt_neox.layers", "attention", "dense", "mlp", "neox_fused",
-                     "query_key_value")
+                     "query_key_value", final_norm="gpt_neox.final_layer_norm", residual="parallel")
 
 FAMILIES: dict[str, FamilyMap] = {
     "llama": LLAMA,
@@ -116,6 +136,7 @@ class ArchMap:
     n_kv_heads: int
     head_dim: int
     d_model: int
+    residual: ResidualLayout = "sequential"
 
     @property
     def n_total_heads(self) -> int:
@@ -172,6 +193,17 @@ class ArchMap:
             return _get(block, self.family.mlp)
         return block  # resid_pre (pre-hook) and resid_post (hook)
 
+    def block_part(self, model: nn.Module, layer: int, part: str) -> nn.Module:
+        """A named part of block `layer`: 'input_norm', 'mlp_norm', 'post_attn_norm', 'post_mlp_norm', 'mlp' or
+        'out_proj'."""
+        block = self.layers(model)[layer]
+        if part == "out_proj":
+            return self.module_for(model, layer, "head_out")
+        return _get(block, getattr(self.family, part))
+
+    def final_norm(self, model: nn.Module) -> nn.Module:
+        return _get(model, self.family.final_norm)
+
     def out_proj_weight(self, model: nn.Module, layer: int) -> torch.Tensor:
         """W_O as [d_model, H * Dh] (GPT-2's Conv1D stores the transpose)."""
         proj = self.module_for(model, layer, "head_out")
@@ -211,6 +243,9 @@ def arch_map(model: nn.Module) -> ArchMap:
     n_kv = int(_config_value(config, "num_key_value_heads", default=n_heads))
     head_dim = int(_config_value(config, "head_dim", default=d_model // n_heads))
     n_layers = int(_config_value(config, "num_hidden_layers", "n_layer"))
-    amap = ArchMap(family, model_type, n_layers, n_heads, n_kv, head_dim, d_model)
+    residual = family.residual
+    if residual == "parallel" and not getattr(config, "use_parallel_residual", True):
+        residual = "sequential"
+    amap = ArchMap(family, model_type, n_layers, n_heads, n_kv, head_dim, d_model, residual)
     model._tinkerlab_archmap = amap  # plain attribute: resolved once per model object
     return amap
