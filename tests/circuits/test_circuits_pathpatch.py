@@ -59,23 +59,32 @@ def _naive_score(model, clean, corrupt, group, sender, receivers, kind):
     return float(((p - p_clean) / p_clean).mean())
 
 
-@pytest.mark.parametrize("family", ["llama", "gpt2"])
+@pytest.mark.parametrize("family", ["llama", "gemma3", "gpt2", "gpt_neox"])
 def test_fast_schedule_equals_naive(family):
-    model = tiny_model(family, seed=3, n_layers=3)
+    """Frozen-attention step 1, block skipping and prefix reuse in step 2, senders batched: the same scores as full
+    forwards, for every step of the schedule, including receivers in several layers (some below the sender)."""
+    model = tiny_model(family, seed=3, n_layers=4)
     clean = _batch(0, [2, 2, 5, 5])
     corrupt = _batch(1, [5, 2, 2, 5])
-    patcher = PathPatcher(model, clean, corrupt, PathPatchConfig(rows_per_forward=8))
+    patcher = PathPatcher(model, clean, corrupt, PathPatchConfig(rows_per_forward=8, tokens_per_forward=40))
     vf = patcher.sweep("VF", [])
-    for sender in [(0, 1), (1, 3), (2, 0)]:
+    for sender in [(0, 1), (1, 3), (3, 0)]:
         assert vf[sender].item() == pytest.approx(_naive_score(model, clean, corrupt, "VF", sender, [], None),
                                                   abs=2e-4)
-    pt = patcher.sweep("PT", [(2, 1), (1, 0)])
-    assert pt[2].abs().sum() == 0  # layer 2 cannot reach receivers at layers <= 2
-    assert pt[0, 2].item() == pytest.approx(
-        _naive_score(model, clean, corrupt, "PT", (0, 2), [(2, 1), (1, 0)], "q"), abs=2e-4)
+    receivers = [(3, 1), (1, 0), (2, 2)]
+    pt = patcher.sweep("PT", receivers)
+    assert pt[3].abs().sum() == 0  # layer 3 cannot reach receivers at layers <= 3
+    for sender in [(0, 2), (1, 1), (2, 3)]:  # below all receivers, between them, below the top one only
+        assert pt[sender].item() == pytest.approx(
+            _naive_score(model, clean, corrupt, "PT", sender, receivers, "q"), abs=2e-4)
+    pd = patcher.sweep("PD", [(2, 1), (3, 3)])
+    for sender in [(0, 0), (2, 2)]:
+        assert pd[sender].item() == pytest.approx(
+            _naive_score(model, clean, corrupt, "PD", sender, [(2, 1), (3, 3)], "v"), abs=2e-4)
     sr = patcher.sweep("SR", [(2, 3)])
     assert sr[1, 1].item() == pytest.approx(_naive_score(model, clean, corrupt, "SR", (1, 1), [(2, 3)], "v"),
                                             abs=2e-4)
+    assert sr[0].abs().sum() > 0
 
 
 def test_select_heads_threshold_and_caps():

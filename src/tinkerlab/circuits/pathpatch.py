@@ -17,11 +17,13 @@ path patching after Wang et al., ICLR 2023). For every sender head:
 | PD   | query label (last - 2)          | PT heads at last - 2       | v           |
 | SR   | previous query-label occurrence | PD heads at that position  | v           |
 
-Speed: receivers sit at the sender position, so step 1 only recomputes that one position from the clean run's
-keys and values (`run_from(start=s, stop=s+1)`), and step 2 recomputes positions s..last. Many senders run in
-one batched forward (one copy of the batch per sender). Heads in layers at or above the last receiver layer cannot
-reach a receiver and are skipped (score 0). With grouped-query attention, a v patch writes the key/value head that
-the receiving query head reads, which is shared with the other query heads of its group.
+Speed, all exact: receivers sit at the sender position, and step 1 freezes every head there, so step 1 is one
+position moving through MLPs only (`partial.frozen_attention_pass`), from the sender's block to the last
+receiver's. Step 2 recomputes positions s..last from the lowest receiver block above the sender, with the clean
+run's keys, values and residual stream below (`run_from(from_layer=...)`). Many senders run in one batched
+forward (one copy of the batch per sender). Heads in layers at or above the last receiver layer cannot reach a
+receiver and are skipped (score 0). With grouped-query attention, a v patch writes the key/value head that the
+receiving query head reads, which is shared with the other query heads of its group.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import torch
 
 from tinkerlab.circuits.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.hooks import CleanRun, MeanAblation, Patch, clean_run, run_from
+from tinkerlab.circuits.hooks import CleanRun, Patch, clean_run, run_from
+from tinkerlab.circuits.partial import frozen_attention_pass, unembed
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 
@@ -52,13 +55,15 @@ class PathPatchConfig:
         threshold: a head joins its group when its score is <= -threshold (relative drop of p(answer)).
         max_heads: at most this many heads per group (the most negative scores).
         min_heads: at least this many heads per group.
-        rows_per_forward: approximate cap on rows (senders x prompts) per batched forward.
+        rows_per_forward: at most this many rows (sender x prompt) per batched forward.
+        tokens_per_forward: at most this many recomputed positions (rows x positions) per batched forward.
     """
 
     threshold: float = 0.02
     max_heads: tuple[int, int, int, int] = (20, 10, 15, 10)
     min_heads: int = 1
-    rows_per_forward: int = 800
+    rows_per_forward: int = 1200
+    tokens_per_forward: int = 8000
 
 
 @dataclass
@@ -97,7 +102,14 @@ def _answer_prob(logits: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
 
 
 class PathPatcher:
-    """Runs the schedule on one model and one set of clean/corrupt prompts (grouped by sender position)."""
+    """Runs the schedule on one model and one set of clean/corrupt prompts (grouped by sender position).
+
+    Step 1 never computes attention: every head at the sender position is frozen (the sender at its corrupt value,
+    the others at their clean values), so each block's attention output there is known and the residual stream
+    moves through the MLPs only (`partial.frozen_attention_pass`), from the sender's block up to the last receiver.
+    Step 2 recomputes positions from the receiver position on, from the lowest receiver block above the senders
+    (`run_from(from_layer=...)`); receivers at or below a sender's block see no change and are not patched for it.
+    """
 
     def __init__(self, model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig()):
         if clean.input_ids.shape != corrupt.input_ids.shape:
@@ -107,17 +119,13 @@ class PathPatcher:
         self.amap = arch_map(model)
         sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
         with torch.inference_mode():
-            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites, batch_size=50)
+            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites, batch_size=50,
+                                                 keep_resid=True)
             corrupt_run = clean_run(model, corrupt.input_ids, cache=sites, batch_size=50)
         # [L, B, S, H, Dh] per-head outputs of both runs
-        self.clean_heads = torch.stack([self.clean_run.cache[s] for s in sites])
+        self.clean_heads = torch.stack([self.clean_run.cache.pop(s) for s in sites])
         self.corrupt_heads = torch.stack([corrupt_run.cache[s] for s in sites])
         self.p_clean = _answer_prob(self.clean_run.logits, clean.answer_ids)  # [B]
-
-    def _sub_clean(self, rows: torch.Tensor) -> CleanRun:
-        run = self.clean_run
-        return CleanRun(run.input_ids[rows], run.logits[rows], [k[rows] for k in run.keys],
-                        [v[rows] for v in run.values], {})
 
     @torch.inference_mode()
     def sweep(self, group: str, receivers: list[Head]) -> torch.Tensor:
@@ -132,63 +140,98 @@ class PathPatcher:
                 return torch.zeros(n_layers, n_heads)
             max_layer = max(layer for layer, _ in receivers)
         senders = [(layer, head) for layer in range(max_layer) for head in range(n_heads)]
+        # Senders whose step 2 starts at the same block (the lowest receiver block above them) share forwards.
+        receiver_layers = sorted({layer for layer, _ in receivers})
+        classes: dict[int, list[Head]] = {}
+        for sender in senders:
+            start = sender[0] if receiver_kind is None else min(r for r in receiver_layers if r > sender[0])
+            classes.setdefault(start, []).append(sender)
         scores = torch.zeros(n_layers, n_heads)
         position = self.clean.group_position(group)  # [B] sender position per prompt
         corrupt_position = self.corrupt.group_position(group)
         seq = self.clean.input_ids.shape[1]
         groups = sorted(set(position.tolist()))
-        for pos in track(groups, f"path patching {group}"):
+        work = []
+        for pos in groups:
             rows = torch.nonzero(position == pos).squeeze(1)
-            sub = self._sub_clean(rows)
             b = rows.shape[0]
-            length = seq - pos
-            chunk = max(1, self.config.rows_per_forward // (b * max(1, length // 4)))
-            for first in range(0, len(senders), chunk):
-                chunk_senders = senders[first : first + chunk]
-                effect = self._sender_chunk(chunk_senders, rows, sub, pos, corrupt_position[rows], receivers,
-                                            receiver_kind)  # [n, b]
-                for (layer, head), values in zip(chunk_senders, effect):
-                    scores[layer, head] += float(values.sum())
+            recomputed = 1 if receiver_kind is None else seq - pos
+            chunk = max(1, min(self.config.rows_per_forward // b, self.config.tokens_per_forward // (b * recomputed)))
+            if receiver_kind is None:  # step 1 only: any senders can share a forward
+                parts = [senders]
+            else:
+                parts = list(classes.values())
+            work += [(pos, rows, part[first : first + chunk]) for part in parts for first in range(0, len(part), chunk)]
+        for pos, rows, chunk_senders in track(work, f"path patching {group}"):
+            effect = self._sender_chunk(chunk_senders, rows, pos, corrupt_position[rows], receivers,
+                                        receiver_kind)  # [n, b]
+            for (layer, head), values in zip(chunk_senders, effect):
+                scores[layer, head] += float(values.sum())
         return scores / len(self.clean)
 
-    def _sender_chunk(self, senders: list[Head], rows: torch.Tensor, sub: CleanRun, pos: int,
-                      corrupt_pos: torch.Tensor, receivers: list[Head], receiver_kind: str | None) -> torch.Tensor:
-        amap = self.amap
+    def _attention_outputs(self, rows: torch.Tensor, pos: int) -> torch.Tensor:
+        """[L, b, D] clean attention outputs (after W_O) at one position for the prompts `rows`."""
+        heads = self.clean_heads[:, rows, pos]  # [L, b, H, Dh]
+        return torch.stack([self.amap.module_for(self.model, layer, "head_out")(heads[layer].flatten(1))
+                            for layer in range(self.amap.n_layers)])
+
+    def _sender_chunk(self, senders: list[Head], rows: torch.Tensor, pos: int, corrupt_pos: torch.Tensor,
+                      receivers: list[Head], receiver_kind: str | None) -> torch.Tensor:
+        amap, model = self.amap, self.model
         b, n = rows.shape[0], len(senders)
         copies = torch.arange(n).repeat_interleave(b)  # [n * b] sender index of each row
         prompt = torch.arange(b).repeat(n)  # [n * b] prompt index within the sub-batch
-        # Step 1: freeze every head at the sender position at its clean value, patch the sender from the corrupt run.
-        freeze = [MeanAblation(f"layers.{layer}.attn.head_out", self.clean_heads[layer, rows, pos].unsqueeze(1),
-                               start=pos) for layer in range(amap.n_layers)]
         sender_layers = torch.tensor([s[0] for s in senders])[copies]
         sender_heads = torch.tensor([s[1] for s in senders])[copies]
+        clean_attn = self._attention_outputs(rows, pos)  # [L, b, D]
         corrupt_values = self.corrupt_heads[sender_layers, rows[prompt], corrupt_pos[prompt], sender_heads]
-        patches = []
-        for layer in sorted({s[0] for s in senders}):
-            sel = sender_layers == layer
-            patches.append(Patch(f"layers.{layer}.attn.head_out", torch.nonzero(sel).squeeze(1),
-                                 torch.full((int(sel.sum()),), pos), corrupt_values[sel], sender_heads[sel]))
+
+        # Step 1: every head at `pos` frozen (clean), the sender patched (corrupt); attention outputs are known.
+        def attn_out(layer: int) -> torch.Tensor:
+            out = clean_attn[layer, prompt]  # [R, D]
+            here = torch.nonzero(sender_layers == layer).squeeze(1)
+            if here.numel():
+                heads = self.clean_heads[layer, rows[prompt[here]], pos].clone()  # [r, H, Dh]
+                heads[torch.arange(here.numel()), sender_heads[here]] = corrupt_values[here]
+                out = out.clone()
+                out[here] = amap.module_for(model, layer, "head_out")(heads.flatten(1))
+            return out
+
+        def entering(layer: int) -> torch.Tensor:
+            return self.clean_run.resid[layer, rows[prompt], pos]  # [R, D]
+
         answers = self.clean.answer_ids[rows]
         p_clean = self.p_clean[rows]
         if receiver_kind is None:
-            logits, _ = run_from(self.model, sub, pos, repeat=n, ablations=freeze, patches=patches)
-        else:
-            receiver_layers = sorted({layer for layer, _ in receivers})
-            sites = [f"layers.{layer}.attn.{receiver_kind}" for layer in receiver_layers]
-            _, recorded = run_from(self.model, sub, pos, stop=pos + 1, repeat=n, ablations=freeze, patches=patches,
-                                   cache=sites)
-            # Step 2: rerun clean with only the receivers' q (or the v of their key/value heads) overwritten.
-            receiver_patches = []
-            all_rows = torch.arange(n * b)
-            for layer in receiver_layers:
-                heads = sorted({h if receiver_kind == "q" else int(amap.kv_head_of(h))
-                                for l_, h in receivers if l_ == layer})
-                heads_t = torch.tensor(heads).repeat(n * b)
-                rows_t = all_rows.repeat_interleave(len(heads))
-                values = recorded[f"layers.{layer}.attn.{receiver_kind}"][rows_t, 0, heads_t]
-                receiver_patches.append(Patch(f"layers.{layer}.attn.{receiver_kind}", rows_t,
-                                              torch.full_like(rows_t, pos), values, heads_t))
-            logits, _ = run_from(self.model, sub, pos, repeat=n, patches=receiver_patches)
+            hidden, _ = frozen_attention_pass(model, attn_out, entering=entering, start_layers=sender_layers,
+                                              stop=amap.n_layers)
+            p_patched = torch.cat([_answer_prob(unembed(model, part, amap), answers)
+                                   for part in hidden.split(b * max(1, 1024 // b))])
+            return (p_patched.view(n, b) - p_clean) / p_clean
+        receiver_layers = sorted({layer for layer, _ in receivers})
+        sites = [f"layers.{layer}.attn.{receiver_kind}" for layer in receiver_layers]
+        _, recorded = frozen_attention_pass(model, attn_out, entering=entering, start_layers=sender_layers,
+                                            stop=max(receiver_layers), record=sites)
+        # Step 2: rerun clean with only the receivers' q (or the v of their key/value heads) overwritten, for the
+        # rows whose sender sits below the receiver (the others recorded an unchanged value).
+        lowest_sender = int(sender_layers.min())
+        receiver_patches = []
+        for layer in receiver_layers:
+            if layer <= lowest_sender:
+                continue
+            heads = sorted({h if receiver_kind == "q" else int(amap.kv_head_of(h))
+                            for l_, h in receivers if l_ == layer})
+            reached = torch.nonzero(sender_layers < layer).squeeze(1)  # [r]
+            heads_t = torch.tensor(heads).repeat(reached.numel())
+            rows_t = reached.repeat_interleave(len(heads))
+            values = recorded[f"layers.{layer}.attn.{receiver_kind}"][rows_t, heads_t]
+            receiver_patches.append(Patch(f"layers.{layer}.attn.{receiver_kind}", rows_t,
+                                          torch.full_like(rows_t, pos), values, heads_t))
+        if not receiver_patches:
+            return torch.zeros(n, b)
+        from_layer = min(amap.parse(p.site)[0] for p in receiver_patches)
+        sub = self.clean_run.select(rows, with_cache=False)
+        logits, _ = run_from(model, sub, pos, repeat=n, patches=receiver_patches, from_layer=from_layer)
         p_patched = _answer_prob(logits, answers).view(n, b)
         return (p_patched - p_clean) / p_clean  # [n, b]
 
