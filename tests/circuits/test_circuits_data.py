@@ -75,12 +75,113 @@ def test_desideratum_targets(tokenizer):
         d.desideratum_pairs(tokenizer, 2, "colour")
 
 
+def _check_positions(tokenizer, batch: d.EntityBatch) -> None:
+    """One length; every segment's object and label sit where the batch says; so does the queried label."""
+    rows = torch.arange(len(batch))
+    assert bool((batch.last == batch.input_ids.shape[1] - 1).all())
+    assert bool((batch.query_label_pos == batch.last - 2).all())
+    all_ids = batch.input_ids
+    assert torch.equal(all_ids[rows, batch.query_label_pos], all_ids[rows, batch.prev_label_pos])
+    box = {d.single_token_id(tokenizer, "Box"), *tokenizer("Box", add_special_tokens=False).input_ids}
+    for i, prompt in enumerate(batch.prompts):
+        ids = batch.input_ids[i]
+        assert ids[batch.object_pos[i]].tolist() == [d.single_token_id(tokenizer, o) for o in prompt.objects]
+        labels = [d.single_token_id(tokenizer, lab) for lab in prompt.labels]
+        assert ids[batch.label_pos[i]].tolist() == labels
+        assert set(ids[batch.label_pos[i] - 1].tolist()) <= box  # each label follows its own "Box"
+        assert batch.prev_label_pos[i] == batch.label_pos[i, prompt.query]
+        starts = torch.minimum(batch.object_pos[i], batch.label_pos[i])
+        ends = torch.maximum(batch.object_pos[i], batch.label_pos[i])
+        assert bool((starts[1:] > ends[:-1]).all())  # segments in order, not interleaved
+
+
+def _expected_text(prompt: d.EntityPrompt) -> str:
+    """The source text rebuilt from the regular text by editing strings (independently of `build_text`)."""
+    regular = d.EntityPrompt(prompt.objects, prompt.labels, prompt.query, prompt.query_label, prompt.answer)
+    context, query = regular.text().split(". Box ")
+    context = "t" + context[1:]  # every segment starts with "the"
+    obj, label = prompt.objects[prompt.query], prompt.labels[prompt.query]
+    segment = f"the {obj} is in Box {label}"
+    boxes = "there are three additional boxes, Box PP, Box BB and Box AA, "
+    queried = {
+        "tokens_between_box_and_object": f"the {obj} is contained in the Box {label}",
+        "boxes_before_correct_segment": boxes + segment,
+        "altered_order": f"Box {label} contains the {obj}",
+        "altered_association": f"the {obj} is not in Box {label}",
+    }
+    filler = "Here is a short story about some boxes and what they hold."
+    context = context.replace(segment, queried.get(prompt.perturbation, segment))
+    if prompt.perturbation == "no_comma":
+        context = context.replace(", ", " ")
+    if prompt.perturbation == "add_comma":
+        context = context.replace(" is in Box", ", is in Box")
+    context = context[0].upper() + context[1:] + "."
+    if prompt.perturbation == "random_text_start":
+        context = f"{filler} {context}"
+    if prompt.perturbation == "random_text_end":
+        context = f"{context} {filler}"
+    return f"{context} Box {query}"
+
+
 @pytest.mark.parametrize("perturbation", d.PERTURBATIONS)
-def test_perturbed_pairs_keep_layout(tokenizer, perturbation):
-    base, source, targets = d.perturbed_positional_pairs(tokenizer, 6, perturbation, seed=0)
-    assert targets.shape == (6,)
-    rows = torch.arange(6)
-    assert torch.equal(base.input_ids[rows, base.query_label_pos], base.input_ids[rows, base.prev_label_pos])
+def test_perturbed_pairs(tokenizer, perturbation):
+    n, n_boxes = 12, 7
+    base, source, targets = d.perturbed_positional_pairs(tokenizer, n, perturbation, n_boxes=n_boxes, seed=0)
+    assert targets.shape == (n,) and base.input_ids.shape[0] == source.input_ids.shape[0] == n
+    # the base is regular: unperturbed and in the fixed layout
+    assert all(p.perturbation == "" and len(p.objects) == n_boxes for p in base.prompts)
+    _check_positions(tokenizer, base)
+    assert bool((base.label_pos[:, 1:] - base.label_pos[:, :-1] == d.SEGMENT_LEN).all())
+    # the source carries the perturbation; its positions are found by scanning
+    assert all(p.perturbation == perturbation for p in source.prompts)
+    _check_positions(tokenizer, source)
+    shift = 1 if perturbation == "seg_start" else 0
+    markers = {
+        "random_text_start": "Here is a short story about some boxes and what they hold. The ",
+        "random_text_end": ". Here is a short story about some boxes and what they hold. Box ",
+        "tokens_between_box_and_object": " is contained in the Box ",
+        "boxes_before_correct_segment": "here are three additional boxes, Box PP, Box BB and Box AA, ",
+        "altered_order": " contains the ",
+        "altered_association": " is not in Box ",
+        "add_comma": ", is in Box ",
+    }
+    for b, s, t in zip(base.prompts, source.prompts, targets.tolist()):
+        text = s.text()
+        assert text == _expected_text(s) and text[0].isupper()
+        context = text[: -len(f" Box {s.query_label} contains the")]
+        assert markers.get(perturbation, "") in text
+        if perturbation == "altered_order":  # inside the context, not only in the query
+            assert context.count(" contains the ") == 1
+        if perturbation == "add_comma":
+            assert context.count(", is in Box ") == len(s.objects)
+        if perturbation == "no_comma":
+            assert "," not in text
+        if perturbation in ("seg_start", "seg_end"):  # an extra segment with its own object and label
+            assert len(s.objects) == n_boxes + 1 and len(set(s.objects)) == len(set(s.labels)) == n_boxes + 1
+        else:
+            assert len(s.objects) == n_boxes
+        if perturbation == "incorrect_segment":
+            assert text == d.EntityPrompt(s.objects, s.labels, s.query, s.query_label, s.answer).text()
+        p_s = s.query - shift  # the queried segment, counted in the source's own segments
+        assert 0 <= p_s < n_boxes and p_s != b.query
+        want = (p_s + 1) % n_boxes if perturbation == "incorrect_segment" else p_s
+        assert want != b.query  # never the base's own answer
+        assert t == d.single_token_id(tokenizer, b.objects[want])
+        assert s.answer == s.objects[s.query] and s.query_label == s.labels[s.query]
+
+
+def test_perturbed_prompts_are_checked(tokenizer):
+    with pytest.raises(InputError, match="unknown perturbation"):
+        d.perturbed_positional_pairs(tokenizer, 2, "upside_down")
+    with pytest.raises(InputError, match="unknown perturbation"):
+        d.EntityPrompt(("fig",), ("A",), 0, "A", "fig", "upside_down").text()
+    prompt = d.EntityPrompt(("fig", "engine"), ("A", "B"), 1, "B", "engine", "no_comma")
+    other = d.EntityPrompt(("fig", "radio"), ("A", "B"), 1, "B", "radio", "no_comma")
+    ids = tokenizer(other.text(), add_special_tokens=True).input_ids
+    with pytest.raises(InputError, match=r"The fig is in Box A the engine .*cannot find ' engine'"):
+        d._scan_positions(tokenizer, prompt, ids)
+    with pytest.raises(InputError, match="share one length"):
+        d.tokenize_prompts(tokenizer, [prompt, d.EntityPrompt(("fig",), ("A",), 0, "A", "fig", "no_comma")])
 
 
 def test_report_from_saved_results(tmp_path):

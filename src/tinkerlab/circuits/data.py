@@ -14,8 +14,11 @@ Counterfactual generators (explicit functions instead of the original's index tr
 * `desideratum_pairs`: base/source pairs and targets for the DCM desiderata `positional`, `object_value`,
   `box_label_value`;
 * `mean_ablation_prompts`: one prompt per context with a random query (the mean-ablation reference set);
-* `perturbed_positional_pairs`: the additional positional desiderata (random text at the start or end, an extra
-  segment at the start or end, no comma, an extra comma).
+* `perturbed_positional_pairs`: the additional positional desiderata of the paper's Table 4: a regular base
+  prompt and a source prompt from another context that carries one of eleven perturbations (random text, extra
+  tokens or boxes, an extra segment, altered order or association, commas); the target stays the base's
+  object at the source's queried segment. Perturbed prompts break the fixed layout, so `tokenize_prompts`
+  finds their objects and labels by scanning the token ids.
 """
 
 from __future__ import annotations
@@ -37,15 +40,23 @@ LABELS: tuple[str, ...] = tuple(string.ascii_uppercase)
 SEGMENT_LEN = 7
 Desideratum = Literal["positional", "object_value", "box_label_value"]
 DESIDERATA: tuple[str, ...] = ("positional", "object_value", "box_label_value")
-Perturbation = Literal["random_text_start", "random_text_end", "seg_start", "seg_end", "no_comma", "add_comma"]
-PERTURBATIONS: tuple[str, ...] = ("random_text_start", "random_text_end", "seg_start", "seg_end", "no_comma",
-                                  "add_comma")
+Perturbation = Literal["random_text_start", "random_text_end", "tokens_between_box_and_object", "seg_start",
+                       "seg_end", "boxes_before_correct_segment", "incorrect_segment", "altered_order",
+                       "altered_association", "no_comma", "add_comma"]
+PERTURBATIONS: tuple[str, ...] = ("random_text_start", "random_text_end", "tokens_between_box_and_object",
+                                  "seg_start", "seg_end", "boxes_before_correct_segment", "incorrect_segment",
+                                  "altered_order", "altered_association", "no_comma", "add_comma")
 _FILLER = " Here is a short story about some boxes and what they hold"
+_EXTRA_BOXES = "there are three additional boxes, Box PP, Box BB and Box AA, "
 
 
 @dataclass(frozen=True)
 class EntityPrompt:
-    """One context and query: `objects[i]` is in box `labels[i]`; the query asks about box `query_label`."""
+    """One context and query: `objects[i]` is in box `labels[i]`; the query asks about box `query_label`.
+
+    `perturbation` is "" for a regular prompt or one of `PERTURBATIONS` (see `build_text`); an extra
+    segment (`seg_start`, `seg_end`) is an ordinary entry of `objects` and `labels`.
+    """
 
     objects: tuple[str, ...]
     labels: tuple[str, ...]
@@ -58,18 +69,39 @@ class EntityPrompt:
         return build_text(self)
 
 
+def _segment(obj: str, label: str, perturbation: str, queried: bool) -> str:
+    """The text of one segment, "the fig is in Box X" unless the perturbation rewrites it."""
+    if perturbation == "add_comma":
+        return f"the {obj}, is in Box {label}"
+    if not queried:
+        return f"the {obj} is in Box {label}"
+    rewritten = {
+        "tokens_between_box_and_object": f"the {obj} is contained in the Box {label}",
+        "boxes_before_correct_segment": f"{_EXTRA_BOXES}the {obj} is in Box {label}",
+        "altered_order": f"Box {label} contains the {obj}",
+        "altered_association": f"the {obj} is not in Box {label}",
+    }
+    return rewritten.get(perturbation, f"the {obj} is in Box {label}")
+
+
 def build_text(prompt: EntityPrompt) -> str:
-    """The prompt string (without the answer)."""
-    objects, labels = list(prompt.objects), list(prompt.labels)
-    sep = "," if prompt.perturbation != "no_comma" else ""
-    if prompt.perturbation == "add_comma":
-        sep = ", ,"
-    parts = [f"the {o} is in Box {lab}" for o, lab in zip(objects, labels)]
-    text = (sep + " ").join(parts)
-    text = "The" + text[3:] + "."
-    if prompt.perturbation == "random_text_start":
+    """The prompt string (without the answer), with the prompt's perturbation applied.
+
+    The text of each perturbation is tabled in `perturbed_positional_pairs`.
+
+    Raises:
+        InputError: an unknown perturbation.
+    """
+    perturbation = prompt.perturbation
+    if perturbation and perturbation not in PERTURBATIONS:
+        raise InputError(f"unknown perturbation {perturbation!r}: expected one of {', '.join(PERTURBATIONS)}")
+    parts = [_segment(o, lab, perturbation, i == prompt.query)
+             for i, (o, lab) in enumerate(zip(prompt.objects, prompt.labels))]
+    text = (" " if perturbation == "no_comma" else ", ").join(parts)
+    text = text[0].upper() + text[1:] + "."
+    if perturbation == "random_text_start":
         text = _FILLER.strip() + ". " + text
-    if prompt.perturbation == "random_text_end":
+    if perturbation == "random_text_end":
         text = text + _FILLER + "."
     return text + f" Box {prompt.query_label} contains the"
 
@@ -137,25 +169,65 @@ def _bos(tokenizer) -> list[int]:
     return ids[: len(ids) - len(plain)]
 
 
-def _positions(prompt: EntityPrompt, bos: int, tokenizer) -> tuple[list[int], list[int]]:
-    """Object and label positions of a prompt of the regular or perturbed layout."""
-    start = bos
-    if prompt.perturbation == "random_text_start":
-        start += len(tokenizer(_FILLER.strip() + ".", add_special_tokens=False).input_ids)
-    seg = SEGMENT_LEN + (1 if prompt.perturbation == "add_comma" else 0) - (1 if prompt.perturbation == "no_comma"
-                                                                          else 0)
+def _layout_positions(prompt: EntityPrompt, bos: int) -> tuple[list[int], list[int]]:
+    """Object and label positions of a regular prompt (the fixed layout)."""
     k = len(prompt.objects)
-    objects = [start + seg * i + 1 for i in range(k)]
-    labels = [start + seg * i + 5 for i in range(k)]
+    return [bos + SEGMENT_LEN * i + 1 for i in range(k)], [bos + SEGMENT_LEN * i + 5 for i in range(k)]
+
+
+def _scan_positions(tokenizer, prompt: EntityPrompt, ids: list[int]) -> tuple[list[int], list[int]]:
+    """Object and label positions of a perturbed prompt, found in its token ids.
+
+    Segment by segment, the object and the label are each the first occurrence of their token after the
+    previous segment (so a repeated token cannot be taken for an earlier segment's); the query is not
+    searched.
+
+    Args:
+        tokenizer: the tokenizer that produced `ids`.
+        prompt: the prompt.
+        ids: its token ids.
+
+    Returns:
+        (object positions, label positions), one per segment.
+
+    Raises:
+        InputError: an object or label that is not one token, or is not found (names the prompt and the word).
+    """
+    context_end = len(ids) - 3  # the query label sits at last - 2
+
+    def find(word: str, start: int) -> int:
+        want = single_token_id(tokenizer, word)
+        for pos in range(start, context_end):
+            if ids[pos] == want:
+                return pos
+        raise InputError(f"prompt {prompt.text()!r}: cannot find {' ' + word!r} at or after position {start}")
+
+    objects, labels, start = [], [], 0
+    for obj, label in zip(prompt.objects, prompt.labels):
+        objects.append(find(obj, start))
+        labels.append(find(label, start))
+        start = max(objects[-1], labels[-1]) + 1
     return objects, labels
 
 
 def tokenize_prompts(tokenizer, prompts: list[EntityPrompt], rng: random.Random | None = None) -> EntityBatch:
     """Tokenise prompts that share one layout and check it.
 
+    Regular prompts must follow the fixed layout; the objects and labels of perturbed prompts are found by
+    scanning their token ids (`_scan_positions`). Every prompt must hold its query label at last - 2.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer.
+        prompts: prompts of one length (one batch is one perturbation type).
+        rng: draws `prev_label_pos` for prompts whose query label is absent from the context.
+
+    Returns:
+        The batch.
+
     Raises:
-        InputError: a prompt's tokens differ from the fixed layout (names the offending token and position), or
-            the prompts differ in length.
+        InputError: no prompts; a regular prompt's tokens differ from the fixed layout (names the offending
+            token and position); a perturbed prompt lacks an object or label token; a query label is not at
+            last - 2; or the prompts differ in length.
     """
     if not prompts:
         raise InputError("no prompts to tokenise")
@@ -165,9 +237,13 @@ def tokenize_prompts(tokenizer, prompts: list[EntityPrompt], rng: random.Random 
     for prompt in prompts:
         ids = tokenizer(prompt.text(), add_special_tokens=True).input_ids
         tokens = tokenizer.convert_ids_to_tokens(ids)
-        objects, labels = _positions(prompt, bos, tokenizer)
-        expected = {p: " " + o for p, o in zip(objects, prompt.objects)}
-        expected.update({p: " " + lab for p, lab in zip(labels, prompt.labels)})
+        expected = {}
+        if prompt.perturbation:
+            objects, labels = _scan_positions(tokenizer, prompt, ids)
+        else:
+            objects, labels = _layout_positions(prompt, bos)
+            expected = {p: " " + o for p, o in zip(objects, prompt.objects)}
+            expected.update({p: " " + lab for p, lab in zip(labels, prompt.labels)})
         expected[len(ids) - 3] = " " + prompt.query_label
         for pos, word in sorted(expected.items()):
             want = single_token_id(tokenizer, word.strip())
@@ -292,38 +368,64 @@ def desideratum_pairs(tokenizer, n: int, desideratum: Desideratum, *, n_boxes: i
 
 def perturbed_positional_pairs(tokenizer, n: int, perturbation: Perturbation, *, n_boxes: int = 7,
                                seed: int = 0) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
-    """The additional positional desiderata: the base prompt's surface changes, the positional target does not.
+    """The additional positional desiderata (paper Table 4): the source's surface changes, not the target.
 
-    The source is a regular prompt asking about segment p_s; the base is perturbed. The target is the base's
-    object at segment p_s of its original segments (an extra segment at the start shifts every index by one, so
-    its target is the object one segment later).
+    The base is a regular prompt asking about segment p_b. The source comes from another context, asks about
+    its segment p_s != p_b (counted in its own segments, not counting an inserted one) and carries the
+    perturbation. Patching the source's positional information into the base should make the model answer the
+    base's object at segment p_s; for the `incorrect_segment` control the target is the base's object at
+    (p_s + 1) mod k (never the base's own answer).
+
+    | perturbation                    | source text ("the fig is in Box X" is the queried segment)    |
+    |---------------------------------|---------------------------------------------------------------|
+    | `random_text_start`             | "Here is a short story about some boxes and what they hold."  |
+    |                                 | before the context                                            |
+    | `random_text_end`               | the same sentence after the context, before the query         |
+    | `tokens_between_box_and_object` | "the fig is contained in the Box X"                           |
+    | `seg_start`                     | an extra segment (unused object and label) before the first   |
+    | `seg_end`                       | an extra segment (unused object and label) after the last     |
+    | `boxes_before_correct_segment`  | "there are three additional boxes, Box PP, Box BB and Box AA, |
+    |                                 | the fig is in Box X"                                          |
+    | `incorrect_segment`             | unchanged (control: the target is the base's object at p_s+1) |
+    | `altered_order`                 | "Box X contains the fig"                                      |
+    | `altered_association`           | "the fig is not in Box X"                                     |
+    | `no_comma`                      | segments joined by " " instead of ", "                        |
+    | `add_comma`                     | every segment reads "the fig, is in Box X"                    |
+
+    Args:
+        tokenizer: a Hugging Face tokenizer.
+        n: number of pairs.
+        perturbation: one of `PERTURBATIONS`.
+        n_boxes: segments per base context (the source has one more for `seg_start` and `seg_end`).
+        seed: sampling seed.
 
     Returns:
-        (base, source, target_ids [n]).
+        (base, source, target_ids [n]); `source.prev_label_pos` is the label of its queried segment.
+
+    Raises:
+        InputError: an unknown perturbation, fewer than 2 boxes, or prompts the tokenizer cannot lay out.
     """
     if perturbation not in PERTURBATIONS:
         raise InputError(f"unknown perturbation {perturbation!r}: expected one of {', '.join(PERTURBATIONS)}")
+    if n_boxes < 3:
+        raise InputError(f"perturbed pairs need at least 3 boxes, got {n_boxes}")
+    extra = 1 if perturbation in ("seg_start", "seg_end") else 0
+    shift = 1 if perturbation == "seg_start" else 0  # the source's segment p_s sits at index p_s + shift
     rng = random.Random(seed + 11)
     bases, sources, targets = [], [], []
     for _ in range(n):
-        b_objs, b_labs = _context(rng, n_boxes + 1)
+        b_objs, b_labs = _context(rng, n_boxes)
         p_b = rng.randrange(n_boxes)
-        s_objs, s_labs = _context(rng, n_boxes)
-        p_s = rng.choice([i for i in range(n_boxes) if i != p_b])
-        sources.append(EntityPrompt(s_objs, s_labs, p_s, s_labs[p_s], s_objs[p_s]))
-        if perturbation in ("seg_start", "seg_end"):
-            objs, labs = b_objs, b_labs  # n_boxes + 1 segments; the extra one is first or last
-            shift = 1 if perturbation == "seg_start" else 0
-            q = p_b + shift
-            bases.append(EntityPrompt(objs, labs, q, labs[q], objs[q], perturbation))
-            targets.append(objs[p_s + shift])
-        else:
-            objs, labs = b_objs[:n_boxes], b_labs[:n_boxes]
-            bases.append(EntityPrompt(objs, labs, p_b, labs[p_b], objs[p_b], perturbation))
-            targets.append(objs[p_s])
-    base = tokenize_prompts(tokenizer, bases, rng)
+        bases.append(EntityPrompt(b_objs, b_labs, p_b, b_labs[p_b], b_objs[p_b]))
+        s_objs, s_labs = _context(rng, n_boxes + extra)
+        # the control's target must not be the base's own answer, which an unpatched model already gives
+        p_s = rng.choice([i for i in range(n_boxes) if i != p_b and (perturbation != "incorrect_segment"
+                                                                     or (i + 1) % n_boxes != p_b)])
+        q = p_s + shift
+        sources.append(EntityPrompt(s_objs, s_labs, q, s_labs[q], s_objs[q], perturbation))
+        targets.append(b_objs[(p_s + 1) % n_boxes if perturbation == "incorrect_segment" else p_s])
     target_ids = torch.tensor([single_token_id(tokenizer, t) for t in targets], dtype=torch.long)
-    return base, tokenize_prompts(tokenizer, sources, rng), target_ids
+    return tokenize_prompts(tokenizer, bases, rng), tokenize_prompts(tokenizer, sources, rng), target_ids
 
 
 def encode_batch_texts(tokenizer, texts: list[str]) -> torch.Tensor:
