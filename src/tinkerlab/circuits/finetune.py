@@ -24,12 +24,14 @@ from pathlib import Path
 
 import torch
 
-from tinkerlab.circuits.data import random_prompts
+from tinkerlab.circuits.data import entity_batch, random_prompts
+from tinkerlab.circuits.evaluate import accuracy
 from tinkerlab.circuits.models import load_model, model_dir
 from tinkerlab.core.config import config_to_dict
 from tinkerlab.core.progress import track
 
 _VARS = "abcdefghjkmnpqrstuvwxyz"
+EVAL_SEED = 4242  # the prompts that watch entity tracking during the fine-tune (not the reported accuracy set)
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,28 @@ class WarmupConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Variable-binding / arithmetic fine-tune of `base` (makes `finetuned`)."""
+    """Variable-binding / arithmetic fine-tune of `base` (makes `finetuned`).
 
-    steps: int = 120
+    Attributes:
+        steps, batch_size, lr: AdamW schedule (constant learning rate).
+        n_vars: range of the number of variables per prompt (at least as many as the 7 boxes of the evaluation,
+            so that the task exercises binding lookup at that length).
+        arithmetic_fraction: share of digit prompts that ask for a sum ('q+c=') rather than a value ('q=').
+        word_fraction: share of prompts binding words ('Let x = fig, ... Then q =') rather than digits.
+        eval_every: measure 7-box entity-tracking accuracy on `eval_prompts` held-out prompts every this many
+            steps (0: never); recorded in training.json, never used for training.
+        seed: data and initialisation seed.
+    """
+
+    steps: int = 150
     batch_size: int = 8
-    lr: float = 3e-5
-    n_vars: tuple[int, int] = (3, 7)
+    lr: float = 1e-4
+    n_vars: tuple[int, int] = (5, 10)
     arithmetic_fraction: float = 0.5
     word_fraction: float = 0.5
-    seed: int = 1
+    eval_every: int = 50
+    eval_prompts: int = 200
+    seed: int = 11
 
 
 def variable_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 6), arithmetic_fraction: float = 0.5,
@@ -119,23 +134,41 @@ def answer_token_loss(model, tokenizer, examples: list[tuple[str, str]]) -> torc
 
 
 def train_on(model, tokenizer, examples: list[tuple[str, str]], *, steps: int, batch_size: int, lr: float,
-             seed: int, description: str) -> list[float]:
-    """AdamW on the answer-token loss; returns the loss per step."""
+             seed: int, description: str, every: int = 0, probe=None) -> tuple[list[float], list[tuple[int, float]]]:
+    """AdamW on the answer-token loss.
+
+    Args:
+        every, probe: call probe(model) (in eval mode, no gradients) before training and every `every` steps.
+
+    Returns:
+        (loss per step, [(step, probe value), ...]).
+    """
     torch.manual_seed(seed)
-    model.train()
-    model.requires_grad_(True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    losses = []
+    losses, probes = [], []
+
+    def measure(step: int) -> None:
+        if probe is not None and every and step % every == 0:
+            model.eval()
+            probes.append((step, float(probe(model))))
+
+    measure(0)
+    model.requires_grad_(True)
     for step in track(range(steps), description):
+        model.train()
         batch = examples[step * batch_size : (step + 1) * batch_size]
         loss = answer_token_loss(model, tokenizer, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
+        if step + 1 < steps:
+            measure(step + 1)
     model.eval()
     model.requires_grad_(False)
-    return losses
+    if probe is not None and every:
+        probes.append((steps, float(probe(model))))
+    return losses, probes
 
 
 def _save(model, tokenizer, name: str, record: dict) -> Path:
@@ -152,8 +185,8 @@ def make_base(config: WarmupConfig = WarmupConfig()) -> Path:
     examples = entity_examples(config.steps * config.batch_size, min_boxes=config.min_boxes,
                                max_boxes=config.max_boxes, seed=config.seed)
     start = time.perf_counter()
-    losses = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                      seed=config.seed, description="entity-tracking warm-up")
+    losses, _ = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
+                         seed=config.seed, description="entity-tracking warm-up")
     record = {"from": "original", "task": "entity tracking warm-up", "config": config_to_dict(config),
               "losses": losses, "seconds": time.perf_counter() - start}
     return _save(model, tokenizer, "base", record)
@@ -168,9 +201,13 @@ def make_finetuned(config: FinetuneConfig = FinetuneConfig()) -> Path:
                                          arithmetic_fraction=config.arithmetic_fraction, seed=config.seed)
     examples += word_binding_examples(n_words, n_vars=config.n_vars, seed=config.seed + 1)
     random.Random(config.seed).shuffle(examples)
+    probe_batch = entity_batch(tokenizer, config.eval_prompts, n_boxes=7, seed=EVAL_SEED)
     start = time.perf_counter()
-    losses = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                      seed=config.seed, description="variable-binding fine-tune")
+    losses, curve = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size,
+                             lr=config.lr, seed=config.seed, description="variable-binding fine-tune",
+                             every=config.eval_every, probe=lambda m: accuracy(m, probe_batch))
     record = {"from": "base", "task": "variable binding + arithmetic", "config": config_to_dict(config),
-              "losses": losses, "seconds": time.perf_counter() - start}
+              "losses": losses, "entity_tracking_accuracy": curve,
+              "entity_tracking_prompts": {"n": config.eval_prompts, "n_boxes": 7, "seed": EVAL_SEED},
+              "seconds": time.perf_counter() - start}
     return _save(model, tokenizer, "finetuned", record)
