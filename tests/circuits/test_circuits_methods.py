@@ -13,6 +13,7 @@ from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.dcm import DCMConfig, HeadMask, train_mask
 from tinkerlab.circuits.evaluate import (
     accuracy,
+    paired_difference,
     circuit_accuracy,
     completeness,
     evaluate_circuit,
@@ -123,3 +124,18 @@ def test_cmap_self_and_donor():
     # Patching every head at the last position of every layer from the donor does not make the base model the
     # donor (MLPs and earlier positions differ), so it is only a well-formed accuracy.
     assert 0.0 <= table["full circuit"] <= 1.0
+
+
+def test_paired_difference_known_cases():
+    a = torch.tensor([1, 1, 0, 0, 1], dtype=torch.bool)
+    b = torch.tensor([1, 0, 1, 1, 1], dtype=torch.bool)
+    out = paired_difference(a, b)
+    assert out["difference"] == pytest.approx(0.2)
+    assert (out["only_a"], out["only_b"]) == (1, 2)
+    assert out["p_value"] == pytest.approx(1.0)  # 2 * P(X <= 1), X ~ Bin(3, 1/2) = 2 * 4/8
+    assert out["ci95"][0] <= 0.2 <= out["ci95"][1]
+    better = paired_difference(torch.zeros(10, dtype=torch.bool), torch.ones(10, dtype=torch.bool))
+    assert better["p_value"] == pytest.approx(2 / 1024)
+    assert better["ci95"] == [1.0, 1.0]
+    same = paired_difference(a, a)
+    assert same["difference"] == 0 and same["p_value"] == 1.0

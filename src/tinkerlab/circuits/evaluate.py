@@ -16,14 +16,43 @@ from tinkerlab.core.errors import InputError
 
 
 @torch.inference_mode()
-def accuracy(model, batch: EntityBatch, *, batch_size: int = 50) -> float:
-    """Fraction of prompts whose argmax next token at the last position is the correct object."""
-    correct = 0
+def correct_mask(model, batch: EntityBatch, *, batch_size: int = 50) -> torch.Tensor:
+    """[N] bool: whether the argmax next token at the last position is the correct object, per prompt."""
+    out = []
     for start in range(0, len(batch), batch_size):
         ids = batch.input_ids[start : start + batch_size]
         logits = model(ids, logits_to_keep=1).logits[:, -1]  # [b, V]
-        correct += int((logits.argmax(-1) == batch.answer_ids[start : start + batch_size]).sum())
-    return correct / len(batch)
+        out.append(logits.argmax(-1) == batch.answer_ids[start : start + batch_size])
+    return torch.cat(out)
+
+
+def accuracy(model, batch: EntityBatch, *, batch_size: int = 50) -> float:
+    """Fraction of prompts whose argmax next token at the last position is the correct object."""
+    return float(correct_mask(model, batch, batch_size=batch_size).float().mean())
+
+
+def paired_difference(a: torch.Tensor, b: torch.Tensor, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Compare two models' per-prompt correctness on the same prompts.
+
+    Args:
+        a, b: [N] bool correctness of model A and model B.
+
+    Returns:
+        {'difference': acc(b) - acc(a), 'ci95': bootstrap interval over prompts, 'only_a', 'only_b' (discordant
+        prompts), 'p_value': two-sided exact McNemar (binomial) test}.
+    """
+    from math import comb
+
+    a, b = a.float(), b.float()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, a.shape[0], (n_boot, a.shape[0]), generator=g)
+    boots = (b[idx] - a[idx]).mean(1)
+    only_a, only_b = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
+    n = only_a + only_b
+    tail = sum(comb(n, k) for k in range(0, min(only_a, only_b) + 1)) / 2**n if n else 1.0
+    return {"difference": float((b - a).mean()),
+            "ci95": [float(boots.quantile(0.025)), float(boots.quantile(0.975))],
+            "only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}
 
 
 # --- mean-ablation circuit evaluation -------------------------------------------------------------------------

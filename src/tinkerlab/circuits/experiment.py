@@ -10,6 +10,8 @@ written to `RUN/outputs/<step>.json` and skipped when that file exists (so an in
 | pp_finetuned  | the same on the fine-tuned model -> fine-tuned circuit                        | Tab. 2 |
 | faithfulness  | base circuit in both models, fine-tuned circuit in the fine-tuned model,     | Tab. 1 |
 |               | random circuits of equal group sizes                                          |        |
+| overlap       | heads shared by the base and fine-tuned circuits, per group                   | Tab. 2 |
+| sizes         | faithfulness of base circuits cut at several score thresholds (size sweep)    | -      |
 | completeness  | incompleteness of the base circuit in the base model                          | App.   |
 | dcm           | DCM per group and desideratum, base circuit, base model                       | Tab. 3 |
 | dcm_finetuned | DCM of the fine-tuned circuit in the fine-tuned model (CMAP head subsets)     | Sec. 5 |
@@ -35,7 +37,7 @@ class ExperimentConfig:
     """Sizes of every step (the paper's in brackets: 300 / 500 / 500 / 2000 prompts)."""
 
     n_boxes: int = 7
-    n_accuracy: int = 300
+    n_accuracy: int = 500
     n_path_patching: int = 100
     n_eval: int = 200
     n_means: int = 200
@@ -47,8 +49,9 @@ class ExperimentConfig:
     seed: int = 0
 
 
-STEPS = ("accuracy", "pp_base", "pp_finetuned", "faithfulness", "dcm", "dcm_finetuned", "semantics", "extra",
-         "cmap", "completeness")
+STEPS = ("accuracy", "pp_base", "pp_finetuned", "faithfulness", "overlap", "sizes", "dcm", "dcm_finetuned",
+         "semantics", "extra", "cmap", "completeness")
+SIZE_THRESHOLDS = (0.04, 0.02, 0.01, 0.005)
 
 
 class Experiment:
@@ -121,15 +124,23 @@ class Experiment:
     # --- steps --------------------------------------------------------------------------------------------------
     def _step_accuracy(self) -> dict:
         from tinkerlab.circuits.data import entity_batch
-        from tinkerlab.circuits.evaluate import accuracy
+        from tinkerlab.circuits.evaluate import correct_mask, paired_difference
 
+        # Prompts of their own seed: neither the fine-tune's monitoring prompts nor any set a recipe was chosen on.
         batch = entity_batch(self.tokenizer, self.config.n_accuracy, n_boxes=self.config.n_boxes,
-                             seed=self.config.seed + 900)
-        out = {}
+                             seed=self.config.seed + 2000)
+        out, masks = {}, {}
         for name in ("original", "base", "finetuned"):
-            out[name] = accuracy(self.model(name)[0], batch)
+            masks[name] = correct_mask(self.model(name)[0], batch)
+            out[name] = float(masks[name].float().mean())
             self.log(f"accuracy {name}: {out[name]:.3f}")
-        return {"accuracy": out, "n": len(batch)}
+        change = paired_difference(masks["base"], masks["finetuned"])
+        self.log(f"fine-tuned minus base: {change}")
+        from tinkerlab.circuits.models import model_dir
+
+        record = model_dir("finetuned") / "training.json"
+        during = json.loads(record.read_text()).get("entity_tracking_accuracy") if record.exists() else None
+        return {"accuracy": out, "n": len(batch), "finetuned_minus_base": change, "during_finetune": during}
 
     def _path_patch(self, name: str) -> dict:
         from tinkerlab.circuits.data import path_patching_pairs
@@ -163,6 +174,34 @@ class Experiment:
                                       self.means(model_name), n_random=self.config.n_random)
             out[f"{circuit_name} circuit in {model_name}"] = asdict(result)
             self.log(f"faithfulness {circuit_name} circuit in {model_name}: {asdict(result)}")
+        return out
+
+    def _step_overlap(self) -> dict:
+        base, finetuned = self.circuit("base"), self.circuit("finetuned")
+        out = {}
+        for group in base:
+            a, b = set(base[group]), set(finetuned.get(group, []))
+            shared = len(a & b)
+            out[group] = {"base": len(a), "finetuned": len(b), "shared": shared,
+                          "precision": shared / len(a) if a else float("nan"),
+                          "recall": shared / len(b) if b else float("nan")}
+        return out
+
+    def _step_sizes(self) -> dict:
+        from dataclasses import asdict
+
+        from tinkerlab.circuits.evaluate import evaluate_circuit
+        from tinkerlab.circuits.pathpatch import PathPatchResult, select_heads
+
+        scores = PathPatchResult.from_dict(self.result("pp_base")).scores
+        model = self.model("base")[0]
+        batch = self.eval_batch()
+        out = {}
+        for threshold in SIZE_THRESHOLDS:
+            circuit = {g: select_heads(scores[g], threshold=threshold, max_heads=40) for g in scores}
+            result = evaluate_circuit(model, batch, circuit, self.means("base"), n_random=3)
+            out[str(threshold)] = {"sizes": {g: len(h) for g, h in circuit.items()}, **asdict(result)}
+            self.log(f"sizes: threshold {threshold}: {out[str(threshold)]}")
         return out
 
     def _step_completeness(self) -> dict:

@@ -47,6 +47,34 @@ def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:
     return buffer.getvalue()
 
 
+def sizes_png(sweep: dict, title: str) -> bytes:
+    """PNG of circuit accuracy against circuit size (heads) for circuits cut at several score thresholds, with
+    the full model's accuracy and same-size random circuits."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted((v["n_heads"], v["circuit_accuracy"], v["random_accuracy"], v["full_accuracy"], t)
+                  for t, v in sweep.items() if isinstance(v, dict))
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label="circuit (rest mean-ablated)")
+    ax.plot([r[0] for r in rows], [r[2] for r in rows], "s--", color="grey", label="random circuits, same sizes")
+    ax.axhline(rows[0][3], color="black", lw=0.8, label="full model")
+    for n, acc, _, _, threshold in rows:
+        ax.annotate(f"t={threshold}", (n, acc), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel("heads in the circuit (of all heads)")
+    ax.set_ylabel("entity-tracking accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     def cell(v):
         return f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
@@ -64,8 +92,15 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
 
     out = []
     if acc := load("accuracy"):
-        out.append(("Entity-tracking accuracy (7 boxes)",
+        out.append((f"Entity-tracking accuracy (7 boxes, {acc.get('n', '?')} prompts)",
                     _table(["model", "accuracy"], [[k, v] for k, v in acc["accuracy"].items()])))
+        if change := acc.get("finetuned_minus_base"):
+            low, high = change["ci95"]
+            out.append(("Fine-tuned minus base, same prompts",
+                        _table(["difference", "95% interval (bootstrap)", "only base right", "only fine-tuned right",
+                                "p (exact McNemar)"],
+                               [[change["difference"], f"{low:+.3f} .. {high:+.3f}", change["only_a"],
+                                 change["only_b"], f"{change['p_value']:.3g}"]])))
     sizes = []
     for name in ("base", "finetuned"):
         if pp := load(f"pp_{name}"):
@@ -78,6 +113,18 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
                 for k, v in faith.items() if isinstance(v, dict)]
         out.append(("Faithfulness (mean ablation)",
                     _table(["circuit in model", "full acc", "circuit acc", "faithfulness", "random"], rows)))
+    if overlap := load("overlap"):
+        rows = [[g, v["base"], v["finetuned"], v["shared"], v["precision"], v["recall"]]
+                for g, v in overlap.items() if isinstance(v, dict)]
+        out.append(("Overlap of the base and fine-tuned circuits",
+                    _table(["group", "base heads", "fine-tuned heads", "shared", "precision", "recall"], rows)))
+    if sizes_sweep := load("sizes"):
+        rows = [[t, " / ".join(str(v["sizes"][g]) for g in GROUP_NAMES if g in v["sizes"]), v["n_heads"],
+                 v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
+                for t, v in sizes_sweep.items() if isinstance(v, dict)]
+        out.append(("Base circuit cut at several thresholds (base model)",
+                    _table(["threshold", "VF / PT / PD / SR", "heads", "circuit acc", "faithfulness", "random"],
+                           rows)))
     if dcm := load("dcm"):
         rows = [[g, d, len(r["selected"]), len(r["heads"]), r["test_accuracy"]]
                 for g, per in dcm.items() if isinstance(per, dict) for d, r in per.items()]
@@ -125,6 +172,11 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
                               "(relative change of p(answer); circuit heads boxed)")
             uri = "data:image/png;base64," + base64.b64encode(png).decode()
             parts.append(f"<h2>Path patching: {name} model</h2><img src='{uri}' style='max-width:100%'>")
+    sweep = outputs / "sizes.json"
+    if sweep.exists():
+        png = sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, base model")
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts.append(f"<h2>Circuit size and faithfulness</h2><img src='{uri}' style='max-width:100%'>")
     for title, table in tables(outputs):
         parts.append(f"<h2>{html.escape(title)}</h2>{table}")
     path = Path(path)
