@@ -20,8 +20,13 @@ test: install system-deps
 test-all: install system-deps
 	$(PY) -m pytest -m "slow or not slow"
 
-bench: install
+bench: install $(STAMPS)/bench
 	@set -e; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script; done
+
+# Libraries the benchmarks compare against (nnsight for the circuits sweep); not needed to use tinkerlab.
+$(STAMPS)/bench: $(STAMPS)/project
+	$(PIP) install 'nnsight>=0.8'
+	@touch $@
 
 install: $(STAMPS)/models
 

@@ -6,7 +6,9 @@
     head batching) against nnsight 0.8 written as one full trace per head, and against plain hooks with a full
     recompute per head. The per-head baselines run on a subset of heads (--baseline-heads) and are extrapolated
     to 270 heads (they cost the same for every head); the printed results check that all three agree;
-(c) the full four-step path patching with --pp-prompts prompts (100 by default).
+(c) the full four-step path patching with --pp-prompts prompts (100 by default), against the schedule run the way
+    the original code runs it (two full forwards per sender head over all prompts, no prefix reuse, no block
+    skipping), timed on --pp-baseline-senders senders per step and extrapolated to every sender of that step.
 
 Run: .venv/bin/python benchmarks/circuits_speed.py [--skip-pp] [--pp-prompts 100] [--baseline-heads 18]
 """
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--baseline-heads", type=int, default=18)
     parser.add_argument("--pp-prompts", type=int, default=100)
     parser.add_argument("--skip-pp", action="store_true")
+    parser.add_argument("--skip-ab", action="store_true", help="only run (c)")
+    parser.add_argument("--pp-baseline-senders", type=int, default=2)
     parser.add_argument("--skip-nnsight", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     args = parser.parse_args()
@@ -47,7 +51,6 @@ def main() -> None:
 
     from tinkerlab.circuits.archmap import arch_map
     from tinkerlab.circuits.data import path_patching_pairs
-    from tinkerlab.circuits.hooks import Intervention, Patch, clean_run, run_from
     from tinkerlab.circuits.models import load_model
 
     model, tokenizer = load_model("original")
@@ -55,11 +58,26 @@ def main() -> None:
     clean, corrupt = path_patching_pairs(tokenizer, args.prompts, seed=0)
     ids = clean.input_ids  # [16, 53]
     batch, seq = ids.shape
-    last = seq - 1
     sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
     print(f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
           f"torch threads {torch.get_num_threads()}")
 
+    base = None
+    if not args.skip_ab:
+        base = sections_a_b(args, model, amap, clean, corrupt, ids, sites)
+    if not args.skip_pp:
+        section_c(args, model, tokenizer, base)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (maxrss) {peak:.0f} MiB")
+
+
+def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
+    """(a) cache / patch overhead and (b) the 270-head sweep; returns the plain-forward time."""
+    from tinkerlab.circuits.hooks import Intervention, Patch, clean_run, run_from
+    from tinkerlab.circuits.models import load_model
+
+    batch, seq = ids.shape
+    last = seq - 1
     # (a) -------------------------------------------------------------------------------------------------------
     with torch.inference_mode():
         with Intervention(model, cache=sites) as run:
@@ -166,19 +184,77 @@ def main() -> None:
         except Exception as exc:  # the comparison is optional; say why it was skipped
             print(f"(b) nnsight comparison failed ({type(exc).__name__}: {exc}); plain-hooks comparison above")
 
-    # (c) -------------------------------------------------------------------------------------------------------
-    if not args.skip_pp:
-        from tinkerlab.circuits.pathpatch import path_patch
+    return base
 
-        pp_clean, pp_corrupt = path_patching_pairs(tokenizer, args.pp_prompts, seed=1)
+
+def original_style_seconds(model, clean, corrupt, group: str, receivers: list, senders: list) -> float:
+    """Seconds per sender head of the schedule written as the original runs it: step 1 is a full forward of every
+    prompt with all heads at the sender position frozen (the sender corrupt), recording the receivers' q/v;
+    step 2 is a full forward with those receiver inputs written back. Mean over `senders`."""
+    from tinkerlab.circuits.archmap import arch_map
+    from tinkerlab.circuits.hooks import Intervention, MeanAblation, Patch
+
+    amap = arch_map(model)
+    sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
+    n, seq = clean.input_ids.shape
+    rows = torch.arange(n)
+    pos, cpos = clean.group_position(group), corrupt.group_position(group)
+    kind = {"PT": "q", "PD": "v", "SR": "v"}.get(group)
+    with torch.inference_mode():
+        with Intervention(model, cache=sites) as c:
+            model(clean.input_ids, logits_to_keep=1)
+        with Intervention(model, cache=sites) as k:
+            model(corrupt.input_ids, logits_to_keep=1)
         start = time.perf_counter()
-        result = path_patch(model, pp_clean, pp_corrupt, log=lambda line: print("    " + line, flush=True))
-        total = time.perf_counter() - start
-        print(f"(c) four-step path patching, {args.pp_prompts} prompts: {total:.0f} s "
-              f"({', '.join(f'{g} {s:.0f} s' for g, s in result.seconds.items())}); "
-              f"{total / base:.0f}x a plain 16-prompt forward; limit 600 s")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (maxrss) {peak:.0f} MiB")
+        for layer_s, head_s in senders:
+            freeze = []
+            for layer in range(amap.n_layers):
+                keep = torch.ones(n, seq, amap.n_heads, dtype=torch.bool)
+                keep[rows, pos] = False
+                freeze.append(MeanAblation(sites[layer], c.cache[sites[layer]], keep))
+            value = k.cache[sites[layer_s]][rows, cpos, head_s]
+            patch = Patch(sites[layer_s], rows, pos, value, torch.full((n,), head_s))
+            rsites = sorted({f"layers.{layer}.attn.{kind}" for layer, _ in receivers}) if kind else []
+            with Intervention(model, ablations=freeze, patches=[patch], cache=rsites) as step1:
+                model(clean.input_ids, logits_to_keep=1)
+            if kind:
+                patches = []
+                for layer, head in receivers:
+                    h = head if kind == "q" else int(amap.kv_head_of(head))
+                    site = f"layers.{layer}.attn.{kind}"
+                    patches.append(Patch(site, rows, pos, step1.cache[site][rows, pos, h], torch.full((n,), h)))
+                with Intervention(model, patches=patches):
+                    model(clean.input_ids, logits_to_keep=1)
+    return (time.perf_counter() - start) / len(senders)
+
+
+def section_c(args, model, tokenizer, base: float | None) -> None:
+    """(c) the four-step schedule on --pp-prompts prompts, and the original-style schedule extrapolated."""
+    from tinkerlab.circuits.data import path_patching_pairs
+    from tinkerlab.circuits.pathpatch import _RECEIVER, path_patch
+
+    pp_clean, pp_corrupt = path_patching_pairs(tokenizer, args.pp_prompts, seed=1)
+    start = time.perf_counter()
+    result = path_patch(model, pp_clean, pp_corrupt, log=lambda line: print("    " + line, flush=True))
+    total = time.perf_counter() - start
+    ratio = f"; {total / base:.0f}x a plain 16-prompt forward" if base else ""
+    print(f"(c) four-step path patching, {args.pp_prompts} prompts: {total:.0f} s "
+          f"({', '.join(f'{g} {s:.0f} s' for g, s in result.seconds.items())}){ratio}; limit 600 s", flush=True)
+    if args.pp_baseline_senders <= 0:
+        return
+    estimate = 0.0
+    n_heads = model.config.num_attention_heads
+    for group in ("VF", "PT", "PD", "SR"):
+        receivers = result.circuit[_RECEIVER[group][0]] if group in _RECEIVER else []
+        top = max((layer for layer, _ in receivers), default=model.config.num_hidden_layers)
+        senders = [(layer, head) for layer in range(top) for head in range(n_heads)]
+        probe = senders[:: max(1, len(senders) // args.pp_baseline_senders)][: args.pp_baseline_senders]
+        per = original_style_seconds(model, pp_clean, pp_corrupt, group, receivers, probe)
+        estimate += per * len(senders)
+        print(f"    original-style {group}: {per:.1f} s per sender x {len(senders)} senders "
+              f"(timed on {len(probe)})", flush=True)
+    print(f"(c) the same schedule run the original way: {estimate:.0f} s (extrapolated) -> tinkerlab "
+          f"{estimate / total:.1f}x faster")
 
 
 if __name__ == "__main__":
