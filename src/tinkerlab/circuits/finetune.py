@@ -7,11 +7,14 @@ entity-tracking data. At small scale:
 1. `base`: SmolLM2-135M is at chance on entity tracking as shipped, so it gets a short warm-up on prompts with
    few boxes (2-4 by default), leaving headroom at the 7-box evaluation setting.
 2. `finetuned`: `base` further trained on variable binding and arithmetic only ("x=3, q=7, c=2. q=" -> "7",
-   "x=3, q=4, c=2. q+c=" -> "6", "Let x = fig, q = engine. Then q =" -> " engine"): no entity-tracking prompts
-   ("The fig is in Box X ... Box X contains the") at all.
+   "x=3, q=4, c=2. q+c=" -> "6", "Let x = fig, q = engine. Then q =" -> " engine", 5-10 variables): no
+   entity-tracking prompts ("The fig is in Box X ... Box X contains the") at all. 7-box entity-tracking accuracy
+   is measured on held-out prompts every `eval_every` steps, only to watch it (docs/circuits.md reports how much
+   it moves between checkpoints and data seeds).
 
 Both use AdamW, loss on the answer token only (the first token after the prompt). Models are saved to
-`cache_dir("circuits", "models", name)` with a `training.json` record of the config and the loss curve.
+`cache_dir("circuits", "models", name)` with a `training.json` record of the config, the loss curve and the
+entity-tracking curve.
 """
 
 from __future__ import annotations
