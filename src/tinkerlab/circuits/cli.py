@@ -60,6 +60,7 @@ def finetune(
     warmup_steps: int = typer.Option(50, help="Entity-tracking warm-up steps (makes 'base')."),
     steps: int = typer.Option(150, help="Variable-binding fine-tune steps (makes 'finetuned')."),
     lr: float = typer.Option(1e-4, help="Fine-tune learning rate."),
+    seed: int = typer.Option(11, help="Fine-tune data and initialisation seed."),
     redo: bool = typer.Option(False, help="Remake models that already exist."),
 ) -> None:
     """Make the base / fine-tuned SmolLM2 pair in the user cache directory (about 10 min on 2 CPU cores)."""
@@ -69,7 +70,7 @@ def finetune(
     if redo or not is_cached("base"):
         typer.echo(f"base -> {make_base(WarmupConfig(steps=warmup_steps))}")
     if redo or not is_cached("finetuned"):
-        path = make_finetuned(FinetuneConfig(steps=steps, lr=lr))
+        path = make_finetuned(FinetuneConfig(steps=steps, lr=lr, seed=seed))
         curve = json.loads((path / "training.json").read_text()).get("entity_tracking_accuracy", [])
         if curve:
             typer.echo("7-box entity-tracking accuracy during the fine-tune (held-out prompts): "

@@ -34,7 +34,6 @@ from tinkerlab.core.config import config_to_dict
 from tinkerlab.core.progress import track
 
 _VARS = "abcdefghjkmnpqrstuvwxyz"
-EVAL_SEED = 4242  # the prompts that watch entity tracking during the fine-tune (not the reported accuracy set)
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ class FinetuneConfig:
             so that the task exercises binding lookup at that length).
         arithmetic_fraction: share of digit prompts that ask for a sum ('q+c=') rather than a value ('q=').
         word_fraction: share of prompts binding words ('Let x = fig, ... Then q =') rather than digits.
-        eval_every: measure 7-box entity-tracking accuracy on `eval_prompts` held-out prompts every this many
-            steps (0: never); recorded in training.json, never used for training.
+        eval_every: measure 7-box entity-tracking accuracy on `eval_prompts` held-out prompts (drawn with
+            `eval_seed`) every this many steps (0: never); recorded in training.json, never used for training.
         seed: data and initialisation seed.
     """
 
@@ -72,6 +71,7 @@ class FinetuneConfig:
     word_fraction: float = 0.5
     eval_every: int = 50
     eval_prompts: int = 200
+    eval_seed: int = 4242
     seed: int = 11
 
 
@@ -204,13 +204,13 @@ def make_finetuned(config: FinetuneConfig = FinetuneConfig()) -> Path:
                                          arithmetic_fraction=config.arithmetic_fraction, seed=config.seed)
     examples += word_binding_examples(n_words, n_vars=config.n_vars, seed=config.seed + 1)
     random.Random(config.seed).shuffle(examples)
-    probe_batch = entity_batch(tokenizer, config.eval_prompts, n_boxes=7, seed=EVAL_SEED)
+    probe_batch = entity_batch(tokenizer, config.eval_prompts, n_boxes=7, seed=config.eval_seed)
     start = time.perf_counter()
     losses, curve = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size,
                              lr=config.lr, seed=config.seed, description="variable-binding fine-tune",
                              every=config.eval_every, probe=lambda m: accuracy(m, probe_batch))
     record = {"from": "base", "task": "variable binding + arithmetic", "config": config_to_dict(config),
               "losses": losses, "entity_tracking_accuracy": curve,
-              "entity_tracking_prompts": {"n": config.eval_prompts, "n_boxes": 7, "seed": EVAL_SEED},
+              "entity_tracking_prompts": {"n": config.eval_prompts, "n_boxes": 7, "seed": config.eval_seed},
               "seconds": time.perf_counter() - start}
     return _save(model, tokenizer, "finetuned", record)
