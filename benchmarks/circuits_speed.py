@@ -188,44 +188,16 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
 
 
 def original_style_seconds(model, clean, corrupt, group: str, receivers: list, senders: list) -> float:
-    """Seconds per sender head of the schedule written as the original runs it: step 1 is a full forward of every
-    prompt with all heads at the sender position frozen (the sender corrupt), recording the receivers' q/v;
-    step 2 is a full forward with those receiver inputs written back. Mean over `senders`."""
-    from tinkerlab.circuits.archmap import arch_map
-    from tinkerlab.circuits.hooks import Intervention, MeanAblation, Patch
+    """Seconds per sender head of `pathpatch.reference_scores`: the schedule written as the original runs it (two
+    full forwards of every prompt per sender). Mean over `senders`, after the two caching runs."""
+    from tinkerlab.circuits.pathpatch import reference_scores
 
-    amap = arch_map(model)
-    sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
-    n, seq = clean.input_ids.shape
-    rows = torch.arange(n)
-    pos, cpos = clean.group_position(group), corrupt.group_position(group)
-    kind = {"PT": "q", "PD": "v", "SR": "v"}.get(group)
-    with torch.inference_mode():
-        with Intervention(model, cache=sites) as c:
-            model(clean.input_ids, logits_to_keep=1)
-        with Intervention(model, cache=sites) as k:
-            model(corrupt.input_ids, logits_to_keep=1)
-        start = time.perf_counter()
-        for layer_s, head_s in senders:
-            freeze = []
-            for layer in range(amap.n_layers):
-                keep = torch.ones(n, seq, amap.n_heads, dtype=torch.bool)
-                keep[rows, pos] = False
-                freeze.append(MeanAblation(sites[layer], c.cache[sites[layer]], keep))
-            value = k.cache[sites[layer_s]][rows, cpos, head_s]
-            patch = Patch(sites[layer_s], rows, pos, value, torch.full((n,), head_s))
-            rsites = sorted({f"layers.{layer}.attn.{kind}" for layer, _ in receivers}) if kind else []
-            with Intervention(model, ablations=freeze, patches=[patch], cache=rsites) as step1:
-                model(clean.input_ids, logits_to_keep=1)
-            if kind:
-                patches = []
-                for layer, head in receivers:
-                    h = head if kind == "q" else int(amap.kv_head_of(head))
-                    site = f"layers.{layer}.attn.{kind}"
-                    patches.append(Patch(site, rows, pos, step1.cache[site][rows, pos, h], torch.full((n,), h)))
-                with Intervention(model, patches=patches):
-                    model(clean.input_ids, logits_to_keep=1)
-    return (time.perf_counter() - start) / len(senders)
+    reference_scores(model, clean, corrupt, group, receivers, [])  # the caching forwards, not counted
+    start = time.perf_counter()
+    reference_scores(model, clean, corrupt, group, receivers, senders)
+    caching = time.perf_counter()
+    reference_scores(model, clean, corrupt, group, receivers, [])
+    return ((caching - start) - (time.perf_counter() - caching)) / len(senders)
 
 
 def section_c(args, model, tokenizer, base: float | None) -> None:

@@ -20,13 +20,12 @@ from tinkerlab.circuits.hooks import (
 from tinkerlab.circuits.models import tiny_model
 from tinkerlab.core.errors import InputError
 
-FAMILIES = ["llama", "gemma3", "gpt2", "gpt_neox"]
 SEQ = 10
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
-def model(request):
-    return tiny_model(request.param, seed=1)
+@pytest.fixture(scope="module")
+def model(family):
+    return tiny_model(family, seed=1)
 
 
 def _ids(seed: int, batch: int = 3) -> torch.Tensor:

@@ -23,13 +23,12 @@ from tinkerlab.circuits.models import tiny_model
 from tinkerlab.circuits.partial import frozen_attention_pass, skip_layers, unembed
 from tinkerlab.core.errors import InputError
 
-FAMILIES = ["llama", "gemma3", "gpt2", "gpt_neox"]
 SEQ = 10
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
-def model(request):
-    return tiny_model(request.param, seed=2, n_layers=4)
+@pytest.fixture(scope="module")
+def model(family):
+    return tiny_model(family, seed=2, n_layers=4)
 
 
 def _ids(seed: int, batch: int = 3) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Path patching: the fast schedule (prefix reuse, batched senders) equals a naive full-recompute implementation."""
+"""Path patching: the fast schedule (frozen-attention passes, block skipping, prefix reuse, batched senders) equals
+the reference schedule of two full forwards per sender (`pathpatch.reference_scores`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.hooks import Intervention, MeanAblation, Patch
 from tinkerlab.circuits.models import tiny_model
-from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, select_heads
+from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, reference_scores, select_heads
 
 B, SEQ = 4, 12
 
@@ -24,39 +23,9 @@ def _batch(seed: int, prev: list[int]) -> EntityBatch:
                        t([SEQ - 3] * B), t(prev), t([[1, 4]] * B), t([[2, 5]] * B))
 
 
-def _naive_score(model, clean, corrupt, group, sender, receivers, kind):
+def _naive_score(model, clean, corrupt, group, sender, receivers, kind=None):
     """Full forwards, no prefix reuse: the definition of the schedule for one sender."""
-    amap = arch_map(model)
-    sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
-    with torch.inference_mode():
-        with Intervention(model, cache=sites) as c:
-            logits = model(clean.input_ids).logits[:, -1]
-        with Intervention(model, cache=sites) as k:
-            model(corrupt.input_ids)
-        p_clean = logits.softmax(-1)[torch.arange(B), clean.answer_ids]
-        pos = clean.group_position(group)
-        cpos = corrupt.group_position(group)
-        rows = torch.arange(B)
-        freeze = []
-        for layer in range(amap.n_layers):
-            keep = torch.ones(B, SEQ, amap.n_heads, dtype=torch.bool)
-            keep[rows, pos] = False
-            freeze.append(MeanAblation(sites[layer], c.cache[sites[layer]], keep))  # per-row clean values
-        value = k.cache[sites[sender[0]]][rows, cpos, sender[1]]
-        patch = Patch(sites[sender[0]], rows, pos, value, torch.full((B,), sender[1]))
-        rsites = [f"layers.{layer}.attn.{kind}" for layer, _ in receivers] if kind else []
-        with Intervention(model, ablations=freeze, patches=[patch], cache=rsites) as step1:
-            logits = model(clean.input_ids).logits[:, -1]
-        if kind:
-            patches = []
-            for layer, head in receivers:
-                h = head if kind == "q" else int(amap.kv_head_of(head))
-                site = f"layers.{layer}.attn.{kind}"
-                patches.append(Patch(site, rows, pos, step1.cache[site][rows, pos, h], torch.full((B,), h)))
-            with Intervention(model, patches=patches):
-                logits = model(clean.input_ids).logits[:, -1]
-        p = logits.softmax(-1)[torch.arange(B), clean.answer_ids]
-    return float(((p - p_clean) / p_clean).mean())
+    return reference_scores(model, clean, corrupt, group, receivers, [sender])[sender]
 
 
 @pytest.mark.parametrize("family", ["llama", "gemma3", "gpt2", "gpt_neox"])

@@ -236,6 +236,53 @@ class PathPatcher:
         return (p_patched - p_clean) / p_clean  # [n, b]
 
 
+@torch.inference_mode()
+def reference_scores(model, clean: EntityBatch, corrupt: EntityBatch, group: str, receivers: list[Head],
+                     senders: list[Head]) -> dict[Head, float]:
+    """The schedule's definition, run the way the original code runs it: per sender, one full forward of every
+    prompt with all heads at the sender position frozen at their clean values and the sender at its corrupt value
+    (recording the receivers' q or v), then, for PT/PD/SR, one full forward with those receiver inputs written
+    back. No prefix reuse, no block skipping, no batching of senders: slow, for checking `PathPatcher` and for
+    timing it against.
+
+    Returns:
+        {sender: score} with the same score as `PathPatcher.sweep`.
+    """
+    from tinkerlab.circuits.hooks import Intervention, MeanAblation
+
+    amap = arch_map(model)
+    sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
+    n, seq = clean.input_ids.shape
+    rows = torch.arange(n)
+    with Intervention(model, cache=sites) as clean_cache:
+        logits = model(clean.input_ids, logits_to_keep=1).logits[:, -1]
+    with Intervention(model, cache=sites) as corrupt_cache:
+        model(corrupt.input_ids, logits_to_keep=1)
+    p_clean = _answer_prob(logits, clean.answer_ids)
+    pos, corrupt_pos = clean.group_position(group), corrupt.group_position(group)
+    kind = _RECEIVER[group][1] if group in _RECEIVER else None
+    keep = torch.ones(n, seq, amap.n_heads, dtype=torch.bool)
+    keep[rows, pos] = False
+    freeze = [MeanAblation(site, clean_cache.cache[site], keep) for site in sites]  # per-row clean values
+    out = {}
+    for layer_s, head_s in senders:
+        value = corrupt_cache.cache[sites[layer_s]][rows, corrupt_pos, head_s]
+        patch = Patch(sites[layer_s], rows, pos, value, torch.full((n,), head_s))
+        receiver_sites = sorted({f"layers.{layer}.attn.{kind}" for layer, _ in receivers}) if kind else []
+        with Intervention(model, ablations=freeze, patches=[patch], cache=receiver_sites) as step1:
+            logits = model(clean.input_ids, logits_to_keep=1).logits[:, -1]
+        if kind:
+            patches = []
+            for layer, head in receivers:
+                h = head if kind == "q" else int(amap.kv_head_of(head))
+                site = f"layers.{layer}.attn.{kind}"
+                patches.append(Patch(site, rows, pos, step1.cache[site][rows, pos, h], torch.full((n,), h)))
+            with Intervention(model, patches=patches):
+                logits = model(clean.input_ids, logits_to_keep=1).logits[:, -1]
+        out[(layer_s, head_s)] = float(((_answer_prob(logits, clean.answer_ids) - p_clean) / p_clean).mean())
+    return out
+
+
 def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig(),
                *, groups: tuple[str, ...] = GROUPS, log=None, done: PathPatchResult | None = None,
                on_group=None) -> PathPatchResult:

@@ -40,9 +40,16 @@ def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:
         ax.tick_params(labelsize=6)
         fig.colorbar(im, ax=ax, fraction=0.08, pad=0.02).ax.tick_params(labelsize=6)
     fig.suptitle(title, fontsize=9)
+    return _png(fig, dpi=90)
+
+
+def _png(fig, *, dpi: int) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -68,11 +75,7 @@ def sizes_png(sweep: dict, title: str) -> bytes:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig, dpi=100)
 
 
 def _table(header: list[str], rows: list[list]) -> str:
