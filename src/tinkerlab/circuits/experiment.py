@@ -34,14 +34,17 @@ from tinkerlab.core.runs import RunDir, atomic_write_text
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """Sizes of every step (the paper's in brackets: 300 / 500 / 500 / 2000 prompts)."""
+    """Sizes of every step (the paper's: 300 path-patching prompts, 500 for evaluation and the mean-ablation
+    reference, 2000 DCM pairs), and the path-patching threshold (a head joins its group when it lowers p(answer)
+    by at least this fraction; the `sizes` step shows faithfulness at other thresholds)."""
 
     n_boxes: int = 7
     n_accuracy: int = 500
     n_path_patching: int = 100
-    n_eval: int = 200
-    n_means: int = 200
-    n_dcm: int = 200
+    pp_threshold: float = 0.01
+    n_eval: int = 300
+    n_means: int = 500
+    n_dcm: int = 1000
     n_random: int = 10
     dcm_sparsity: float = 0.01
     dcm_epochs: int = 2
@@ -144,13 +147,14 @@ class Experiment:
 
     def _path_patch(self, name: str) -> dict:
         from tinkerlab.circuits.data import path_patching_pairs
-        from tinkerlab.circuits.pathpatch import PathPatchResult, path_patch
+        from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatchResult, path_patch
 
         clean, corrupt = path_patching_pairs(self.tokenizer, self.config.n_path_patching,
                                              n_boxes=self.config.n_boxes, seed=self.config.seed)
         partial = self.result(f"pp_{name}.partial")
         done = PathPatchResult.from_dict(partial) if partial else None
-        result = path_patch(self.model(name)[0], clean, corrupt, log=self.log, done=done,
+        config = PathPatchConfig(threshold=self.config.pp_threshold)
+        result = path_patch(self.model(name)[0], clean, corrupt, config, log=self.log, done=done,
                             on_group=lambda r: self._save(f"pp_{name}.partial", r.to_dict()))
         return result.to_dict()
 
