@@ -193,7 +193,8 @@ def test_report_from_saved_results(tmp_path):
     circuit = {"VF": [[3, 1]], "PT": [[2, 0]], "PD": [[1, 2]], "SR": [[0, 0]]}
     (out / "pp_base.json").write_text(json.dumps({"scores": scores, "circuit": circuit}))
     (out / "accuracy.json").write_text(json.dumps({"accuracy": {"base": 0.7, "finetuned": 0.8}}))
-    overlap = {"VF": {"base": 4, "finetuned": 6, "shared": 3, "precision": 0.75, "recall": 0.5}}
+    overlap = {"VF": {"base": 4, "finetuned": 6, "shared": 3, "precision": 0.75, "recall": 0.5},
+               "any_group": [{"head": [23, 1], "base": "VF", "finetuned": "PT"}]}
     (out / "overlap.json").write_text(json.dumps(overlap))
     sweep = {"0.02": {"sizes": {"VF": 2, "PT": 1, "PD": 1, "SR": 1}, "n_heads": 5, "circuit_accuracy": 0.3,
                       "faithfulness": 0.43, "random_accuracy": 0.01, "full_accuracy": 0.7}}
@@ -201,6 +202,7 @@ def test_report_from_saved_results(tmp_path):
     page = write_report(tmp_path / "run", tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in page and "Circuit sizes per group" in page and "0.80" in page
     assert "Overlap of the base and fine-tuned circuits" in page and "<td>0.75</td>" in page
+    assert "<td>L23H1</td><td>VF</td><td>PT</td>" in page
     assert "2 / 1 / 1 / 1" in page and "<td>0.43</td>" in page and "Circuit size and faithfulness" in page
     with pytest.raises(InputError, match="holds no circuits results"):
         write_report(tmp_path / "empty", tmp_path / "x.html")

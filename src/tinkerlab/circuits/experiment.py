@@ -181,14 +181,20 @@ class Experiment:
         return out
 
     def _step_overlap(self) -> dict:
+        """Per group: shared heads, precision (of the base circuit's heads) and recall (of the fine-tuned's), as in
+        the paper; and the heads both circuits hold in any group, with the groups they hold them in."""
         base, finetuned = self.circuit("base"), self.circuit("finetuned")
-        out = {}
+        out: dict = {}
         for group in base:
             a, b = set(base[group]), set(finetuned.get(group, []))
             shared = len(a & b)
             out[group] = {"base": len(a), "finetuned": len(b), "shared": shared,
                           "precision": shared / len(a) if a else float("nan"),
                           "recall": shared / len(b) if b else float("nan")}
+        in_base = {head: group for group, heads in base.items() for head in heads}
+        in_finetuned = {head: group for group, heads in finetuned.items() for head in heads}
+        out["any_group"] = [{"head": list(head), "base": in_base[head], "finetuned": in_finetuned[head]}
+                            for head in sorted(set(in_base) & set(in_finetuned))]
         return out
 
     def _step_sizes(self) -> dict:

@@ -121,6 +121,10 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
                 for g, v in overlap.items() if isinstance(v, dict)]
         out.append(("Overlap of the base and fine-tuned circuits",
                     _table(["group", "base heads", "fine-tuned heads", "shared", "precision", "recall"], rows)))
+        if crossed := overlap.get("any_group"):
+            out.append(("Heads in both circuits (any group)",
+                        _table(["head", "base group", "fine-tuned group"],
+                               [[f"L{h['head'][0]}H{h['head'][1]}", h["base"], h["finetuned"]] for h in crossed])))
     if sizes_sweep := load("sizes"):
         rows = [[t, " / ".join(str(v["sizes"][g]) for g in GROUP_NAMES if g in v["sizes"]), v["n_heads"],
                  v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
