@@ -122,6 +122,32 @@ def source_head_values(model, source_ids: torch.Tensor, source_pos: torch.Tensor
     return torch.cat(out)
 
 
+@torch.inference_mode()
+def head_outputs_at(model, input_ids: torch.Tensor, positions: dict[str, torch.Tensor], *,
+                    batch_size: int = 50) -> dict[str, torch.Tensor]:
+    """Every head's output at named per-prompt positions, without keeping whole runs.
+
+    Args:
+        input_ids: [N, S] prompts.
+        positions: {name: [N] position per prompt} (e.g. one entry per head group).
+
+    Returns:
+        {name: [L, N, H, Dh]} (memory L * N * H * Dh per name instead of L * N * S * H * Dh).
+    """
+    from tinkerlab.circuits.archmap import arch_map
+
+    sites = [f"layers.{layer}.attn.head_out" for layer in range(arch_map(model).n_layers)]
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in positions}
+    for start in range(0, input_ids.shape[0], batch_size):
+        stop = min(input_ids.shape[0], start + batch_size)
+        with Intervention(model, cache=sites) as run:
+            model(input_ids[start:stop], logits_to_keep=1)
+        rows = torch.arange(stop - start)
+        for name, pos in positions.items():
+            parts[name].append(torch.stack([run.cache[s][rows, pos[start:stop]] for s in sites]))  # [L, b, H, Dh]
+    return {name: torch.cat(chunks, dim=1) for name, chunks in parts.items()}
+
+
 def _patches(heads: list[Head], strength: torch.Tensor, positions: torch.Tensor, values: torch.Tensor) -> list[Patch]:
     """One Patch per layer: every row, every masked head of that layer, at the row's position.
 

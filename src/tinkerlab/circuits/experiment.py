@@ -35,7 +35,7 @@ from tinkerlab.core.runs import RunDir, atomic_write_text
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Sizes of every step (the paper's: 300 path-patching prompts, 500 for evaluation and the mean-ablation
-    reference, 2000 DCM pairs), and the path-patching threshold (a head joins its group when it lowers p(answer)
+    reference, 2000 DCM pairs; 600 here keep the pipeline under ~4 GB), and the path-patching threshold (a head joins its group when it lowers p(answer)
     by at least this fraction; the `sizes` step shows faithfulness at other thresholds)."""
 
     n_boxes: int = 7
@@ -44,7 +44,7 @@ class ExperimentConfig:
     pp_threshold: float = 0.01
     n_eval: int = 300
     n_means: int = 500
-    n_dcm: int = 1000
+    n_dcm: int = 600
     n_random: int = 10
     dcm_sparsity: float = 0.01
     dcm_epochs: int = 2
@@ -229,21 +229,20 @@ class Experiment:
         return base.input_ids, base.group_position(group), source.input_ids, source.group_position(group), targets
 
     def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
-        """Base clean runs and all source head outputs, shared by every group (positional and object_value pairs
-        are the same prompts)."""
-        from tinkerlab.circuits.dcm import base_runs
-        from tinkerlab.circuits.hooks import clean_run
+        """Base clean runs, and every source head's output at each group's position, shared by every group
+        (positional and object_value pairs are the same prompts). Returns (clean run, {group: [L, N, H, Dh]})."""
+        from tinkerlab.circuits.dcm import base_runs, head_outputs_at
+        from tinkerlab.circuits.pathpatch import GROUPS
 
         key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional")
         cache = self.__dict__.setdefault("_dcm_caches", {})
         if key not in cache:
             cache.clear()  # keep one set in memory
             model = self.model(model_name)[0]
-            base_ids, _, source_ids, _, _ = self._dcm_data(desideratum, "VF")
-            sites = [f"layers.{layer}.attn.head_out" for layer in range(model.config.num_hidden_layers)]
-            with torch.inference_mode():
-                source = clean_run(model, source_ids, cache=sites, batch_size=50).cache
-            cache[key] = (base_runs(model, base_ids), torch.stack([source[s] for s in sites]))  # [L, N, S, H, Dh]
+            base_ids = self._dcm_data(desideratum, "VF")[0]
+            source_ids = self._dcm_data(desideratum, "VF")[2]
+            positions = {group: self._dcm_data(desideratum, group)[3] for group in GROUPS}
+            cache[key] = (base_runs(model, base_ids), head_outputs_at(model, source_ids, positions))
         return cache[key]
 
     def _dcm(self, circuit_name: str, model_name: str) -> dict:
@@ -258,8 +257,7 @@ class Experiment:
             for desideratum in DESIDERATA:
                 data = self._dcm_data(desideratum, group)
                 clean, source_heads = self._dcm_cache(model_name, desideratum)
-                rows = torch.arange(data[2].shape[0])
-                values = torch.stack([source_heads[layer, rows, data[3], head] for layer, head in heads], dim=1)
+                values = torch.stack([source_heads[group][layer, :, head] for layer, head in heads], dim=1)
                 result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}",
                                     clean=clean, values=values.clone())
                 out[group][desideratum] = result.to_dict()
@@ -288,11 +286,10 @@ class Experiment:
                     if not isinstance(per, dict):
                         continue
                     heads = [tuple(h) for h in per[desideratum]["selected"]]
-                    _, base_pos, _, source_pos, targets = self._dcm_data(desideratum, group)
+                    _, base_pos, _, _, targets = self._dcm_data(desideratum, group)
                     acc = 0.0
                     if heads:
-                        rows = torch.arange(targets.shape[0])
-                        values = torch.stack([source_heads[layer, rows, source_pos, head] for layer, head in heads], 1)
+                        values = torch.stack([source_heads[group][layer, :, head] for layer, head in heads], 1)
                         acc = masked_accuracy(model, clean, base_pos, values.clone(), heads,
                                               torch.ones(len(heads), dtype=torch.bool), targets)
                     out[model_name].setdefault(group, {})[desideratum] = {"heads": len(heads), "accuracy": acc}
