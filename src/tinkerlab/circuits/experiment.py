@@ -251,10 +251,10 @@ class Experiment:
 
         model = self.model(model_name)[0]
         config = DCMConfig(sparsity=self.config.dcm_sparsity, epochs=self.config.dcm_epochs, seed=self.config.seed)
-        out: dict = {}
-        for group, heads in self.circuit(circuit_name).items():
-            out[group] = {}
-            for desideratum in DESIDERATA:
+        circuit = self.circuit(circuit_name)
+        out: dict = {group: {} for group in circuit}
+        for desideratum in DESIDERATA:  # desideratum-major: the cached runs change only when the prompts do
+            for group, heads in circuit.items():
                 data = self._dcm_data(desideratum, group)
                 clean, source_heads = self._dcm_cache(model_name, desideratum)
                 values = torch.stack([source_heads[group][layer, :, head] for layer, head in heads], dim=1)
