@@ -70,7 +70,7 @@ def sizes_png(sweep: dict, title: str) -> bytes:
     ax.axhline(rows[0][3], color="black", lw=0.8, label="full model")
     for n, acc, _, _, threshold in rows:
         ax.annotate(f"t={threshold}", (n, acc), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel("heads in the circuit (of all heads)")
+    ax.set_xlabel("heads in the circuit")
     ax.set_ylabel("entity-tracking accuracy")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
