@@ -124,6 +124,13 @@ def test_cmap_self_and_donor():
     # Patching every head at the last position of every layer from the donor does not make the base model the
     # donor (MLPs and earlier positions differ), so it is only a well-formed accuracy.
     assert 0.0 <= table["full circuit"] <= 1.0
+    # the mismatched-prompt control adds one row per patched row; with one prompt per batch row rolled onto the
+    # next, a donor patched into itself no longer reproduces itself
+    controls = cmap_table(donor, donor, batch, {"VF": all_heads}, mismatched=True)
+    assert set(controls) == {"none", "full circuit", "VF", "full circuit, mismatched prompts",
+                             "VF, mismatched prompts"}
+    assert controls["none"] == controls["full circuit"] == 1.0
+    assert controls["full circuit, mismatched prompts"] < 1.0
 
 
 def test_paired_difference_known_cases():

@@ -82,13 +82,24 @@ def cmap_accuracy(base_model, donor_model, batch: EntityBatch, circuit: Circuit,
     return patched_accuracy(base_model, batch, values, batch_size=batch_size)
 
 
-def cmap_table(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *, batch_size: int = 50) -> dict:
-    """CMAP accuracy for no patch, the full circuit and each group alone (the donor runs once)."""
+def cmap_table(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *, batch_size: int = 50,
+               mismatched: bool = False) -> dict:
+    """CMAP accuracy for no patch, the full circuit and each group alone (the donor runs once).
+
+    With `mismatched=True` every row is repeated as "<row>, mismatched prompts": prompt i receives the donor's
+    head outputs from prompt i+1 (another context, same layout). That control tells a transfer of the donor's
+    computation on *this* prompt apart from an effect of writing any donor-like activation there.
+    """
     _check_shapes(base_model, donor_model)
     values = donor_values(donor_model, batch, circuit, batch_size=batch_size)
-    rows = {"none": patched_accuracy(base_model, batch, {}, batch_size=batch_size),
-            "full circuit": patched_accuracy(base_model, batch, values, batch_size=batch_size)}
-    for group in circuit:
-        rows[group] = patched_accuracy(base_model, batch, {k: v for k, v in values.items() if k[0] == group},
-                                       batch_size=batch_size)
+    rows = {"none": patched_accuracy(base_model, batch, {}, batch_size=batch_size)}
+    variants = [("", values)]
+    if mismatched:
+        variants.append((", mismatched prompts", {k: v.roll(-1, dims=0) for k, v in values.items()}))
+    for suffix, vals in variants:
+        rows["full circuit" + suffix] = patched_accuracy(base_model, batch, vals, batch_size=batch_size)
+        for group in circuit:
+            rows[group + suffix] = patched_accuracy(base_model, batch,
+                                                    {k: v for k, v in vals.items() if k[0] == group},
+                                                    batch_size=batch_size)
     return rows

@@ -332,7 +332,7 @@ class Experiment:
                     for g, hs in ft.items()}
         for name, circuit in circuits.items():
             out[name] = {"sizes": {g: len(h) for g, h in circuit.items()},
-                         "accuracy": cmap_table(base_model, ft_model, batch, circuit)}
+                         "accuracy": cmap_table(base_model, ft_model, batch, circuit, mismatched=True)}
             self.log(f"CMAP with {name}: {out[name]}")
         from tinkerlab.circuits.evaluate import accuracy
 
