@@ -199,8 +199,14 @@ def test_report_from_saved_results(tmp_path):
     sweep = {"0.02": {"sizes": {"VF": 2, "PT": 1, "PD": 1, "SR": 1}, "n_heads": 5, "circuit_accuracy": 0.3,
                       "faithfulness": 0.43, "random_accuracy": 0.01, "full_accuracy": 0.7}}
     (out / "sizes.json").write_text(json.dumps(sweep))
+    cmap = {"base circuit": {"sizes": {"VF": 1}, "accuracy": {"none": 0.6, "full circuit": 0.7, "VF": 0.81,
+                                                              "full circuit, mismatched prompts": 0.3,
+                                                              "VF, mismatched prompts": 0.35}},
+            "finetuned model": 0.78}
+    (out / "cmap.json").write_text(json.dumps(cmap))
     page = write_report(tmp_path / "run", tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in page and "Circuit sizes per group" in page and "0.80" in page
+    assert "Cross-model activation patching" in page and "<td>VF, mismatched prompts</td><td>0.35</td>" in page
     assert "Overlap of the base and fine-tuned circuits" in page and "<td>0.75</td>" in page
     assert "<td>L23H1</td><td>VF</td><td>PT</td>" in page
     assert "2 / 1 / 1 / 1" in page and "<td>0.43</td>" in page and "Circuit size and faithfulness" in page

@@ -78,6 +78,44 @@ def sizes_png(sweep: dict, title: str) -> bytes:
     return _png(fig, dpi=100)
 
 
+def cmap_png(cmap: dict, title: str) -> bytes:
+    """PNG of CMAP accuracy per patched group, one bar cluster per head set, with the mismatched-prompt control
+    (hatched) where present and the base and fine-tuned models' own accuracies as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    sets = [name for name, r in cmap.items() if isinstance(r, dict) and "accuracy" in r]
+    if not sets:
+        raise InputError("the CMAP result holds no head sets (expected {name: {'accuracy': {...}}})")
+    rows = ["full circuit", *[g for g in ("VF", "PT", "PD", "SR") if g in cmap[sets[0]]["accuracy"]]]
+    width = 0.8 / len(sets)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    x = np.arange(len(rows))
+    colours = plt.cm.tab10.colors
+    for i, name in enumerate(sets):
+        acc = cmap[name]["accuracy"]
+        ax.bar(x + i * width, [acc.get(r, np.nan) for r in rows], width * 0.9, color=colours[i], label=name)
+        control = [acc.get(f"{r}, mismatched prompts", np.nan) for r in rows]
+        if not all(np.isnan(control)):
+            ax.bar(x + i * width, control, width * 0.9, fill=False, hatch="///", edgecolor="black", lw=0.5,
+                   label="mismatched prompts (control)" if i == 0 else None)
+    base = cmap[sets[0]]["accuracy"].get("none")
+    if base is not None:
+        ax.axhline(base, color="black", lw=0.8, ls="--", label=f"base model {base:.2f}")
+    if isinstance(cmap.get("finetuned model"), float):
+        ax.axhline(cmap["finetuned model"], color="black", lw=0.8,
+                   label=f"fine-tuned model {cmap['finetuned model']:.2f}")
+    ax.set_xticks(x + width * (len(sets) - 1) / 2, rows)
+    ax.set_ylabel("base-model accuracy after patching")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(title, fontsize=9)
+    return _png(fig, dpi=100)
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     def cell(v):
         return f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
@@ -184,6 +222,11 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
         png = sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, base model")
         uri = "data:image/png;base64," + base64.b64encode(png).decode()
         parts.append(f"<h2>Circuit size and faithfulness</h2><img src='{uri}' style='max-width:100%'>")
+    cmap = outputs / "cmap.json"
+    if cmap.exists():
+        png = cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into the base model")
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts.append(f"<h2>Cross-model activation patching</h2><img src='{uri}' style='max-width:100%'>")
     for title, table in tables(outputs):
         parts.append(f"<h2>{html.escape(title)}</h2>{table}")
     path = Path(path)
