@@ -13,11 +13,11 @@ from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.dcm import DCMConfig, HeadMask, train_mask
 from tinkerlab.circuits.evaluate import (
     accuracy,
-    paired_difference,
     circuit_accuracy,
     completeness,
     evaluate_circuit,
     head_means,
+    paired_difference,
     random_circuit,
 )
 from tinkerlab.circuits.models import tiny_model

@@ -206,8 +206,8 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
     if not outputs.is_dir() or not any(outputs.glob("*.json")):
         raise InputError(f"{run_dir} holds no circuits results (expected {outputs}/*.json); run the pipeline first")
     parts = ["<!doctype html><meta charset='utf-8'><title>tinkerlab circuits report</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
-             "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}</style>",
+             ("<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+             "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}</style>"),
              "<h1>Entity-tracking circuits</h1><p>After Prakash et al., ICLR 2024, on SmolLM2-135M.</p>"]
     for name in ("base", "finetuned"):
         pp = outputs / f"pp_{name}.json"
