@@ -401,7 +401,8 @@ def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str]
         raise InputError("keep_resid needs every position: leave cache_positions unset")
     n_layers = arch_map(model).n_layers
     resid_sites = [f"layers.{layer}.resid_pre" for layer in range(n_layers)] if keep_resid else []
-    with Intervention(model, cache=list(cache) + [s for s in resid_sites if s not in cache]) as run:
+    with Intervention(model, cache=list(cache) + [s for s in resid_sites if s not in cache],
+                      cache_positions=cache_positions) as run:
         out = model(input_ids, use_cache=True, logits_to_keep=1)
     kv = getattr(out, "cache", None) or out.past_key_values
     keys = [layer.keys for layer in kv.layers]

@@ -57,6 +57,8 @@ class PathPatchConfig:
         min_heads: at least this many heads per group.
         rows_per_forward: at most this many rows (sender x prompt) per batched forward.
         tokens_per_forward: at most this many recomputed positions (rows x positions) per batched forward.
+        cache_bytes_per_forward: at most this many bytes of clean keys/values copied for one batched forward of
+            step 2 (each row holds its own copy of the prefix in the blocks it recomputes); bounds peak memory.
     """
 
     threshold: float = 0.02
@@ -64,6 +66,7 @@ class PathPatchConfig:
     min_heads: int = 1
     rows_per_forward: int = 1200
     tokens_per_forward: int = 8000
+    cache_bytes_per_forward: int = 512 * 2**20
 
 
 @dataclass
@@ -118,13 +121,29 @@ class PathPatcher:
         self.model, self.clean, self.corrupt, self.config = model, clean, corrupt, config
         self.amap = arch_map(model)
         sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
+        # Per-head outputs are read only at the groups' (sender) positions: keep those, [L, B, P, H, Dh], filled
+        # chunk by chunk (for 100 prompts of SmolLM2: 2 x 55 MB instead of 2 x 366 MB plus join copies).
+        kept = sorted({int(p) for batch in (clean, corrupt) for g in GROUPS for p in batch.group_position(g)})
+        self._slot = torch.full((clean.input_ids.shape[1],), -1, dtype=torch.long)
+        self._slot[kept] = torch.arange(len(kept))
+        n, amap = len(clean), self.amap
+        self.clean_heads = torch.empty(amap.n_layers, n, len(kept), amap.n_heads, amap.head_dim,
+                                       dtype=next(model.parameters()).dtype)
+        self.corrupt_heads = torch.empty_like(self.clean_heads)
+        parts = []
         with torch.inference_mode():
-            self.clean_run: CleanRun = clean_run(model, clean.input_ids, cache=sites, batch_size=50,
-                                                 keep_resid=True)
-            corrupt_run = clean_run(model, corrupt.input_ids, cache=sites, batch_size=50)
-        # [L, B, S, H, Dh] per-head outputs of both runs
-        self.clean_heads = torch.stack([self.clean_run.cache.pop(s) for s in sites])
-        self.corrupt_heads = torch.stack([corrupt_run.cache[s] for s in sites])
+            for start in range(0, n, 50):
+                rows = slice(start, min(n, start + 50))
+                part = clean_run(model, clean.input_ids[rows], cache=sites, keep_resid=True)
+                for layer, site in enumerate(sites):
+                    self.clean_heads[layer, rows] = part.cache.pop(site)[:, kept]
+                parts.append(part)
+                other = clean_run(model, corrupt.input_ids[rows], cache=sites, cache_positions=torch.tensor(kept))
+                for layer, site in enumerate(sites):
+                    self.corrupt_heads[layer, rows] = other.cache.pop(site)
+                del other
+            self.clean_run: CleanRun = parts[0] if len(parts) == 1 else CleanRun.concat(parts)
+        del parts
         self.p_clean = _answer_prob(self.clean_run.logits, clean.answer_ids)  # [B]
 
     @torch.inference_mode()
@@ -157,11 +176,14 @@ class PathPatcher:
             b = rows.shape[0]
             recomputed = 1 if receiver_kind is None else seq - pos
             chunk = max(1, min(self.config.rows_per_forward // b, self.config.tokens_per_forward // (b * recomputed)))
-            if receiver_kind is None:  # step 1 only: any senders can share a forward
-                parts = [senders]
-            else:
-                parts = list(classes.values())
-            work += [(pos, rows, part[first : first + chunk]) for part in parts for first in range(0, len(part), chunk)]
+            if receiver_kind is None:  # step 1 only (no keys/values copied): any senders can share a forward
+                parts = [(chunk, senders)]
+            else:  # a class starting at block l copies the prefix's keys/values of blocks l.. for every row
+                kv_row = 2 * amap.n_kv_heads * amap.head_dim * seq * self.clean_heads.element_size()
+                parts = [(max(1, min(chunk, self.config.cache_bytes_per_forward // (b * kv_row * (n_layers - start)))),
+                          part) for start, part in classes.items()]
+            work += [(pos, rows, part[first : first + size]) for size, part in parts
+                     for first in range(0, len(part), size)]
         for pos, rows, chunk_senders in track(work, f"path patching {group}"):
             effect = self._sender_chunk(chunk_senders, rows, pos, corrupt_position[rows], receivers,
                                         receiver_kind)  # [n, b]
@@ -171,7 +193,7 @@ class PathPatcher:
 
     def _attention_outputs(self, rows: torch.Tensor, pos: int) -> torch.Tensor:
         """[L, b, D] clean attention outputs (after W_O) at one position for the prompts `rows`."""
-        heads = self.clean_heads[:, rows, pos]  # [L, b, H, Dh]
+        heads = self.clean_heads[:, rows, self._slot[pos]]  # [L, b, H, Dh]
         return torch.stack([self.amap.module_for(self.model, layer, "head_out")(heads[layer].flatten(1))
                             for layer in range(self.amap.n_layers)])
 
@@ -184,14 +206,14 @@ class PathPatcher:
         sender_layers = torch.tensor([s[0] for s in senders])[copies]
         sender_heads = torch.tensor([s[1] for s in senders])[copies]
         clean_attn = self._attention_outputs(rows, pos)  # [L, b, D]
-        corrupt_values = self.corrupt_heads[sender_layers, rows[prompt], corrupt_pos[prompt], sender_heads]
+        corrupt_values = self.corrupt_heads[sender_layers, rows[prompt], self._slot[corrupt_pos[prompt]], sender_heads]
 
         # Step 1: every head at `pos` frozen (clean), the sender patched (corrupt); attention outputs are known.
         def attn_out(layer: int) -> torch.Tensor:
             out = clean_attn[layer, prompt]  # [R, D]
             here = torch.nonzero(sender_layers == layer).squeeze(1)
             if here.numel():
-                heads = self.clean_heads[layer, rows[prompt[here]], pos].clone()  # [r, H, Dh]
+                heads = self.clean_heads[layer, rows[prompt[here]], self._slot[pos]].clone()  # [r, H, Dh]
                 heads[torch.arange(here.numel()), sender_heads[here]] = corrupt_values[here]
                 out = out.clone()
                 out[here] = amap.module_for(model, layer, "head_out")(heads.flatten(1))
