@@ -92,7 +92,7 @@ def cmap_png(cmap: dict, title: str) -> bytes:
         raise InputError("the CMAP result holds no head sets (expected {name: {'accuracy': {...}}})")
     rows = ["full circuit", *[g for g in ("VF", "PT", "PD", "SR") if g in cmap[sets[0]]["accuracy"]]]
     width = 0.8 / len(sets)
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(8.4, 3.6))
     x = np.arange(len(rows))
     colours = plt.cm.tab10.colors
     for i, name in enumerate(sets):
@@ -111,7 +111,7 @@ def cmap_png(cmap: dict, title: str) -> bytes:
     ax.set_xticks(x + width * (len(sets) - 1) / 2, rows)
     ax.set_ylabel("base-model accuracy after patching")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title, fontsize=9)
     return _png(fig, dpi=100)
 
