@@ -16,8 +16,11 @@ Run: .venv/bin/python benchmarks/circuits_speed.py [--skip-pp] [--pp-prompts 100
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--pp-baseline-senders", type=int, default=2)
     parser.add_argument("--skip-nnsight", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    parser.add_argument("--plain-seconds", type=float, default=None, help=argparse.SUPPRESS)  # from the parent
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,13 +66,20 @@ def main() -> None:
     print(f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
           f"torch threads {torch.get_num_threads()}")
 
-    base = None
+    base = args.plain_seconds
     if not args.skip_ab:
         base = sections_a_b(args, model, amap, clean, corrupt, ids, sites)
+        print(f"(a)+(b) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+              flush=True)
+        if not args.skip_pp:
+            # (c) in a fresh process, so its peak memory is its own and not stacked on (b)'s freed heap
+            forward = ["--skip-ab", "--pp-prompts", str(args.pp_prompts), "--pp-baseline-senders",
+                       str(args.pp_baseline_senders), "--threads", str(args.threads), "--plain-seconds", str(base)]
+            subprocess.run([sys.executable, __file__, *forward], check=True)
+            return
     if not args.skip_pp:
         section_c(args, model, tokenizer, base)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (maxrss) {peak:.0f} MiB")
+        print(f"(c) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
@@ -213,6 +224,9 @@ def section_c(args, model, tokenizer, base: float | None) -> None:
     start = time.perf_counter()
     result = path_patch(model, pp_clean, pp_corrupt, log=lambda line: print("    " + line, flush=True))
     total = time.perf_counter() - start
+    print(f"    peak memory so far (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+          flush=True)
+    gc.collect()
     ratio = f"; {total / base:.0f}x a plain 16-prompt forward" if base else ""
     print(f"(c) four-step path patching, {args.pp_prompts} prompts: {total:.0f} s "
           f"({', '.join(f'{g} {s:.0f} s' for g, s in result.seconds.items())}){ratio}; limit 600 s", flush=True)
