@@ -35,8 +35,9 @@ from tinkerlab.core.runs import RunDir, atomic_write_text
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Sizes of every step (the paper's: 300 path-patching prompts, 500 for evaluation and the mean-ablation
-    reference, 2000 DCM pairs; 600 here keep the pipeline under ~4 GB), and the path-patching threshold (a head joins its group when it lowers p(answer)
-    by at least this fraction; the `sizes` step shows faithfulness at other thresholds)."""
+    reference, 2000 DCM pairs, of which 600 are used here to bound time and memory), and the path-patching
+    threshold (a head joins its group when it lowers p(answer) by at least this fraction; the `sizes` step shows
+    faithfulness at other thresholds)."""
 
     n_boxes: int = 7
     n_accuracy: int = 500
@@ -66,6 +67,7 @@ class Experiment:
         self._log = log
         self._models: dict = {}
         self._means: dict = {}
+        self._pairs: dict = {}
 
     def log(self, line: str) -> None:
         self.run_dir.log(line)
@@ -128,6 +130,7 @@ class Experiment:
     def _step_accuracy(self) -> dict:
         from tinkerlab.circuits.data import entity_batch
         from tinkerlab.circuits.evaluate import correct_mask, paired_difference
+        from tinkerlab.circuits.models import model_dir
 
         # Prompts of their own seed: neither the fine-tune's monitoring prompts nor any set a recipe was chosen on.
         batch = entity_batch(self.tokenizer, self.config.n_accuracy, n_boxes=self.config.n_boxes,
@@ -139,8 +142,6 @@ class Experiment:
             self.log(f"accuracy {name}: {out[name]:.3f}")
         change = paired_difference(masks["base"], masks["finetuned"])
         self.log(f"fine-tuned minus base: {change}")
-        from tinkerlab.circuits.models import model_dir
-
         record = model_dir("finetuned") / "training.json"
         during = json.loads(record.read_text()).get("entity_tracking_accuracy") if record.exists() else None
         return {"accuracy": out, "n": len(batch), "finetuned_minus_base": change, "during_finetune": during}
@@ -224,9 +225,16 @@ class Experiment:
     def _dcm_data(self, desideratum: str, group: str):
         from tinkerlab.circuits.data import desideratum_pairs
 
-        base, source, targets = desideratum_pairs(self.tokenizer, self.config.n_dcm, desideratum,
-                                                  n_boxes=self.config.n_boxes, seed=self.config.seed + 31)
+        if desideratum not in self._pairs:  # built once: every group and both models read the same pairs
+            self._pairs[desideratum] = desideratum_pairs(self.tokenizer, self.config.n_dcm, desideratum,
+                                                         n_boxes=self.config.n_boxes, seed=self.config.seed + 31)
+        base, source, targets = self._pairs[desideratum]
         return base.input_ids, base.group_position(group), source.input_ids, source.group_position(group), targets
+
+    @staticmethod
+    def _source_values(source_heads: dict, group: str, heads: list) -> torch.Tensor:
+        """[N, n_heads, Dh] the source outputs of `heads` at `group`'s position (from `_dcm_cache`)."""
+        return torch.stack([source_heads[group][layer, :, head] for layer, head in heads], dim=1).clone()
 
     def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
         """Base clean runs, and every source head's output at each group's position, shared by every group
@@ -239,8 +247,7 @@ class Experiment:
         if key not in cache:
             cache.clear()  # keep one set in memory
             model = self.model(model_name)[0]
-            base_ids = self._dcm_data(desideratum, "VF")[0]
-            source_ids = self._dcm_data(desideratum, "VF")[2]
+            base_ids, _, source_ids, _, _ = self._dcm_data(desideratum, "VF")
             positions = {group: self._dcm_data(desideratum, group)[3] for group in GROUPS}
             cache[key] = (base_runs(model, base_ids), head_outputs_at(model, source_ids, positions))
         return cache[key]
@@ -257,9 +264,8 @@ class Experiment:
             for group, heads in circuit.items():
                 data = self._dcm_data(desideratum, group)
                 clean, source_heads = self._dcm_cache(model_name, desideratum)
-                values = torch.stack([source_heads[group][layer, :, head] for layer, head in heads], dim=1)
                 result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}",
-                                    clean=clean, values=values.clone())
+                                    clean=clean, values=self._source_values(source_heads, group, heads))
                 out[group][desideratum] = result.to_dict()
                 self.log(f"DCM {circuit_name}/{model_name} {group} {desideratum}: {len(result.selected)} of "
                          f"{len(heads)} heads, test accuracy {result.test_accuracy:.2f}")
@@ -289,8 +295,8 @@ class Experiment:
                     _, base_pos, _, _, targets = self._dcm_data(desideratum, group)
                     acc = 0.0
                     if heads:
-                        values = torch.stack([source_heads[group][layer, :, head] for layer, head in heads], 1)
-                        acc = masked_accuracy(model, clean, base_pos, values.clone(), heads,
+                        values = self._source_values(source_heads, group, heads)
+                        acc = masked_accuracy(model, clean, base_pos, values, heads,
                                               torch.ones(len(heads), dtype=torch.bool), targets)
                     out[model_name].setdefault(group, {})[desideratum] = {"heads": len(heads), "accuracy": acc}
             self.log(f"semantics {model_name}: {out[model_name]}")
