@@ -107,19 +107,8 @@ class DCMResult:
 def source_head_values(model, source_ids: torch.Tensor, source_pos: torch.Tensor, heads: list[Head], *,
                        batch_size: int = 50) -> torch.Tensor:
     """[N, n_heads, Dh] outputs of `heads` on the source prompts at each prompt's position."""
-    layers = sorted({layer for layer, _ in heads})
-    sites = [f"layers.{layer}.attn.head_out" for layer in layers]
-    out = []
-    with torch.inference_mode():
-        for start in range(0, source_ids.shape[0], batch_size):
-            ids = source_ids[start : start + batch_size]
-            pos = source_pos[start : start + batch_size]
-            with Intervention(model, cache=sites) as run:
-                model(ids, logits_to_keep=1)
-            rows = torch.arange(ids.shape[0])
-            out.append(torch.stack([run.cache[f"layers.{layer}.attn.head_out"][rows, pos, head]
-                                    for layer, head in heads], dim=1))
-    return torch.cat(out)
+    every = head_outputs_at(model, source_ids, {"source": source_pos}, batch_size=batch_size)["source"]
+    return torch.stack([every[layer, :, head] for layer, head in heads], dim=1)
 
 
 @torch.inference_mode()

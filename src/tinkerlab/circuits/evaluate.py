@@ -49,7 +49,7 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor, *, n_boot: int = 2000, s
     boots = (b[idx] - a[idx]).mean(1)
     only_a, only_b = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
     n = only_a + only_b
-    tail = sum(comb(n, k) for k in range(0, min(only_a, only_b) + 1)) / 2**n if n else 1.0
+    tail = sum(comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
     return {"difference": float((b - a).mean()),
             "ci95": [float(boots.quantile(0.025)), float(boots.quantile(0.975))],
             "only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}
