@@ -116,6 +116,12 @@ def cmap_png(cmap: dict, title: str) -> bytes:
     return _png(fig, dpi=100)
 
 
+def _figure(title: str, png: bytes) -> str:
+    """An HTML section: a heading and the PNG embedded as a data URI."""
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    return f"<h2>{html.escape(title)}</h2><img src='{uri}' style='max-width:100%'>"
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     def cell(v):
         return f"{v:.2f}" if isinstance(v, float) else html.escape(str(v))
@@ -213,20 +219,19 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
         pp = outputs / f"pp_{name}.json"
         if pp.exists():
             data = json.loads(pp.read_text())
-            png = heatmap_png(data["scores"], data["circuit"], f"path-patching scores, {name} model "
-                              "(relative change of p(answer); circuit heads boxed)")
-            uri = "data:image/png;base64," + base64.b64encode(png).decode()
-            parts.append(f"<h2>Path patching: {name} model</h2><img src='{uri}' style='max-width:100%'>")
+            parts.append(_figure(f"Path patching: {name} model",
+                                 heatmap_png(data["scores"], data["circuit"], f"path-patching scores, {name} model "
+                                             "(relative change of p(answer); circuit heads boxed)")))
     sweep = outputs / "sizes.json"
     if sweep.exists():
-        png = sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, base model")
-        uri = "data:image/png;base64," + base64.b64encode(png).decode()
-        parts.append(f"<h2>Circuit size and faithfulness</h2><img src='{uri}' style='max-width:100%'>")
+        parts.append(_figure("Circuit size and faithfulness",
+                             sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, "
+                                       "base model")))
     cmap = outputs / "cmap.json"
     if cmap.exists():
-        png = cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into the base model")
-        uri = "data:image/png;base64," + base64.b64encode(png).decode()
-        parts.append(f"<h2>Cross-model activation patching</h2><img src='{uri}' style='max-width:100%'>")
+        parts.append(_figure("Cross-model activation patching",
+                             cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into "
+                                      "the base model")))
     for title, table in tables(outputs):
         parts.append(f"<h2>{html.escape(title)}</h2>{table}")
     path = Path(path)
