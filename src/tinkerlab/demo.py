@@ -71,6 +71,26 @@ class DemoContext:
         """Record that a cached artifact was reused (shown in the gallery and the summary)."""
         self.section.notes.append(f"reused cached {what}")
 
+    def cached_run(self, name: str) -> Path:
+        """The cache folder of a demo run called `name` (removed first under `--fresh`)."""
+        import shutil
+
+        path = Path(self.cache_dir) / name
+        if self.fresh and path.exists():
+            shutil.rmtree(path)
+        return path
+
+    @staticmethod
+    def run_finished(path: Path) -> bool:
+        """Whether the run directory at `path` recorded `done` in its state (so loading it trains nothing)."""
+        import json
+
+        state = Path(path) / "state.json"
+        try:
+            return state.exists() and bool(json.loads(state.read_text()).get("done"))
+        except (OSError, ValueError):
+            return False
+
 
 def demo_systems() -> list[str]:
     """Systems that ship a demo, in CLI order."""

@@ -150,6 +150,19 @@ _PYGAME_SOUNDS = {
 }
 
 
+def image_source(source: str, *, max_side: int | None = None) -> np.ndarray:
+    """An image file, or `sample:NAME` for a packaged sample photo (e.g. `sample:chelsea`), as HxWx3 float32.
+
+    Raises:
+        InputError: the file cannot be read, or NAME is not a packaged photo.
+    """
+    from tinkerlab.core.images import load_image
+
+    if source.startswith("sample:"):
+        return sample_image(source.split(":", 1)[1], max_side=max_side)
+    return load_image(source, max_side=max_side)
+
+
 def sample_sound_names() -> list[str]:
     """Names accepted by `sample_sound`; 'speech' needs the espeak-ng program."""
     names = list(_PYGAME_SOUNDS) if _package_dir("pygame") else []

@@ -88,6 +88,11 @@ def image_grid(images: list[Any], columns: int | None = None, pad: int = 4, back
     return grid
 
 
+def enlarge(image: np.ndarray, factor: int = 3) -> np.ndarray:
+    """Nearest-neighbour enlargement of an HxW(xC) array, so small results stay visible in a page."""
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
 def image_to_data_uri(image: Any, fmt: str = "PNG") -> str:
     """An image as a base64 `data:` URI, for self-contained HTML."""
     buffer = io.BytesIO()

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from tinkerlab.core.errors import InputError
-from tinkerlab.internal import singan
-from tinkerlab.internal.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
-from tinkerlab.internal.models import ImageDiscriminator, ImageGenerator
-from tinkerlab.internal.pyramid import scale_shapes
-from tinkerlab.internal.sampling import parse_size
+from tinkerlab.pyramid import singan
+from tinkerlab.pyramid.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
+from tinkerlab.pyramid.models import ImageDiscriminator, ImageGenerator
+from tinkerlab.pyramid.scales import scale_shapes
+from tinkerlab.pyramid.sampling import parse_size
 from tinkerlab.core.seeding import torch_threads
 
 

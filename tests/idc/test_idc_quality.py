@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinkerlab.internal.config import demo_idc_config
+from tinkerlab.idc.config import demo_idc_config
 from tinkerlab.core.seeding import torch_threads
 
 pytest.importorskip("skimage", reason="the packaged photos come with scikit-image")
@@ -30,7 +30,7 @@ LOSSES = {
 
 def test_screening_rule_selects_the_images_where_the_metric_ranks_fills():
     from tinkerlab.core.assets import sample_image_names
-    from tinkerlab.internal.quality import screen_all
+    from tinkerlab.idc.quality import screen_all
 
     with torch_threads(1):
         screenings = screen_all(demo_idc_config(iterations=200))
@@ -49,7 +49,7 @@ def test_screening_rule_selects_the_images_where_the_metric_ranks_fills():
     ],
 )
 def test_idc_hole_is_closer_to_the_visible_patches_than_trivial_fills(name, tmp_path):
-    from tinkerlab.internal.quality import evaluate
+    from tinkerlab.idc.quality import evaluate
 
     assert SCREENED == MEAN_WINS | set(LOSSES)
     with torch_threads(1):

@@ -15,8 +15,8 @@ import torch
 
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.seeding import make_generator
-from tinkerlab.internal.engine import Pyramid, Shape
-from tinkerlab.internal.pyramid import tensor_to_image
+from tinkerlab.pyramid.trainer import Pyramid, Shape
+from tinkerlab.pyramid.scales import tensor_to_image
 
 
 def sample_shapes(pyramid: Pyramid, size: tuple[int, int] | None = None) -> list[Shape]:

@@ -1,9 +1,9 @@
-"""Frozen, typed configs of the multi-scale single-sample GAN engine (SinGAN, Shaham et al., ICCV 2019) and of IDC
-(internal diverse completion, Alkobi, Rott Shaham and Michaeli, arXiv 2212.10280).
+"""Frozen, typed configs of the multi-scale single-sample GAN engine (SinGAN, Shaham et al., ICCV 2019).
 
-Every derived value (sizes of the scales, width of each scale, iterations of a masked scale) comes from a function
-over these configs; nothing is mutated while training. The defaults are the papers' settings; `demo_*` functions
-return the small CPU settings used by the demo, the benchmark and the tests.
+Every derived value (sizes of the scales, width of each scale) comes from a function over these configs; nothing
+is mutated while training. The defaults are the paper's settings; `demo_singan_config` returns the small CPU
+setting used by the demo, the benchmark and the tests. The configs of the systems built on the engine (IDC, ...)
+live with those systems and hold a `SinGANConfig` as their `base`.
 """
 
 from __future__ import annotations
@@ -85,62 +85,9 @@ class SinGANConfig:
     device: Device = "cpu"
 
 
-@dataclass(frozen=True)
-class DIPConfig:
-    """The Deep-Image-Prior pre-fill of the hole (Ulyanov et al., 2018) used for the scales before masking starts.
-
-    Args:
-        width: channels per level of the skip network.
-        depth: levels of the encoder-decoder (each halves the size).
-        iterations: Adam iterations.
-        lr: Adam learning rate.
-        input_noise_std: std of the noise added to the fixed input at every iteration (regularisation).
-        colour_weight: weight of the loss that pulls hole colours toward their nearest visible colour.
-    """
-
-    width: int = 64
-    depth: int = 4
-    iterations: int = 1000
-    lr: float = 1e-3
-    input_noise_std: float = 0.03
-    colour_weight: float = 0.05
-
-
-@dataclass(frozen=True)
-class IDCConfig:
-    """An IDC training run: the SinGAN settings plus what changes on masked scales.
-
-    Args:
-        base: the pyramid, models and unmasked-scale training.
-        dip: the pre-fill network.
-        masked_lr: the learning rate of the scales trained with the masked discriminator.
-        masked_iterations_factor: masked scales train this many times `base.train.iterations` (3000 / 2000).
-        boosted_rec_weight: alpha on the last max(1, num_scales // 3) scales.
-        mask_start_share_coarsest: masking starts at scale 0 when the dilated hole covers less than this there.
-        mask_start_share: otherwise at the first scale where it covers less than this ...
-        mask_start_valid_centres: ... or where more than this many valid patch centres remain.
-        max_hole_fraction: a hole covering more of the image than this is refused.
-    """
-
-    base: SinGANConfig = field(default_factory=lambda: SinGANConfig(pyramid=PyramidConfig(max_size=256)))
-    dip: DIPConfig = field(default_factory=DIPConfig)
-    masked_lr: float = 5e-5
-    masked_iterations_factor: float = 1.5
-    boosted_rec_weight: float = 100.0
-    mask_start_share_coarsest: float = 0.25
-    mask_start_share: float = 0.60
-    mask_start_valid_centres: int = 5000
-    max_hole_fraction: float = 0.6
-
-
 def scale_width(model: ModelConfig, index: int) -> int:
     """Channels of the conv blocks at scale `index` (0 = coarsest)."""
     return min(model.base_width * 2 ** (index // model.width_doubling_every), model.max_width)
-
-
-def masked_iterations(config: IDCConfig) -> int:
-    """Iterations of a scale trained with the masked discriminator."""
-    return max(1, round(config.base.train.iterations * config.masked_iterations_factor))
 
 
 def demo_singan_config(iterations: int = 300, seed: int = 0) -> SinGANConfig:
@@ -153,19 +100,38 @@ def demo_singan_config(iterations: int = 300, seed: int = 0) -> SinGANConfig:
     )
 
 
-def demo_idc_config(iterations: int = 300, seed: int = 0, dip_iterations: int = 300) -> IDCConfig:
-    """The CPU demo setting of IDC: the SinGAN demo pyramid, a smaller DIP, masked lr 1e-4.
-
-    The masked learning rate is raised from the paper's 5e-5 to 1e-4 because the demo trains 10x fewer
-    iterations per scale.
-    """
-    return IDCConfig(
-        base=demo_singan_config(iterations=iterations, seed=seed),
-        dip=DIPConfig(width=32, depth=3, iterations=dip_iterations),
-        masked_lr=1e-4,
-    )
-
-
 def with_iterations(config: SinGANConfig, iterations: int) -> SinGANConfig:
     """A copy of `config` with another number of iterations per scale."""
     return replace(config, train=replace(config.train, iterations=iterations))
+
+
+Preset = Literal["cpu", "paper"]
+PRESETS: tuple[str, ...] = ("cpu", "paper")
+
+
+def preset_config(
+    preset: Preset = "cpu",
+    *,
+    iterations: int | None = None,
+    max_size: int | None = None,
+    scales: int | None = None,
+    seed: int = 0,
+) -> SinGANConfig:
+    """A SinGAN config from a preset ('cpu': the demo setting; 'paper': the paper's) with optional overrides.
+
+    Raises:
+        InputError: an unknown preset.
+    """
+    from tinkerlab.core.errors import InputError
+
+    if preset not in PRESETS:
+        raise InputError(f"expected preset cpu or paper, got {preset!r}")
+    config = demo_singan_config(seed=seed) if preset == "cpu" else SinGANConfig(seed=seed)
+    if iterations is not None:
+        config = with_iterations(config, iterations)
+    if max_size is not None or scales is not None:
+        pyramid = config.pyramid
+        pyramid = replace(pyramid, max_size=max_size or pyramid.max_size, num_scales=scales or pyramid.num_scales)
+        config = replace(config, pyramid=pyramid)
+    return config
+

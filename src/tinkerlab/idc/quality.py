@@ -4,7 +4,7 @@ For each image a rectangular hole is cut, IDC is trained on the visible part onl
 patch distance (`metrics.hole_patch_distance`) of its completions is compared with two trivial fills: the mean
 visible colour and the Deep-Image-Prior pre-fill alone. The diversity inside the hole is reported per knob value.
 
-    python -m tinkerlab.internal.quality --out /tmp/idc-quality --iterations 200
+    python -m tinkerlab.idc.quality --out /tmp/idc-quality --iterations 200
 
 The metric only tells fills apart where the hole's true content shares the visible region's patch statistics
 (on coffee and china the ground truth scores within 1-3 % of the mean-colour fill; on camera or clock it scores
@@ -28,38 +28,15 @@ import numpy as np
 
 from tinkerlab.core.assets import sample_image, sample_image_names
 from tinkerlab.core.images import image_grid, save_image
-from tinkerlab.internal import idc
-from tinkerlab.internal.config import IDCConfig, demo_idc_config
-from tinkerlab.internal.metrics import hole_patch_distance, singan_diversity
-from tinkerlab.internal.pyramid import image_to_tensor, resize, tensor_to_image
-from tinkerlab.internal.singan import quantise
+from tinkerlab.idc import completion as idc
+from tinkerlab.idc.config import IDCConfig, demo_idc_config
+from tinkerlab.idc.holes import box_mask, hole_box
+from tinkerlab.pyramid.metrics import hole_patch_distance, singan_diversity
+from tinkerlab.pyramid.scales import image_to_tensor, resize, tensor_to_image
+from tinkerlab.pyramid.singan import quantise
 from tinkerlab.core.seeding import torch_threads
 
-# Hole boxes as fractions (top, bottom, left, right) of the image, placed on textured parts of these photos before
-# the screening rule existed; every other image gets the centre box.
-CENTRE_BOX = (0.38, 0.62, 0.38, 0.62)
 DISCRIMINATION = 0.25  # evaluate an image when its ground truth scores at least this much below the mean-colour fill
-HOLES: dict[str, tuple[float, float, float, float]] = {
-    "chelsea": (0.30, 0.55, 0.08, 0.30),
-    "coffee": (0.55, 0.80, 0.62, 0.84),
-    "china": (0.62, 0.87, 0.38, 0.62),
-    "brick": CENTRE_BOX,
-    "grass": CENTRE_BOX,
-}
-
-
-def hole_box(name: str) -> tuple[float, float, float, float]:
-    """The hole box (top, bottom, left, right fractions) used for a packaged image."""
-    return HOLES.get(name, CENTRE_BOX)
-
-
-def box_mask(shape: tuple[int, int], box: tuple[float, float, float, float]) -> np.ndarray:
-    """An HxW float mask with 1 inside the fractional box (top, bottom, left, right)."""
-    height, width = shape
-    mask = np.zeros((height, width), np.float32)
-    top, bottom, left, right = box
-    mask[round(top * height) : round(bottom * height), round(left * width) : round(right * width)] = 1.0
-    return mask
 
 
 @dataclass(frozen=True)

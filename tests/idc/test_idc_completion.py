@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from tinkerlab.core.errors import InputError
-from tinkerlab.internal import idc
-from tinkerlab.internal.config import (
-    DIPConfig,
-    IDCConfig,
+from tinkerlab.idc import completion as idc
+from tinkerlab.idc.config import DIPConfig, IDCConfig
+from tinkerlab.pyramid.config import (
     ModelConfig,
     PyramidConfig,
     SinGANConfig,

@@ -23,9 +23,9 @@ import time
 import torch
 
 from tinkerlab.core.assets import sample_image
-from tinkerlab.internal import singan
-from tinkerlab.internal.config import demo_singan_config
-from tinkerlab.internal.engine import (
+from tinkerlab.pyramid import singan
+from tinkerlab.pyramid.config import demo_singan_config
+from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
     ScaleReport,
@@ -33,7 +33,7 @@ from tinkerlab.internal.engine import (
     gradient_penalty,
     padded_shape,
 )
-from tinkerlab.internal.pyramid import build_pyramid, image_to_tensor, resize
+from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize
 from tinkerlab.core.seeding import torch_threads
 
 

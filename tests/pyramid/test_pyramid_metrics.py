@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tinkerlab.core.errors import InputError, MissingAssetError
-from tinkerlab.internal import metrics
+from tinkerlab.pyramid import metrics
 
 
 def stripes(height: int = 32, width: int = 40, phase: float = 0.0) -> np.ndarray:

@@ -1,5 +1,5 @@
 """IDC, internal diverse completion (Alkobi, Rott Shaham and Michaeli, arXiv 2212.10280): diverse fills of a missing
-region, learned only from the visible part of one image, on the SinGAN engine.
+region, learned only from the visible part of one image, on the pyramid engine (`tinkerlab.pyramid`).
 
 What changes against SinGAN, each in one place below:
 - The hole pixels are set to zero before anything else, so no computation can read them.
@@ -18,7 +18,6 @@ Entry points: `train(image, mask, config, out=RUN)`, `load(RUN)`, `complete(imag
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,21 +31,21 @@ from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import save_image
 from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device, make_generator
-from tinkerlab.internal.config import IDCConfig, masked_iterations
-from tinkerlab.internal.dip import dip_fill
-from tinkerlab.internal.engine import (
+from tinkerlab.idc.config import IDCConfig, masked_iterations
+from tinkerlab.idc.dip import dip_fill
+from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
     ScaleCallback,
     ScaleSpec,
     WassersteinObjective,
     draw_noise,
-    gradient_penalty,
     load_pyramid,
     padded_shape,
 )
-from tinkerlab.internal.models import build_discriminator, build_generator, init_weights
-from tinkerlab.internal.pyramid import (
+from tinkerlab.pyramid.masks import MaskedObjective, dilate, gaussian_blur, gradual_weights
+from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
+from tinkerlab.pyramid.scales import (
     build_pyramid,
     image_to_tensor,
     receptive_field,
@@ -55,49 +54,13 @@ from tinkerlab.internal.pyramid import (
     scale_shapes,
     tensor_to_image,
 )
-from tinkerlab.internal.singan import SYSTEM, image_digest, quantise, scale_image_writer, seeded
+from tinkerlab.pyramid.singan import image_digest, quantise, scale_image_writer, seeded
 
+SYSTEM = "idc"
 MIN_DIVERSITY, MAX_DIVERSITY = 1, 8
 
 
-# --- masks ------------------------------------------------------------------------------------------------------
-
-
-def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Dilate a (B, 1, H, W) {0, 1} mask by a disk of `radius` pixels (0 leaves it as is)."""
-    if radius <= 0:
-        return mask
-    grid = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    disk = ((grid[:, None] ** 2 + grid[None, :] ** 2) <= radius**2 + 1e-6).float()[None, None].to(mask.device)
-    return (F.conv2d(mask, disk, padding=radius) > 0.5).float()
-
-
-def erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Erode a (B, 1, H, W) {0, 1} mask by a disk of `radius` pixels (pixels beyond the border count as inside)."""
-    if radius <= 0:
-        return mask
-    return 1.0 - dilate(1.0 - mask, radius)
-
-
-def gaussian_blur(mask: torch.Tensor, sigma: float, truncate: float = 2.0) -> torch.Tensor:
-    """Separable Gaussian blur of (B, 1, H, W), support cut at `truncate` sigmas (so far pixels stay exactly 0)."""
-    radius = max(1, math.ceil(truncate * sigma))
-    grid = torch.arange(-radius, radius + 1, dtype=torch.float32, device=mask.device)
-    kernel = torch.exp(-(grid**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    x = F.pad(mask, (radius, radius, 0, 0), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1))
-    x = F.pad(x, (0, 0, radius, radius), mode="replicate")
-    return F.conv2d(x, kernel.view(1, 1, -1, 1))
-
-
-def gradual_weights(hole: torch.Tensor, index: int, sigma: float = 5.0) -> torch.Tensor:
-    """The reconstruction weights of a masked scale: 0 in the hole, rising over a blurred band around it.
-
-    1 - blur(dilate(hole, min(index, 5)), sigma), times the known-pixel map.
-    """
-    band = gaussian_blur(dilate(hole, min(index, 5)), sigma, truncate=3.0).clamp(0.0, 1.0)
-    return (1.0 - band) * (1.0 - hole)
+# --- where masking starts ---------------------------------------------------------------------------------------
 
 
 def dilated_hole_share(hole: torch.Tensor, field: int) -> tuple[float, int]:
@@ -132,47 +95,6 @@ def masking_start_scale(holes: Sequence[torch.Tensor], config: IDCConfig) -> int
         f"the hole leaves too little to learn from: expected the hole, grown by the {field}-px receptive field, to "
         f"cover less than {config.mask_start_share:.0%} of the finest scale, got {share:.0%}; use a smaller mask"
     )
-
-
-# --- the masked objective ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MaskedObjective:
-    """WGAN-GP and reconstruction restricted to known pixels (the objective of IDC's masked scales).
-
-    Attributes:
-        known: (1, 1, H, W), 1 where the pixel is known.
-        rec_weights: (1, 1, H, W) gradual reconstruction weights (0 in the hole).
-        gp_weight, rec_weight, noise_amp_factor: as in `WassersteinObjective`.
-    """
-
-    known: torch.Tensor
-    rec_weights: torch.Tensor
-    gp_weight: float = 0.1
-    rec_weight: float = 10.0
-    noise_amp_factor: float = 0.1
-
-    def discriminator_loss(self, discriminator, real, fake, rng):
-        real_scores, valid = discriminator(real, self.known)
-        real_mean = real_scores.sum() / valid.sum().clamp_min(1.0)
-        fake_scores, _ = discriminator(fake)
-        penalty = gradient_penalty(discriminator, real, fake, rng, self.known)
-        return -real_mean + fake_scores.mean() + self.gp_weight * penalty
-
-    def generator_adversarial_loss(self, discriminator, fake):
-        scores, _ = discriminator(fake)
-        return -scores.mean()
-
-    def reconstruction_loss(self, reconstruction, real):
-        # (reconstruction - real) * weights, the squared error renormalised by the weights' mass
-        diff = (reconstruction - real) * self.known * self.rec_weights
-        return self.rec_weight * (diff**2).sum() / (real.shape[1] * self.rec_weights.sum().clamp_min(1e-6))
-
-    def noise_amplitude(self, upsampled_reconstruction, real):
-        diff = (upsampled_reconstruction - real) * self.known
-        mse = float((diff**2).sum() / (real.shape[1] * self.known.sum().clamp_min(1.0)))
-        return self.noise_amp_factor * math.sqrt(mse)
 
 
 # --- training ---------------------------------------------------------------------------------------------------
@@ -466,13 +388,13 @@ def load(run_path: str | Path, device: str = "cpu") -> IDCModel:
     record = dict(run.config())
     kind = record.pop("kind", None)
     if kind != "idc":
-        raise InputError(f"{path} holds a {kind!r} run; expected an 'idc' run (from `tinkerlab internal complete`)")
+        raise InputError(f"{path} holds a {kind!r} run; expected an 'idc' run (from `tinkerlab idc complete`)")
     record.pop("input_sha1", None)
     record.pop("mask_sha1", None)
     config = config_from_dict(IDCConfig, record)
     state = run.state()
     if not state.get("done"):
-        raise InputError(f"{path} is not finished; run `tinkerlab internal complete` again with the same arguments")
+        raise InputError(f"{path} is not finished; run `tinkerlab idc complete` again with the same arguments")
     known = load_image(path / "input.png")
     hole = load_image(path / "mask.png", mode="L")[:, :, 0] > 0.5
     shapes = scale_shapes(known.shape[0], known.shape[1], config.base.pyramid, config.base.model)
@@ -499,7 +421,7 @@ def complete(
     """Train IDC on the visible part of `image` (or resume the run in `out`) and return `n` completions.
 
     Example:
-        >>> from tinkerlab.internal.config import demo_idc_config
+        >>> from tinkerlab.idc.config import demo_idc_config
         >>> fills = complete(photo, hole, n=4, diversity=6, config=demo_idc_config())  # doctest: +SKIP
     """
     if not isinstance(diversity, int) or not MIN_DIVERSITY <= diversity <= MAX_DIVERSITY:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinkerlab.internal.config import ModelConfig, scale_width
+from tinkerlab.pyramid.config import ModelConfig, scale_width
 
 
 def erode_valid(valid: torch.Tensor, kernel_size: int) -> torch.Tensor:

@@ -21,8 +21,8 @@ from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import save_image
 from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device
-from tinkerlab.internal.config import SinGANConfig
-from tinkerlab.internal.engine import (
+from tinkerlab.pyramid.config import SinGANConfig
+from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
     ScaleCallback,
@@ -33,11 +33,11 @@ from tinkerlab.internal.engine import (
     load_pyramid,
     padded_shape,
 )
-from tinkerlab.internal.models import build_discriminator, build_generator, init_weights
-from tinkerlab.internal.pyramid import build_pyramid, image_to_tensor, resize, scale_shapes, tensor_to_image
-from tinkerlab.internal.sampling import random_samples
+from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
+from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize, scale_shapes, tensor_to_image
+from tinkerlab.pyramid.sampling import random_samples
 
-SYSTEM = "internal"
+SYSTEM = "pyramid"
 
 
 def seeded(seed: int, index: int, purpose: int, device: Any = "cpu") -> torch.Generator:
@@ -179,7 +179,7 @@ def train(
         ResumeError: `out` holds a different run.
 
     Example:
-        >>> from tinkerlab.internal.config import demo_singan_config
+        >>> from tinkerlab.pyramid.config import demo_singan_config
         >>> model = train(sample_image("brick"), demo_singan_config(iterations=50))  # doctest: +SKIP
         >>> samples = model.sample(4, size=(64, 128))  # doctest: +SKIP
     """
@@ -222,19 +222,19 @@ def load(run_path: str | Path, device: str = "cpu") -> TrainedModel:
     path = Path(run_path)
     config_file = path / "config.json"
     if not config_file.exists():
-        raise InputError(f"{path} is not a run directory: expected {config_file} (train one with `tinkerlab internal train`)")
+        raise InputError(f"{path} is not a run directory: expected {config_file} (train one with `tinkerlab pyramid train`)")
     run = RunDir(path=path, system=SYSTEM)
     record = dict(run.config())
     kind = record.pop("kind", None)
     record.pop("input_sha1", None)
     if kind != "singan":
-        raise InputError(f"{path} holds a {kind!r} run; expected a 'singan' run (from `tinkerlab internal train`)")
+        raise InputError(f"{path} holds a {kind!r} run; expected a 'singan' run (from `tinkerlab pyramid train`)")
     config = config_from_dict(SinGANConfig, record)
     state = run.state()
     if not state.get("done"):
         raise InputError(
             f"{path} is not finished ({state.get('finished_scales', 0)} scales of {state.get('num_scales', '?')}); "
-            "run `tinkerlab internal train` again with the same arguments to resume it"
+            "run `tinkerlab pyramid train` again with the same arguments to resume it"
         )
     array = load_image(path / "input.png")
     _, shapes = prepare_image(array, config)

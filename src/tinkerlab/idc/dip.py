@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tinkerlab.core.progress import track
-from tinkerlab.internal.config import DIPConfig
+from tinkerlab.idc.config import DIPConfig
 
 
 class _Down(nn.Module):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from tinkerlab.core.errors import InputError
-from tinkerlab.internal.config import ModelConfig, PyramidConfig
+from tinkerlab.pyramid.config import ModelConfig, PyramidConfig
 
 Shape = tuple[int, ...]
 

@@ -1,0 +1,78 @@
+"""Frozen, typed configs of IDC, internal diverse completion (Alkobi, Rott Shaham and Michaeli, arXiv 2212.10280).
+
+An `IDCConfig` holds the SinGAN settings of the pyramid engine as `base`, plus what changes on masked scales and
+the Deep-Image-Prior pre-fill. The defaults are the paper's settings; `demo_idc_config` is the small CPU setting
+used by the demo, the quality check and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinkerlab.pyramid.config import PyramidConfig, SinGANConfig, demo_singan_config
+
+
+@dataclass(frozen=True)
+class DIPConfig:
+    """The Deep-Image-Prior pre-fill of the hole (Ulyanov et al., 2018) used for the scales before masking starts.
+
+    Args:
+        width: channels per level of the skip network.
+        depth: levels of the encoder-decoder (each halves the size).
+        iterations: Adam iterations.
+        lr: Adam learning rate.
+        input_noise_std: std of the noise added to the fixed input at every iteration (regularisation).
+        colour_weight: weight of the loss that pulls hole colours toward their nearest visible colour.
+    """
+
+    width: int = 64
+    depth: int = 4
+    iterations: int = 1000
+    lr: float = 1e-3
+    input_noise_std: float = 0.03
+    colour_weight: float = 0.05
+
+
+@dataclass(frozen=True)
+class IDCConfig:
+    """An IDC training run: the SinGAN settings plus what changes on masked scales.
+
+    Args:
+        base: the pyramid, models and unmasked-scale training.
+        dip: the pre-fill network.
+        masked_lr: the learning rate of the scales trained with the masked discriminator.
+        masked_iterations_factor: masked scales train this many times `base.train.iterations` (3000 / 2000).
+        boosted_rec_weight: alpha on the last max(1, num_scales // 3) scales.
+        mask_start_share_coarsest: masking starts at scale 0 when the dilated hole covers less than this there.
+        mask_start_share: otherwise at the first scale where it covers less than this ...
+        mask_start_valid_centres: ... or where more than this many valid patch centres remain.
+        max_hole_fraction: a hole covering more of the image than this is refused.
+    """
+
+    base: SinGANConfig = field(default_factory=lambda: SinGANConfig(pyramid=PyramidConfig(max_size=256)))
+    dip: DIPConfig = field(default_factory=DIPConfig)
+    masked_lr: float = 5e-5
+    masked_iterations_factor: float = 1.5
+    boosted_rec_weight: float = 100.0
+    mask_start_share_coarsest: float = 0.25
+    mask_start_share: float = 0.60
+    mask_start_valid_centres: int = 5000
+    max_hole_fraction: float = 0.6
+
+
+def masked_iterations(config: IDCConfig) -> int:
+    """Iterations of a scale trained with the masked discriminator."""
+    return max(1, round(config.base.train.iterations * config.masked_iterations_factor))
+
+
+def demo_idc_config(iterations: int = 300, seed: int = 0, dip_iterations: int = 300) -> IDCConfig:
+    """The CPU demo setting of IDC: the SinGAN demo pyramid, a smaller DIP, masked lr 1e-4.
+
+    The masked learning rate is raised from the paper's 5e-5 to 1e-4 because the demo trains 10x fewer
+    iterations per scale.
+    """
+    return IDCConfig(
+        base=demo_singan_config(iterations=iterations, seed=seed),
+        dip=DIPConfig(width=32, depth=3, iterations=dip_iterations),
+        masked_lr=1e-4,
+    )
