@@ -53,7 +53,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from tinkerlab.circuits.archmap import arch_map
+    from tinkerlab.patching.archmap import arch_map
     from tinkerlab.circuits.data import path_patching_pairs
     from tinkerlab.circuits.models import load_model
 
@@ -84,7 +84,8 @@ def main() -> None:
 
 def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
     """(a) cache / patch overhead and (b) the 270-head sweep; returns the plain-forward time."""
-    from tinkerlab.circuits.hooks import Intervention, Patch, clean_run, run_from
+    from tinkerlab.patching.interventions import Intervention, Patch
+    from tinkerlab.patching.prefix import clean_run, run_from
     from tinkerlab.circuits.models import load_model
 
     batch, seq = ids.shape

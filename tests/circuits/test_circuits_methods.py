@@ -7,10 +7,10 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.cmap import cmap_accuracy, cmap_table
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.dcm import DCMConfig, HeadMask, train_mask
+from tinkerlab.patching.masks import DCMConfig, HeadMask, train_mask
 from tinkerlab.circuits.evaluate import (
     accuracy,
     circuit_accuracy,
@@ -20,7 +20,7 @@ from tinkerlab.circuits.evaluate import (
     paired_difference,
     random_circuit,
 )
-from tinkerlab.circuits.models import tiny_model
+from tinkerlab.patching.models import tiny_model
 
 SEQ = 12
 

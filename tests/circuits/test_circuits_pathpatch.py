@@ -9,7 +9,7 @@ import torch
 pytest.importorskip("transformers")
 
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.models import tiny_model
+from tinkerlab.patching.models import tiny_model
 from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, reference_scores, select_heads
 
 B, SEQ = 4, 12

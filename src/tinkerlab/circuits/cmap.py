@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import torch
 
-from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.hooks import Intervention, Patch
+from tinkerlab.patching.interventions import Intervention, Patch
+from tinkerlab.circuits.groups import Circuit
 from tinkerlab.core.errors import InputError
-
-Circuit = dict[str, list[tuple[int, int]]]
 
 
 Key = tuple[str, int, int]  # (group, layer, head)

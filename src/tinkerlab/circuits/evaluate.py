@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import torch
 
-from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.hooks import Intervention, MeanAblation
+from tinkerlab.patching.interventions import Intervention, MeanAblation
+from tinkerlab.circuits.groups import Circuit
 from tinkerlab.core.errors import InputError
 
 
@@ -56,8 +57,6 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor, *, n_boot: int = 2000, s
 
 
 # --- mean-ablation circuit evaluation -------------------------------------------------------------------------
-
-Circuit = dict[str, list[tuple[int, int]]]
 
 
 @torch.inference_mode()

@@ -239,8 +239,8 @@ class Experiment:
     def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
         """Base clean runs, and every source head's output at each group's position, shared by every group
         (positional and object_value pairs are the same prompts). Returns (clean run, {group: [L, N, H, Dh]})."""
-        from tinkerlab.circuits.dcm import base_runs, head_outputs_at
-        from tinkerlab.circuits.pathpatch import GROUPS
+        from tinkerlab.patching.masks import base_runs, head_outputs_at
+        from tinkerlab.circuits.groups import GROUPS
 
         key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional")
         cache = self.__dict__.setdefault("_dcm_caches", {})
@@ -254,7 +254,7 @@ class Experiment:
 
     def _dcm(self, circuit_name: str, model_name: str) -> dict:
         from tinkerlab.circuits.data import DESIDERATA
-        from tinkerlab.circuits.dcm import DCMConfig, train_mask
+        from tinkerlab.patching.masks import DCMConfig, train_mask
 
         model = self.model(model_name)[0]
         config = DCMConfig(sparsity=self.config.dcm_sparsity, epochs=self.config.dcm_epochs, seed=self.config.seed)
@@ -279,7 +279,7 @@ class Experiment:
 
     def _step_semantics(self) -> dict:
         from tinkerlab.circuits.data import DESIDERATA
-        from tinkerlab.circuits.dcm import masked_accuracy
+        from tinkerlab.patching.masks import masked_accuracy
 
         dcm = self.result("dcm")
         out: dict = {}
@@ -304,7 +304,7 @@ class Experiment:
 
     def _step_extra(self) -> dict:
         from tinkerlab.circuits.data import PERTURBATIONS, perturbed_positional_pairs
-        from tinkerlab.circuits.dcm import patch_accuracy
+        from tinkerlab.patching.masks import patch_accuracy
 
         heads = [tuple(h) for h in self.result("dcm")["PT"]["positional"]["selected"]]
         out: dict = {"heads": [list(h) for h in heads]}

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from torch import nn
 
 from tinkerlab.core.errors import InputError, MissingAssetError, require
 from tinkerlab.core.paths import cache_dir
 
 ModelName = Literal["original", "base", "finetuned"]
-Family = Literal["llama", "gemma3", "gpt2", "gpt_neox"]
 MODEL_NAMES: tuple[str, ...] = ("original", "base", "finetuned")
 
 
@@ -82,47 +80,3 @@ def load_model(name: ModelName | str = "original", *, path: str | Path | None = 
     model.eval()
     model.requires_grad_(False)
     return model, tokenizer
-
-
-def tiny_model(family: Family, *, seed: int = 0, n_layers: int = 3, n_heads: int = 4, d_model: int = 32,
-               vocab: int = 64) -> nn.Module:
-    """A tiny randomly initialised causal LM of a supported family (for tests and examples).
-
-    Args:
-        family: 'llama' (with grouped-query attention, 2 key/value heads), 'gemma3', 'gpt2' or 'gpt_neox'.
-        seed: initialisation seed.
-        n_layers, n_heads, d_model, vocab: sizes.
-
-    Returns:
-        The model in eval mode with `attn_implementation='sdpa'`.
-    """
-    _require_transformers()
-    import transformers as tf
-
-    common = dict(vocab_size=vocab, bos_token_id=0, eos_token_id=1, pad_token_id=1)
-    if family == "llama":
-        config = tf.LlamaConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                num_attention_heads=n_heads, num_key_value_heads=max(1, n_heads // 2),
-                                max_position_embeddings=128, **common)
-        cls = tf.LlamaForCausalLM
-    elif family == "gemma3":
-        config = tf.Gemma3TextConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                     num_attention_heads=n_heads, num_key_value_heads=max(1, n_heads // 2),
-                                     head_dim=d_model // n_heads, max_position_embeddings=128, sliding_window=64,
-                                     **common)
-        cls = tf.Gemma3ForCausalLM
-    elif family == "gpt2":
-        config = tf.GPT2Config(n_embd=d_model, n_layer=n_layers, n_head=n_heads, n_positions=128,
-                               resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, **common)
-        cls = tf.GPT2LMHeadModel
-    elif family == "gpt_neox":
-        config = tf.GPTNeoXConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                  num_attention_heads=n_heads, max_position_embeddings=128, **common)
-        cls = tf.GPTNeoXForCausalLM
-    else:
-        raise InputError(f"unknown family {family!r}: expected llama, gemma3, gpt2 or gpt_neox")
-    torch.manual_seed(seed)
-    model = cls(config)
-    model.eval()
-    model.requires_grad_(False)
-    return model

@@ -33,18 +33,16 @@ from dataclasses import dataclass, field
 
 import torch
 
-from tinkerlab.circuits.archmap import arch_map
+from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.circuits.hooks import CleanRun, Patch, clean_run, run_from
-from tinkerlab.circuits.partial import frozen_attention_pass, unembed
+from tinkerlab.circuits.groups import GROUPS
+from tinkerlab.patching.interventions import Head, Patch
+from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
+from tinkerlab.patching.partial import frozen_attention_pass, unembed
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 
-GROUPS: tuple[str, ...] = ("VF", "PT", "PD", "SR")
-GROUP_NAMES = {"VF": "Value Fetcher", "PT": "Position Transmitter", "PD": "Position Detector",
-               "SR": "Structure Reader"}
 _RECEIVER = {"PT": ("VF", "q"), "PD": ("PT", "v"), "SR": ("PD", "v")}
-Head = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,7 @@ def reference_scores(model, clean: EntityBatch, corrupt: EntityBatch, group: str
     Returns:
         {sender: score} with the same score as `PathPatcher.sweep`.
     """
-    from tinkerlab.circuits.hooks import Intervention, MeanAblation
+    from tinkerlab.patching.interventions import Intervention, MeanAblation
 
     amap = arch_map(model)
     sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]

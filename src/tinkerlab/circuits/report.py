@@ -12,10 +12,9 @@ import io
 import json
 from pathlib import Path
 
+from tinkerlab.circuits.groups import GROUP_NAMES
 from tinkerlab.core.errors import InputError
 
-GROUP_NAMES = {"VF": "Value Fetcher", "PT": "Position Transmitter", "PD": "Position Detector",
-               "SR": "Structure Reader"}
 
 
 def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:

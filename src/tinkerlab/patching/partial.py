@@ -1,6 +1,6 @@
 """Partial forwards: run only part of a Hugging Face LM, starting from its cached residual stream.
 
-Part of `tinkerlab.circuits` (Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Path patching
+Part of the `tinkerlab.patching` engine (first written for Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Path patching
 and DCM change a model at one layer and one position, so most of a full forward recomputes what a clean run already
 knows. Two exact shortcuts, both written against the architecture map (`archmap.FamilyMap`), so they work on every
 supported family:
@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from tinkerlab.circuits.archmap import ArchMap, arch_map
+from tinkerlab.patching.archmap import ArchMap, arch_map
 from tinkerlab.core.errors import InputError
 
 
@@ -134,7 +134,7 @@ def frozen_attention_pass(model: nn.Module, attn_out: Callable[[int], torch.Tens
     Returns:
         (hidden [R, D] leaving block stop-1, {site: [R, H, Dh]} recorded projections).
     """
-    from tinkerlab.circuits.hooks import Intervention
+    from tinkerlab.patching.interventions import Intervention
 
     amap = arch_map(model)
     first = int(start_layers.min())

@@ -9,18 +9,11 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map
-from tinkerlab.circuits.hooks import (
-    Intervention,
-    MeanAblation,
-    Patch,
-    clean_run,
-    grouped_query_sdpa,
-    has_hooks,
-    run_from,
-)
-from tinkerlab.circuits.models import tiny_model
-from tinkerlab.circuits.partial import frozen_attention_pass, skip_layers, unembed
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.interventions import Intervention, MeanAblation, Patch, has_hooks
+from tinkerlab.patching.prefix import clean_run, grouped_query_sdpa, run_from
+from tinkerlab.patching.models import tiny_model
+from tinkerlab.patching.partial import frozen_attention_pass, skip_layers, unembed
 from tinkerlab.core.errors import InputError
 
 SEQ = 10

@@ -1,6 +1,6 @@
 """Desiderata-based Component Masking (DCM): learn which heads of a group carry a desideratum's variable.
 
-Part of `tinkerlab.circuits`: DCM after Davies et al., "Discovering Variable Binding Circuitry with Desiderata"
+Part of the `tinkerlab.patching` engine: DCM after Davies et al., "Discovering Variable Binding Circuitry with Desiderata"
 (2023), as used by Prakash et al. (ICLR 2024, section 4). For one head group and one desideratum, each head gets a
 mask value m in [0, 1]; on the base prompt, at the group's position, head h's output becomes
 
@@ -31,12 +31,13 @@ from typing import Literal
 import torch
 from torch import nn
 
-from tinkerlab.circuits.hooks import CleanRun, Intervention, Patch, clean_run, run_from
+from tinkerlab.patching.interventions import Head, Intervention, Patch
+
+from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 
 Relaxation = Literal["clamp", "sigmoid"]
-Head = tuple[int, int]
 
 
 class HeadMask(nn.Module):
@@ -123,7 +124,7 @@ def head_outputs_at(model, input_ids: torch.Tensor, positions: dict[str, torch.T
     Returns:
         {name: [L, N, H, Dh]} (memory L * N * H * Dh per name instead of L * N * S * H * Dh).
     """
-    from tinkerlab.circuits.archmap import arch_map
+    from tinkerlab.patching.archmap import arch_map
 
     sites = [f"layers.{layer}.attn.head_out" for layer in range(arch_map(model).n_layers)]
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in positions}

@@ -1,7 +1,8 @@
 """Architecture maps: where per-head outputs, q/k/v, MLP outputs and the residual stream live in a Hugging Face LM.
 
-Part of `tinkerlab.circuits` (after Prakash et al., "Fine-Tuning Enhances Existing Mechanisms: A Case Study on
-Entity Tracking", ICLR 2024). Every method in the package speaks one activation-name grammar:
+Part of the `tinkerlab.patching` engine (first written for Prakash et al., "Fine-Tuning Enhances Existing
+Mechanisms: A Case Study on Entity Tracking", ICLR 2024). Every method of the engine speaks one activation-name
+grammar:
 
 | canonical name              | shape seen by an edit | where it is hooked                                      |
 |-----------------------------|-----------------------|---------------------------------------------------------|
@@ -72,7 +73,7 @@ class FamilyMap:
             `use_parallel_residual`, the default).
         post_attn_norm, post_mlp_norm: the extra norms of the 'sandwich' layout.
 
-    The block parts let partial forwards (`tinkerlab.circuits.partial`) run a block with its attention output
+    The block parts let partial forwards (`tinkerlab.patching.partial`) run a block with its attention output
     given, without recomputing attention.
     """
 
@@ -234,7 +235,7 @@ def arch_map(model: nn.Module) -> ArchMap:
         supported = ", ".join(f"{key} ({fam.name})" for key, fam in FAMILIES.items())
         raise InputError(
             f"no architecture map for model_type {model_type!r} ({type(model).__name__}); supported: {supported}. "
-            "To add one, describe its module paths with tinkerlab.circuits.archmap.FamilyMap(...) and call "
+            "To add one, describe its module paths with tinkerlab.patching.archmap.FamilyMap(...) and call "
             f"register_family({model_type!r}, family_map)"
         )
     family = FAMILIES[model_type]

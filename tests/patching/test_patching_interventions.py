@@ -7,17 +7,10 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.circuits.archmap import arch_map
-from tinkerlab.circuits.hooks import (
-    Intervention,
-    Knockout,
-    MeanAblation,
-    Patch,
-    clean_run,
-    has_hooks,
-    run_from,
-)
-from tinkerlab.circuits.models import tiny_model
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.interventions import Intervention, Knockout, MeanAblation, Patch, has_hooks
+from tinkerlab.patching.prefix import clean_run, run_from
+from tinkerlab.patching.models import tiny_model
 from tinkerlab.core.errors import InputError
 
 SEQ = 10
