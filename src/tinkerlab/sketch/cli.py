@@ -156,8 +156,9 @@ def evaluate(
     """Zero-shot top-1/top-5 recognition of sketches over a concept list, as in the paper's evaluation."""
     from tinkerlab.core.errors import InputError
     from tinkerlab.sketch import evaluate as ev
+    from tinkerlab.vision.clipart import CLIPART_CONCEPTS, ClipartRecognizer, clipart_benchmark
 
-    labels_list = list(ev.CLIPART_CONCEPTS)
+    labels_list = list(CLIPART_CONCEPTS)
     if concepts_file is not None:
         if not concepts_file.is_file():
             raise InputError(f"concepts file {str(concepts_file)!r} does not exist")
@@ -178,9 +179,9 @@ def evaluate(
     scorer = ev.load_recognizer(recognizer)
     results = {}
     if clipart_check:
-        if not isinstance(scorer, ev.ClipartRecognizer):
+        if not isinstance(scorer, ClipartRecognizer):
             raise InputError("--clipart-check measures the default recogniser; drop --recognizer")
-        check = ev.clipart_benchmark(scorer)
+        check = clipart_benchmark(scorer)
         results["clipart_check"] = json.loads(check.to_json())
         typer.echo(f"recogniser on {check.count} held-out openclipart drawings, {len(check.concepts)} concepts: "
                    f"top-1 {check.top1:.3f}, top-5 {check.top5:.3f} (chance {1 / len(check.concepts):.3f}, "

