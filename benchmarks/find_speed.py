@@ -117,7 +117,7 @@ def main() -> int:
 
     import numpy as np
 
-    from tinkerlab.find import numeric, scoring
+    from tinkerlab.find import harness, metrics, numeric
     from tinkerlab.find.suite import BuildConfig, build_suite, load_suite
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,14 +139,14 @@ def main() -> int:
     t_inprocess = time.perf_counter() - start
 
     start = time.perf_counter()
-    scores = scoring.score_numeric(specs, codes)
+    scores = metrics.score_numeric(specs, codes)
     t_sandbox = time.perf_counter() - start
     success = float(np.mean([s.score for s in scores]))
 
     sample = specs[: args.naive_sample]
     start = time.perf_counter()
     for s in sample:
-        scoring.score_numeric([s], codes, scoring.SandboxConfig(chunk_size=1))
+        metrics.score_numeric([s], codes, harness.SandboxConfig(chunk_size=1))
     t_naive = (time.perf_counter() - start) / len(sample) * len(specs)
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

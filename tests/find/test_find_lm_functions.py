@@ -110,7 +110,8 @@ def test_smollm2_neuron_runs_two_forward_passes():
 def test_logprob_judge_is_a_valid_position_debiased_choice(tiny_lm):
     from types import SimpleNamespace
 
-    from tinkerlab.find.scoring import LogprobJudge, score_unit_tests
+    from tinkerlab.find.judges import LogprobJudge
+    from tinkerlab.find.metrics import score_unit_tests
 
     model, tokenizer = tiny_lm
     chat = SimpleNamespace(model=model, tokenizer=tokenizer, name="tiny")
@@ -132,7 +133,7 @@ def test_logprob_judge_is_a_valid_position_debiased_choice(tiny_lm):
 
 @pytest.mark.slow
 def test_smollm2_logprob_judge_answers_every_item():
-    from tinkerlab.find.scoring import LogprobJudge
+    from tinkerlab.find.judges import LogprobJudge
     from tinkerlab.llm import load_chat_model
 
     judge = LogprobJudge(load_chat_model("local"))

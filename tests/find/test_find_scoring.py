@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tinkerlab.find import numeric, scoring, strings
+from tinkerlab.find import harness, judges, metrics, numeric, strings
 
 
 def _clean(family, seed=0, **overrides):
@@ -20,14 +20,14 @@ def _clean(family, seed=0, **overrides):
 def test_nmse_matches_the_formula_and_skips_non_finite_ground_truth():
     gt = np.array([1.0, 2.0, np.nan, np.inf, -2.0])
     pred = np.array([1.0, 1.0, 5.0, 5.0, -2.0])
-    assert scoring.nmse(gt, pred) == pytest.approx(1.0 / 9.0)
-    assert scoring.nmse(gt, np.array([1.0, 2.0, 0.0, 0.0, np.nan])) == math.inf
+    assert metrics.nmse(gt, pred) == pytest.approx(1.0 / 9.0)
+    assert metrics.nmse(gt, np.array([1.0, 2.0, 0.0, 0.0, np.nan])) == math.inf
 
 
 def test_numeric_ground_truth_code_scores_one_and_wrong_code_zero():
     specs = [_clean("linear", 1, m=3.0, b=-2.0), _clean("sin", 2), _clean("polynomial", 3), _clean("logarithm", 4)]
     truth = {s["id"]: s["code"] for s in specs}
-    scores = scoring.score_numeric(specs, truth)
+    scores = metrics.score_numeric(specs, truth)
     assert [s.score for s in scores] == [1.0, 1.0, 1.0, 1.0]
     assert all(s.value is not None and s.value < 1e-12 for s in scores)
     wrong = {
@@ -36,14 +36,14 @@ def test_numeric_ground_truth_code_scores_one_and_wrong_code_zero():
         specs[2]["id"]: "import math\ndef f(x):\n    return math.exp(x / 10)\n",
         specs[3]["id"]: "def g(x):\n    return x\n",
     }
-    scores = scoring.score_numeric(specs, wrong)
+    scores = metrics.score_numeric(specs, wrong)
     assert [s.score for s in scores] == [0.0, 0.0, 0.0, 0.0]
     assert scores[1].value == pytest.approx(1.0)
 
 
 def test_nearly_right_code_passes_the_threshold():
     spec = _clean("linear", 5, m=2.0, b=1.0)
-    scores = scoring.score_numeric([spec], {spec["id"]: "def f(x):\n    return 2.05 * x + 1.0\n"})
+    scores = metrics.score_numeric([spec], {spec["id"]: "def f(x):\n    return 2.05 * x + 1.0\n"})
     assert scores[0].score == 1.0 and 0 < scores[0].value < 0.1
 
 
@@ -56,7 +56,7 @@ def test_code_that_crashes_loops_or_has_no_function_scores_zero_with_the_reason(
         specs[3]["id"]: "x = 3\n",
         specs[4]["id"]: specs[4]["code"],
     }
-    scores = scoring.score_numeric(specs, codes, scoring.SandboxConfig(item_timeout_s=0.5))
+    scores = metrics.score_numeric(specs, codes, harness.SandboxConfig(item_timeout_s=0.5))
     assert [s.score for s in scores] == [0.0, 0.0, 0.0, 0.0, 1.0]
     assert "timed out" in scores[0].error
     assert "RuntimeError: boom" in scores[1].error
@@ -69,14 +69,14 @@ def test_a_process_killing_interpretation_only_fails_itself():
     specs = [_clean("linear", i) for i in range(3)]
     codes = {s["id"]: s["code"] for s in specs}
     codes[specs[1]["id"]] = "import os\ndef f(x):\n    os._exit(3)\n"
-    scores = scoring.score_numeric(specs, codes)
+    scores = metrics.score_numeric(specs, codes)
     assert [s.score for s in scores] == [1.0, 0.0, 1.0]
     assert "sandbox failure" in scores[1].error
 
 
 def test_missing_code_scores_zero():
     spec = _clean("linear", 9)
-    assert scoring.score_numeric([spec], {})[0].error == "no code"
+    assert metrics.score_numeric([spec], {})[0].error == "no code"
 
 
 def test_strings_exact_match_fraction():
@@ -85,12 +85,12 @@ def test_strings_exact_match_fraction():
     spec["ops"] = [{"op": "upper", "params": {}}]
     spec["code"] = strings.ground_truth_code(spec)
     spec["test_pairs"] = [["abc", "ABC"], ["x1", "X1"], ["Hi", "HI"], ["ok", "OK"]]
-    assert scoring.score_strings_code([spec], {"f00000": spec["code"]})[0].score == 1.0
-    assert scoring.score_strings_code([spec], {"f00000": "def f(x):\n    return x.lower()\n"})[0].score == 0.0
+    assert metrics.score_strings_code([spec], {"f00000": spec["code"]})[0].score == 1.0
+    assert metrics.score_strings_code([spec], {"f00000": "def f(x):\n    return x.lower()\n"})[0].score == 0.0
     half = "def f(x):\n    return x.upper() if len(x) == 2 else x\n"
-    assert scoring.score_strings_code([spec], {"f00000": half})[0].score == 0.75
+    assert metrics.score_strings_code([spec], {"f00000": half})[0].score == 0.75
     returns_int = "def f(x):\n    return 1\n"
-    assert scoring.score_strings_code([spec], {"f00000": returns_int})[0].score == 0.0
+    assert metrics.score_strings_code([spec], {"f00000": returns_int})[0].score == 0.0
 
 
 def test_unit_tests_use_the_description_before_code_and_parse_answers():
@@ -106,13 +106,13 @@ def test_unit_tests_use_the_description_before_code_and_parse_answers():
     }
     evaluator = ScriptedChatModel([" 1", " 2", " 1"])
     answer = "[DESCRIPTION]: words about golf\n[CODE]: secret code"
-    scores = scoring.score_unit_tests("entities", [spec], {"f00000": answer}, evaluator)
+    scores = metrics.score_unit_tests("entities", [spec], {"f00000": answer}, evaluator)
     assert scores[0].score == pytest.approx(2 / 3)
     prompt = evaluator.requests[0][0].text
     assert "words about golf" in prompt and "secret code" not in prompt
     assert "Example 2: input = apple" in prompt
-    assert scoring.parse_answer("[ANSWER]: 3") == 3 and scoring.parse_answer("I think 2.") == 2
-    assert scoring.score_unit_tests("entities", [spec], {}, evaluator)[0].error == "no description"
+    assert metrics.parse_answer("[ANSWER]: 3") == 3 and metrics.parse_answer("I think 2.") == 2
+    assert metrics.score_unit_tests("entities", [spec], {}, evaluator)[0].error == "no description"
 
 
 def test_unit_tests_accept_a_judge_with_choose():
@@ -124,12 +124,12 @@ def test_unit_tests_accept_a_judge_with_choose():
 
     spec = {"id": "f00000", "unit_tests": [{"candidates": [["a", "A"], ["b", "b"], ["c", "c"]], "answer": 1},
                                            {"candidates": [["a", "a"], ["b", "B"], ["c", "c"]], "answer": 2}]}
-    scores = scoring.score_unit_tests("strings", [spec], {"f00000": "[DESCRIPTION]: upper case"}, FirstJudge())
+    scores = metrics.score_unit_tests("strings", [spec], {"f00000": "[DESCRIPTION]: upper case"}, FirstJudge())
     assert scores[0].score == 0.5 and scores[0].details["picks"] == [1, 1]
 
 
 @pytest.mark.slow
 def test_embedding_judge_prefers_the_related_word():
-    judge = scoring.EmbeddingJudge()
+    judge = judges.EmbeddingJudge()
     item = {"candidates": ["tractor", "golfer", "violin"], "answer": 2}
     assert judge.choose("entities", "The function responds to inputs related to golf.", item) == 2

@@ -67,15 +67,16 @@ def score(
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
-    from tinkerlab.find.scoring import SandboxConfig, score_run
+    from tinkerlab.find.harness import SandboxConfig
+    from tinkerlab.find.scoring import score_run
 
     model = None
     if evaluator == "embedding":
-        from tinkerlab.find.scoring import EmbeddingJudge
+        from tinkerlab.find.judges import EmbeddingJudge
 
         model = EmbeddingJudge()
     elif evaluator and evaluator.startswith("logprob:"):
-        from tinkerlab.find.scoring import LogprobJudge
+        from tinkerlab.find.judges import LogprobJudge
         from tinkerlab.llm import load_chat_model
 
         model = LogprobJudge(load_chat_model(evaluator.split(":", 1)[1]))

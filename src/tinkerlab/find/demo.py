@@ -78,7 +78,7 @@ def plot_interpretation(spec: dict[str, Any], code: str, score: Any, path: str |
 
 def run_demo(ctx: Any) -> None:
     """Fill the FIND gallery section (about 10-20 s on a 2-core CPU)."""
-    from tinkerlab.find import scoring, strings
+    from tinkerlab.find import metrics, strings
     from tinkerlab.find.baselines import NumericFitInterpreter, StringSearchInterpreter
     from tinkerlab.find.protocol import BlackBox
 
@@ -92,7 +92,7 @@ def run_demo(ctx: Any) -> None:
     specs = demo_numeric_specs()
     fit = NumericFitInterpreter()
     results = [fit.interpret(s, BlackBox(s, seed=1)) for s in specs]
-    scores = scoring.score_numeric(specs, {r.function_id: r.code for r in results})
+    scores = metrics.score_numeric(specs, {r.function_id: r.code for r in results})
     rows = []
     for spec, result, score in zip(specs, results, scores):
         path = plot_interpretation(spec, result.code, score, Path(ctx.out_dir) / f"find_{spec['id']}.png")

@@ -8,9 +8,13 @@ import numpy as np
 
 
 class TextEncoder:
-    """all-MiniLM-L6-v2 sentence embeddings (mean pooling, unit length), (n, 384)."""
+    """all-MiniLM-L6-v2 sentence embeddings (mean pooling, unit length), (n, 384).
 
-    def __init__(self) -> None:
+    Args:
+        max_length: texts are truncated to this many tokens.
+    """
+
+    def __init__(self, max_length: int = 64) -> None:
         from tinkerlab.core.assets import minilm_dir
         from tinkerlab.core.errors import require
 
@@ -26,12 +30,13 @@ class TextEncoder:
             transformers.logging.set_verbosity(verbosity)
             transformers.logging.enable_progress_bar()
         self.model.eval()
+        self.max_length = max_length
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=64, return_tensors="pt")
+            batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
             hidden = self.model(**batch).last_hidden_state  # (n, L, 384)
             mask = batch["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-6)
