@@ -1,6 +1,7 @@
-"""The `tinkerlab` command: one Typer app; each system registers its own sub-app (`tinkerlab <system> <verb>`).
+"""The `tinkerlab` command: one Typer app; each engine and system registers its own sub-app
+(`tinkerlab <package> <verb>`), shown in two groups of `--help`.
 
-System CLIs are plain modules `tinkerlab.<system>.cli` exposing `app`; they import heavy libraries only inside
+Package CLIs are plain modules `tinkerlab.<package>.cli` exposing `app`; they import heavy libraries only inside
 their commands, so `tinkerlab --help` stays fast.
 """
 
@@ -14,18 +15,28 @@ import typer
 
 from tinkerlab import __version__
 
-# Order is the order shown in --help and in the demo gallery.
-SYSTEMS: dict[str, str] = {
+# Order is the order shown in --help and in the demo gallery. A package's CLI name is its package name.
+ENGINES: dict[str, str] = {
     "llm": "chat models: local, OpenAI-compatible, Anthropic, scripted",
     "sandbox": "run model-written code with time and memory limits",
+    "vision": "offline image models: EfficientNet-Lite0, MiniLM, the clip-art recogniser",
+    "patching": "interventions on Hugging Face LMs: patching, ablation, prefix reuse, masks",
+    "pyramid": "multi-scale single-image GANs (SinGAN): train and sample",
+}
+SYSTEMS: dict[str, str] = {
     "sketch": "SketchAgent: an LLM draws stroke by stroke",
     "codedraw": "Vision Check-up: LLMs draw with code",
     "find": "FIND: function-interpretation benchmark",
     "maia": "MAIA: an agent that explains vision neurons",
-    "circuits": "entity-tracking circuits: patching, DCM, CMAP",
-    "internal": "single-sample GANs: IDC, BlendGAN, Catch-A-Waveform",
+    "circuits": "entity-tracking circuits: path patching, DCM, CMAP",
+    "desiderata": "desiderata-based masks that find variable-binding circuitry",
+    "idc": "IDC: diverse completion of a hole, learned from one image",
+    "blend": "BlendGAN: one multi-scale GAN for several images",
+    "waveform": "Catch-A-Waveform: a GAN learned from one short audio clip",
     "asapnet": "ASAPNet: fast label-to-image translation",
 }
+PACKAGES: dict[str, str] = {**ENGINES, **SYSTEMS}
+GROUP_ENGINES, GROUP_SYSTEMS = "Engines", "Systems"
 
 app = typer.Typer(
     name="tinkerlab",
@@ -62,8 +73,8 @@ def demo(
     run_gallery(out, only=only, fresh=fresh)
 
 
-def _register_systems() -> None:
-    for name, help_text in SYSTEMS.items():
+def _register_packages() -> None:
+    for name, help_text in PACKAGES.items():
         module_name = f"tinkerlab.{name}.cli"
         try:
             module = importlib.import_module(module_name)
@@ -72,10 +83,11 @@ def _register_systems() -> None:
             if exc.name in (module_name, f"tinkerlab.{name}"):
                 continue
             raise
-        app.add_typer(module.app, name=name, help=help_text)
+        panel = GROUP_ENGINES if name in ENGINES else GROUP_SYSTEMS
+        app.add_typer(module.app, name=name, help=help_text, rich_help_panel=panel)
 
 
-_register_systems()
+_register_packages()
 
 
 def main() -> None:

@@ -93,11 +93,11 @@ class DemoContext:
 
 
 def demo_systems() -> list[str]:
-    """Systems that ship a demo, in CLI order."""
-    from tinkerlab.cli import SYSTEMS
+    """Engines and systems that ship a demo, in CLI order."""
+    from tinkerlab.cli import PACKAGES
 
     found = []
-    for name in SYSTEMS:
+    for name in PACKAGES:
         try:
             if importlib.util.find_spec(f"tinkerlab.{name}.demo") is not None:
                 found.append(name)
