@@ -53,9 +53,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from tinkerlab.patching.archmap import arch_map
     from tinkerlab.circuits.data import path_patching_pairs
     from tinkerlab.circuits.models import load_model
+    from tinkerlab.patching.archmap import arch_map
 
     model, tokenizer = load_model("original")
     amap = arch_map(model)
@@ -63,18 +63,31 @@ def main() -> None:
     ids = clean.input_ids  # [16, 53]
     batch, seq = ids.shape
     sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
-    print(f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
+        f"torch threads {torch.get_num_threads()}"
+    )
 
     base = args.plain_seconds
     if not args.skip_ab:
         base = sections_a_b(args, model, amap, clean, corrupt, ids, sites)
-        print(f"(a)+(b) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-              flush=True)
+        print(
+            f"(a)+(b) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+            flush=True,
+        )
         if not args.skip_pp:
             # (c) in a fresh process, so its peak memory is its own and not stacked on (b)'s freed heap
-            forward = ["--skip-ab", "--pp-prompts", str(args.pp_prompts), "--pp-baseline-senders",
-                       str(args.pp_baseline_senders), "--threads", str(args.threads), "--plain-seconds", str(base)]
+            forward = [
+                "--skip-ab",
+                "--pp-prompts",
+                str(args.pp_prompts),
+                "--pp-baseline-senders",
+                str(args.pp_baseline_senders),
+                "--threads",
+                str(args.threads),
+                "--plain-seconds",
+                str(base),
+            ]
             subprocess.run([sys.executable, __file__, *forward], check=True)
             return
     if not args.skip_pp:
@@ -84,9 +97,9 @@ def main() -> None:
 
 def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
     """(a) cache / patch overhead and (b) the 270-head sweep; returns the plain-forward time."""
+    from tinkerlab.circuits.models import load_model
     from tinkerlab.patching.interventions import Intervention, Patch
     from tinkerlab.patching.prefix import clean_run, run_from
-    from tinkerlab.circuits.models import load_model
 
     batch, seq = ids.shape
     last = seq - 1
@@ -103,8 +116,13 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
             with Intervention(model, cache=sites):
                 model(ids)
 
-        patch = Patch("layers.15.attn.head_out", torch.arange(batch), torch.full((batch,), last),
-                      corrupt_heads["layers.15.attn.head_out"][:, last, 4], torch.full((batch,), 4))
+        patch = Patch(
+            "layers.15.attn.head_out",
+            torch.arange(batch),
+            torch.full((batch,), last),
+            corrupt_heads["layers.15.attn.head_out"][:, last, 4],
+            torch.full((batch,), 4),
+        )
 
         def patch_one():
             with Intervention(model, patches=[patch]):
@@ -118,11 +136,15 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
             t_cache.append(timed(cache_all, 1))
             t_patch.append(timed(patch_one, 1))
         base = min(t_plain)
-    for label, times in (("plain forward                        ", t_plain),
-                         ("cache all 270 per-head outputs       ", t_cache),
-                         ("patch one head (L15H4, last position)", t_patch)):
-        print(f"(a) {label} min {min(times) * 1000:8.1f} ms  {min(times) / base:.2f}x   "
-              f"(median {statistics.median(times) / statistics.median(t_plain):.2f}x of the median plain)")
+    for label, times in (
+        ("plain forward                        ", t_plain),
+        ("cache all 270 per-head outputs       ", t_cache),
+        ("patch one head (L15H4, last position)", t_patch),
+    ):
+        print(
+            f"(a) {label} min {min(times) * 1000:8.1f} ms  {min(times) / base:.2f}x   "
+            f"(median {statistics.median(times) / statistics.median(t_plain):.2f}x of the median plain)"
+        )
 
     # (b) -------------------------------------------------------------------------------------------------------
     heads = [(layer, head) for layer in range(amap.n_layers) for head in range(amap.n_heads)]
@@ -158,8 +180,13 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
 
     def hooks_full(head):
         layer, h = head
-        p = Patch(sites[layer], torch.arange(batch), torch.full((batch,), last),
-                  corrupt_heads[sites[layer]][:, last, h], torch.full((batch,), h))
+        p = Patch(
+            sites[layer],
+            torch.arange(batch),
+            torch.full((batch,), last),
+            corrupt_heads[sites[layer]][:, last, h],
+            torch.full((batch,), h),
+        )
         with torch.inference_mode(), Intervention(model, patches=[p]):
             return model(ids).logits[:, -1]
 
@@ -167,10 +194,14 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
     hook_logits = [hooks_full(h) for h in subset]
     t_hooks = (time.perf_counter() - start) / len(subset) * len(heads)
     err_hooks = max(float((hook_logits[i] - ours[h]).abs().max()) for i, h in enumerate(subset))
-    print(f"(b) sweep 270 heads, tinkerlab (prefix reuse + batching) {t_ours:7.1f} s   {t_ours / base:6.1f}x plain"
-          f" forward")
-    print(f"(b) sweep 270 heads, plain hooks, full recompute/head  {t_hooks:7.1f} s   {t_hooks / base:6.1f}x "
-          f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_hooks:.1e})")
+    print(
+        f"(b) sweep 270 heads, tinkerlab (prefix reuse + batching) {t_ours:7.1f} s   {t_ours / base:6.1f}x plain"
+        f" forward"
+    )
+    print(
+        f"(b) sweep 270 heads, plain hooks, full recompute/head  {t_hooks:7.1f} s   {t_hooks / base:6.1f}x "
+        f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_hooks:.1e})"
+    )
     print(f"(b) speed-up over plain-hooks full recompute: {t_hooks / t_ours:.1f}x")
 
     if not args.skip_nnsight:
@@ -194,8 +225,10 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
             nn_logits = [nnsight_one(h) for h in subset]
             t_nn = (time.perf_counter() - start) / len(subset) * len(heads)
             err_nn = max(float((nn_logits[i] - ours[h]).abs().max()) for i, h in enumerate(subset))
-            print(f"(b) sweep 270 heads, nnsight one trace/head          {t_nn:7.1f} s   {t_nn / base:6.1f}x "
-                  f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_nn:.1e})")
+            print(
+                f"(b) sweep 270 heads, nnsight one trace/head          {t_nn:7.1f} s   {t_nn / base:6.1f}x "
+                f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_nn:.1e})"
+            )
             print(f"(b) speed-up over nnsight: {t_nn / t_ours:.1f}x")
         except Exception as exc:  # the comparison is optional; say why it was skipped
             print(f"(b) nnsight comparison failed ({type(exc).__name__}: {exc}); plain-hooks comparison above")
@@ -225,12 +258,17 @@ def section_c(args, model, tokenizer, base: float | None) -> None:
     start = time.perf_counter()
     result = path_patch(model, pp_clean, pp_corrupt, log=lambda line: print("    " + line, flush=True))
     total = time.perf_counter() - start
-    print(f"    peak memory so far (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-          flush=True)
+    print(
+        f"    peak memory so far (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        flush=True,
+    )
     gc.collect()
     ratio = f"; {total / base:.0f}x a plain 16-prompt forward" if base else ""
-    print(f"(c) four-step path patching, {args.pp_prompts} prompts: {total:.0f} s "
-          f"({', '.join(f'{g} {s:.0f} s' for g, s in result.seconds.items())}){ratio}; limit 600 s", flush=True)
+    print(
+        f"(c) four-step path patching, {args.pp_prompts} prompts: {total:.0f} s "
+        f"({', '.join(f'{g} {s:.0f} s' for g, s in result.seconds.items())}){ratio}; limit 600 s",
+        flush=True,
+    )
     if args.pp_baseline_senders <= 0:
         return
     estimate = 0.0
@@ -242,10 +280,14 @@ def section_c(args, model, tokenizer, base: float | None) -> None:
         probe = senders[:: max(1, len(senders) // args.pp_baseline_senders)][: args.pp_baseline_senders]
         per = original_style_seconds(model, pp_clean, pp_corrupt, group, receivers, probe)
         estimate += per * len(senders)
-        print(f"    original-style {group}: {per:.1f} s per sender x {len(senders)} senders "
-              f"(timed on {len(probe)})", flush=True)
-    print(f"(c) the same schedule run the original way: {estimate:.0f} s (extrapolated) -> tinkerlab "
-          f"{estimate / total:.1f}x faster")
+        print(
+            f"    original-style {group}: {per:.1f} s per sender x {len(senders)} senders (timed on {len(probe)})",
+            flush=True,
+        )
+    print(
+        f"(c) the same schedule run the original way: {estimate:.0f} s (extrapolated) -> tinkerlab "
+        f"{estimate / total:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,11 @@ def lm_speed(n_prompts: int, n_answers: int) -> int:
     lm = load_function_lm("local", cache=False)
     words = [w for c in sorted(CONCEPTS) for w in CONCEPTS[c]][:n_prompts]
     instruction = entities.instruction(["golf"])
-    spec = next(s for s in relations.build_relation_specs(np.random.default_rng(0), 75)
-                if s["relation"] == "country_capital" and s["mode"] == "none")
+    spec = next(
+        s
+        for s in relations.build_relation_specs(np.random.default_rng(0), 75)
+        if s["relation"] == "country_capital" and s["mode"] == "none"
+    )
     countries = ["France", "Japan", "Brazil", "Kenya", "Canada", "Peru", "Norway", "Egypt"][:n_answers]
     default_threads = torch.get_num_threads()
     rows = []
@@ -74,14 +77,20 @@ def lm_speed(n_prompts: int, n_answers: int) -> int:
         rows.append((label, time.perf_counter() - start))
         return out
 
-    naive_p = timed(f"naive, {default_threads} threads: {n_prompts} P(1)",
-                    lambda: [_naive_prob_one(lm, instruction, w) for w in words])
-    naive_a = timed(f"naive, {default_threads} threads: {n_answers} answers",
-                    lambda: [_naive_answer(lm, spec["instruction"], c) for c in countries])
+    naive_p = timed(
+        f"naive, {default_threads} threads: {n_prompts} P(1)",
+        lambda: [_naive_prob_one(lm, instruction, w) for w in words],
+    )
+    naive_a = timed(
+        f"naive, {default_threads} threads: {n_answers} answers",
+        lambda: [_naive_answer(lm, spec["instruction"], c) for c in countries],
+    )
     lm.threads = None
     timed(f"batched + KV cache, {default_threads} threads: P(1)", lambda: lm.prob_one_many(instruction, words))
-    timed(f"batched + KV cache, {default_threads} threads: answers",
-          lambda: lm.answer_many(spec["instruction"], countries))
+    timed(
+        f"batched + KV cache, {default_threads} threads: answers",
+        lambda: lm.answer_many(spec["instruction"], countries),
+    )
     lm.threads = 1
     with_one = timed("batched + KV cache, 1 thread: P(1)", lambda: lm.prob_one_many(instruction, words))
     answers = timed("batched + KV cache, 1 thread: answers", lambda: lm.answer_many(spec["instruction"], countries))
@@ -94,11 +103,15 @@ def lm_speed(n_prompts: int, n_answers: int) -> int:
     for label, seconds in rows:
         print(f"  {label:48s} {seconds:7.2f} s")
     base_p, base_a = rows[0][1], rows[1][1]
-    print(f"  speed-up, P(1):   x{base_p / times['batched + KV cache, 1 thread: P(1)']:.1f} against naive "
-          f"({default_threads} threads), x{times['naive, 1 thread: P(1)'] / times['batched + KV cache, 1 thread: P(1)']:.1f} at 1 thread")
-    print(f"  speed-up, answers: x{base_a / times['batched + KV cache, 1 thread: answers']:.1f} against naive "
-          f"({default_threads} threads), x{times['naive, 1 thread: answers'] / times['batched + KV cache, 1 thread: answers']:.1f} at 1 thread")
-    agree_p = max(abs(a - b) for a, b in zip(naive_p, with_one))
+    print(
+        f"  speed-up, P(1):   x{base_p / times['batched + KV cache, 1 thread: P(1)']:.1f} against naive "
+        f"({default_threads} threads), x{times['naive, 1 thread: P(1)'] / times['batched + KV cache, 1 thread: P(1)']:.1f} at 1 thread"
+    )
+    print(
+        f"  speed-up, answers: x{base_a / times['batched + KV cache, 1 thread: answers']:.1f} against naive "
+        f"({default_threads} threads), x{times['naive, 1 thread: answers'] / times['batched + KV cache, 1 thread: answers']:.1f} at 1 thread"
+    )
+    agree_p = max(abs(a - b) for a, b in zip(naive_p, with_one, strict=False))
     print(f"  same outputs: max |dP| = {agree_p:.2e}, answers equal: {naive_a == answers} ({answers[:3]}...)")
     print(f"  peak memory (this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
@@ -154,11 +167,19 @@ def main() -> int:
     print("FIND speed (the CPU is shared with other jobs: absolute times are noisy)")
     print(f"  build numeric suite (1000, 150 MLPs fitted): {t_numeric:6.2f} s")
     print(f"  build string suite (1000, with unit tests):   {t_strings:6.2f} s")
-    print(f"  build total:                                  {build:6.2f} s  (target <= 30 s: {'ok' if build <= 30 else 'MISSED'})")
-    print(f"  score 1000 numeric codes, batched sandbox:    {t_sandbox:6.2f} s  (target <= 60 s: {'ok' if t_sandbox <= 60 else 'MISSED'})")
+    print(
+        f"  build total:                                  {build:6.2f} s  (target <= 30 s: {'ok' if build <= 30 else 'MISSED'})"
+    )
+    print(
+        f"  score 1000 numeric codes, batched sandbox:    {t_sandbox:6.2f} s  (target <= 60 s: {'ok' if t_sandbox <= 60 else 'MISSED'})"
+    )
     print(f"    ground-truth code success rate:             {success:6.3f}  (noise/corruption keep it below 1)")
-    print(f"  baseline: same 1000 codes in-process:         {t_inprocess:6.2f} s  -> sandbox costs x{t_sandbox / t_inprocess:.1f}")
-    print(f"  baseline: one sandbox per code (est. 1000):   {t_naive:6.2f} s  -> batching is x{t_naive / t_sandbox:.1f} faster")
+    print(
+        f"  baseline: same 1000 codes in-process:         {t_inprocess:6.2f} s  -> sandbox costs x{t_sandbox / t_inprocess:.1f}"
+    )
+    print(
+        f"  baseline: one sandbox per code (est. 1000):   {t_naive:6.2f} s  -> batching is x{t_naive / t_sandbox:.1f} faster"
+    )
     print(f"  peak memory (this process):                   {peak_mb:6.0f} MB")
     return 0 if build <= 30 and t_sandbox <= 60 else 1
 

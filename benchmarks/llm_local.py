@@ -34,8 +34,14 @@ def generation_rate(model, tokenizer, prompt: str, tokens: int, use_cache: bool)
     encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
     start = time.perf_counter()
     with torch.inference_mode():
-        output = model.generate(**encoded, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                                use_cache=use_cache, pad_token_id=tokenizer.pad_token_id)
+        output = model.generate(
+            **encoded,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            do_sample=False,
+            use_cache=use_cache,
+            pad_token_id=tokenizer.pad_token_id,
+        )
     seconds = time.perf_counter() - start
     produced = output.shape[1] - encoded["input_ids"].shape[1]
     return produced / seconds
@@ -99,8 +105,10 @@ def main() -> int:
         cached_reply_seconds = time.perf_counter() - start
         if not (second.cached and second.text == first.text):
             raise RuntimeError("the repeated temperature-0 request was not answered from the response cache")
-        print(f"reply generated: {generated_seconds:.2f} s; from the response cache: {cached_reply_seconds * 1000:.1f} ms"
-              f" ({generated_seconds / cached_reply_seconds:.0f}x faster)")
+        print(
+            f"reply generated: {generated_seconds:.2f} s; from the response cache: {cached_reply_seconds * 1000:.1f} ms"
+            f" ({generated_seconds / cached_reply_seconds:.0f}x faster)"
+        )
         print(f"peak RSS: {peak_rss_mib():.0f} MiB")
         print("note: the 2-core CPU was shared with other work while this ran; absolute times are noisy.")
         return 0 if speedup >= REQUIRED_LOAD_SPEEDUP else 1

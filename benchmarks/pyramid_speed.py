@@ -23,8 +23,10 @@ import time
 import torch
 
 from tinkerlab.core.assets import sample_image
+from tinkerlab.core.seeding import torch_threads
 from tinkerlab.pyramid import singan
 from tinkerlab.pyramid.config import demo_singan_config
+from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize
 from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
@@ -33,8 +35,6 @@ from tinkerlab.pyramid.trainer import (
     gradient_penalty,
     padded_shape,
 )
-from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize
-from tinkerlab.core.seeding import torch_threads
 
 
 def original_way_iterations(spec, pyramid: Pyramid, index: int, noise_amp: float, iterations: int, rng) -> None:
@@ -80,8 +80,13 @@ def engine_iterations(trainer: PyramidTrainer, spec, pyramid: Pyramid, index: in
 def prefix(pyramid: Pyramid, index: int) -> Pyramid:
     """The first `index` scales of a trained pyramid."""
     return Pyramid(
-        pyramid.generators[:index], pyramid.noise_amps[:index], pyramid.rec_noises[:index],
-        pyramid.noise_channels[:index], pyramid.shapes[:index], pyramid.channels, pyramid.resize,
+        pyramid.generators[:index],
+        pyramid.noise_amps[:index],
+        pyramid.rec_noises[:index],
+        pyramid.noise_channels[:index],
+        pyramid.shapes[:index],
+        pyramid.channels,
+        pyramid.resize,
     )
 
 
@@ -94,8 +99,10 @@ def main() -> None:
 
     config = demo_singan_config(iterations=args.iterations)
     image = sample_image(args.image, max_side=64)
-    print(f"image {args.image} {image.shape[0]}x{image.shape[1]}, torch {torch.__version__}, 1 thread; "
-          "the 2-core machine was shared with other jobs while this ran")
+    print(
+        f"image {args.image} {image.shape[0]}x{image.shape[1]}, torch {torch.__version__}, 1 thread; "
+        "the 2-core machine was shared with other jobs while this ran"
+    )
 
     reports: list[ScaleReport] = []
     with torch_threads(1):
@@ -105,8 +112,10 @@ def main() -> None:
     shapes = model.pyramid.shapes
     print(f"\n1. full training, {args.iterations} iterations per scale (3 D + 3 G steps each)")
     print("scale  shape   s/iteration  seconds")
-    for report, shape in zip(reports, shapes):
-        print(f"{report.index:5d}  {shape[0]}x{shape[1]:<4d} {report.seconds / report.iterations:11.4f}  {report.seconds:7.1f}")
+    for report, shape in zip(reports, shapes, strict=False):
+        print(
+            f"{report.index:5d}  {shape[0]}x{shape[1]:<4d} {report.seconds / report.iterations:11.4f}  {report.seconds:7.1f}"
+        )
     print(f"total  {total:.1f} s ({total / 60:.2f} min), {total / args.iterations:.3f} s per iteration over all scales")
 
     print(f"\n2. engine step vs the original's step, same weights, 2 alternating blocks of {args.probe} iterations")
@@ -127,14 +136,23 @@ def main() -> None:
                 times["engine"] += time.perf_counter() - tick
                 spec = copy.deepcopy(base_spec)
                 tick = time.perf_counter()
-                original_way_iterations(spec, coarser, index, model.pyramid.noise_amps[index], args.probe, torch.Generator().manual_seed(index))
+                original_way_iterations(
+                    spec,
+                    coarser,
+                    index,
+                    model.pyramid.noise_amps[index],
+                    args.probe,
+                    torch.Generator().manual_seed(index),
+                )
                 times["original"] += time.perf_counter() - tick
             engine, original = times["engine"] / (2 * args.probe), times["original"] / (2 * args.probe)
             engine_total += engine
             original_total += original
             print(f"{index:5d}  {engine:11.4f}  {original:13.4f}  {original / engine:7.2f}x")
-    print(f"all    {engine_total:11.4f}  {original_total:13.4f}  {original_total / engine_total:7.2f}x "
-          f"(per iteration over all scales)")
+    print(
+        f"all    {engine_total:11.4f}  {original_total:13.4f}  {original_total / engine_total:7.2f}x "
+        f"(per iteration over all scales)"
+    )
 
     print("\n3. threads, engine step at the finest scale")
     index = len(shapes) - 1

@@ -37,8 +37,10 @@ def make_sketch_text(rng: np.random.Generator, strokes: int = 20) -> str:
             t[0], t[-1] = 0.0, 1.0
         points = ", ".join(f"'x{c}y{r}'" for c, r in cells)
         t_values = ", ".join(f"{v:.2f}" for v in t)
-        parts.append(f"<s{index}>\n<points>{points}</points>\n<t_values>{t_values}</t_values>\n"
-                     f"<id>part {index}</id>\n</s{index}>")
+        parts.append(
+            f"<s{index}>\n<points>{points}</points>\n<t_values>{t_values}</t_values>\n"
+            f"<id>part {index}</id>\n</s{index}>"
+        )
     parts.append("</strokes>\n</answer>")
     return "\n".join(parts)
 
@@ -61,10 +63,15 @@ def baseline_png(text: str) -> bytes:
             command = {2: "L", 3: "Q", 4: "C"}[len(control)]
             coords = " ".join(f"{x:.2f} {y:.2f}" for x, y in control[1:])
             paths.append(f'<path d="M {control[0][0]:.2f} {control[0][1]:.2f} {command} {coords}"/>')
-        groups.append(f'<g id="s{index}" stroke="black" stroke-width="7" fill="none" stroke-linecap="round">'
-                      + "".join(paths) + "</g>")
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="612" height="612"><rect width="612" height="612" '
-           'fill="white"/>' + "".join(groups) + "</svg>")
+        groups.append(
+            f'<g id="s{index}" stroke="black" stroke-width="7" fill="none" stroke-linecap="round">'
+            + "".join(paths)
+            + "</g>"
+        )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="612" height="612"><rect width="612" height="612" '
+        'fill="white"/>' + "".join(groups) + "</svg>"
+    )
     return cairosvg.svg2png(bytestring=svg.encode())
 
 
@@ -88,7 +95,9 @@ def baseline_fit(points: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
         return [np.linalg.lstsq(_basis(t, 2), points, rcond=None)[0]]
     control = np.linalg.lstsq(_basis(t, 3), points, rcond=None)[0]
     if n >= 7:
-        error = np.mean([np.linalg.norm(_basis(np.array([v]), 3)[0] @ control - p) for v, p in zip(t, points)])
+        error = np.mean(
+            [np.linalg.norm(_basis(np.array([v]), 3)[0] @ control - p) for v, p in zip(t, points, strict=False)]
+        )
         if error > 5:
             mid = n // 2
             lt, rt = t[: mid + 1], t[mid:]
@@ -128,8 +137,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="passes over all sketches")
     args = parser.parse_args()
 
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     from tinkerlab.sketch import geometry
 
@@ -146,12 +156,16 @@ def main() -> None:
 
     def ms(values: tuple[list[float], list[float]]) -> str:
         wall, cpu = values
-        return (f"median {1000 * statistics.median(wall):6.2f} ms  p90 {1000 * np.percentile(wall, 90):6.2f} ms  "
-                f"(CPU {1000 * statistics.median(cpu):6.2f} ms)")
+        return (
+            f"median {1000 * statistics.median(wall):6.2f} ms  p90 {1000 * np.percentile(wall, 90):6.2f} ms  "
+            f"(CPU {1000 * statistics.median(cpu):6.2f} ms)"
+        )
 
     base = statistics.median(baseline[0])
-    print(f"sketch_render: parse + fit + render of a 20-stroke sketch to a 612x612 PNG "
-          f"({args.sketches} sketches; {platform.processor() or platform.machine()}, shared CPU)")
+    print(
+        f"sketch_render: parse + fit + render of a 20-stroke sketch to a 612x612 PNG "
+        f"({args.sketches} sketches; {platform.processor() or platform.machine()}, shared CPU)"
+    )
     print(f"  baseline (lstsq + CairoSVG)   {ms(baseline)}")
     print(f"  tinkerlab, cold pinv cache    {ms(cold)}   {base / statistics.median(cold[0]):5.1f}x faster")
     print(f"  tinkerlab, warm pinv cache    {ms(warm)}   {base / statistics.median(warm[0]):5.1f}x faster")

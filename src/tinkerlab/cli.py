@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -54,7 +53,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(
+    version: bool | None = typer.Option(
         None, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
@@ -64,7 +63,7 @@ def _root(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the gallery (index.html)."),
-    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these systems' demos."),
+    only: list[str] | None = typer.Option(None, "--only", help="Run only these systems' demos."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore cached demo artifacts and recompute."),
 ) -> None:
     """Run each system's small offline demo and write a self-contained HTML gallery."""

@@ -210,7 +210,11 @@ def render_gallery(sections: list[DemoSection]) -> str:
         parts.append(f"<section id='{html.escape(s.system)}'><h2>{html.escape(s.title or s.system)}</h2>")
         if s.description:
             parts.append(f"<p>{html.escape(s.description)}</p>")
-        parts.append(f"<p class='note'>{s.seconds:.1f} s" + (" · " + "; ".join(map(html.escape, s.notes)) if s.notes else "") + "</p>")
+        parts.append(
+            f"<p class='note'>{s.seconds:.1f} s"
+            + (" · " + "; ".join(map(html.escape, s.notes)) if s.notes else "")
+            + "</p>"
+        )
         if s.error:
             parts.append(f"<pre class='error'>{html.escape(s.error)}</pre>")
         parts.append("<div class='items'>" + "".join(_render_item(i) for i in s.items) + "</div></section>")

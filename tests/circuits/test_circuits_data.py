@@ -56,19 +56,19 @@ def test_layout_breaking_prompt_is_refused(tokenizer):
 def test_path_patching_pairs(tokenizer):
     clean, corrupt = d.path_patching_pairs(tokenizer, 10, seed=0)
     assert clean.input_ids.shape == corrupt.input_ids.shape
-    for a, b in zip(clean.prompts, corrupt.prompts):
+    for a, b in zip(clean.prompts, corrupt.prompts, strict=False):
         assert b.query_label not in b.labels and a.objects != b.objects
 
 
 def test_desideratum_targets(tokenizer):
     base, source, targets = d.desideratum_pairs(tokenizer, 12, "positional", seed=1)
     _, _, obj_targets = d.desideratum_pairs(tokenizer, 12, "object_value", seed=1)
-    for b, s, t, o in zip(base.prompts, source.prompts, targets.tolist(), obj_targets.tolist()):
+    for b, s, t, o in zip(base.prompts, source.prompts, targets.tolist(), obj_targets.tolist(), strict=False):
         assert s.query != b.query
         assert t == d.single_token_id(tokenizer, b.objects[s.query])
         assert o == d.single_token_id(tokenizer, s.objects[s.query])
     base, source, targets = d.desideratum_pairs(tokenizer, 12, "box_label_value", seed=2)
-    for b, s, t in zip(base.prompts, source.prompts, targets.tolist()):
+    for b, s, t in zip(base.prompts, source.prompts, targets.tolist(), strict=False):
         assert s.query_label in b.labels and s.query_label != b.query_label
         assert t == d.single_token_id(tokenizer, b.objects[b.labels.index(s.query_label)])
     with pytest.raises(InputError, match="unknown desideratum"):
@@ -145,7 +145,7 @@ def test_perturbed_pairs(tokenizer, perturbation):
         "altered_association": " is not in Box ",
         "add_comma": ", is in Box ",
     }
-    for b, s, t in zip(base.prompts, source.prompts, targets.tolist()):
+    for b, s, t in zip(base.prompts, source.prompts, targets.tolist(), strict=False):
         text = s.text()
         assert text == _expected_text(s) and text[0].isupper()
         context = text[: -len(f" Box {s.query_label} contains the")]
@@ -193,16 +193,35 @@ def test_report_from_saved_results(tmp_path):
     circuit = {"VF": [[3, 1]], "PT": [[2, 0]], "PD": [[1, 2]], "SR": [[0, 0]]}
     (out / "pp_base.json").write_text(json.dumps({"scores": scores, "circuit": circuit}))
     (out / "accuracy.json").write_text(json.dumps({"accuracy": {"base": 0.7, "finetuned": 0.8}}))
-    overlap = {"VF": {"base": 4, "finetuned": 6, "shared": 3, "precision": 0.75, "recall": 0.5},
-               "any_group": [{"head": [23, 1], "base": "VF", "finetuned": "PT"}]}
+    overlap = {
+        "VF": {"base": 4, "finetuned": 6, "shared": 3, "precision": 0.75, "recall": 0.5},
+        "any_group": [{"head": [23, 1], "base": "VF", "finetuned": "PT"}],
+    }
     (out / "overlap.json").write_text(json.dumps(overlap))
-    sweep = {"0.02": {"sizes": {"VF": 2, "PT": 1, "PD": 1, "SR": 1}, "n_heads": 5, "circuit_accuracy": 0.3,
-                      "faithfulness": 0.43, "random_accuracy": 0.01, "full_accuracy": 0.7}}
+    sweep = {
+        "0.02": {
+            "sizes": {"VF": 2, "PT": 1, "PD": 1, "SR": 1},
+            "n_heads": 5,
+            "circuit_accuracy": 0.3,
+            "faithfulness": 0.43,
+            "random_accuracy": 0.01,
+            "full_accuracy": 0.7,
+        }
+    }
     (out / "sizes.json").write_text(json.dumps(sweep))
-    cmap = {"base circuit": {"sizes": {"VF": 1}, "accuracy": {"none": 0.6, "full circuit": 0.7, "VF": 0.81,
-                                                              "full circuit, mismatched prompts": 0.3,
-                                                              "VF, mismatched prompts": 0.35}},
-            "finetuned model": 0.78}
+    cmap = {
+        "base circuit": {
+            "sizes": {"VF": 1},
+            "accuracy": {
+                "none": 0.6,
+                "full circuit": 0.7,
+                "VF": 0.81,
+                "full circuit, mismatched prompts": 0.3,
+                "VF, mismatched prompts": 0.35,
+            },
+        },
+        "finetuned model": 0.78,
+    }
     (out / "cmap.json").write_text(json.dumps(cmap))
     page = write_report(tmp_path / "run", tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in page and "Circuit sizes per group" in page and "0.80" in page

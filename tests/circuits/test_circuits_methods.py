@@ -7,10 +7,8 @@ import torch
 
 pytest.importorskip("transformers")
 
-from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.cmap import cmap_accuracy, cmap_table
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.patching.masks import DCMConfig, HeadMask, train_mask
 from tinkerlab.circuits.evaluate import (
     accuracy,
     circuit_accuracy,
@@ -20,6 +18,8 @@ from tinkerlab.circuits.evaluate import (
     paired_difference,
     random_circuit,
 )
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.masks import DCMConfig, HeadMask, train_mask
 from tinkerlab.patching.models import tiny_model
 
 SEQ = 12
@@ -33,8 +33,16 @@ def _batch(model, n: int, seed: int, *, answers_from_model: bool = True) -> Enti
         with torch.inference_mode():
             answers = model(ids).logits[:, -1].argmax(-1)
     t = torch.tensor
-    return EntityBatch([None] * n, ids, answers, t([SEQ - 1] * n), t([SEQ - 3] * n),
-                       torch.randint(0, SEQ - 4, (n,), generator=g), t([[1, 4]] * n), t([[2, 5]] * n))
+    return EntityBatch(
+        [None] * n,
+        ids,
+        answers,
+        t([SEQ - 1] * n),
+        t([SEQ - 3] * n),
+        torch.randint(0, SEQ - 4, (n,), generator=g),
+        t([[1, 4]] * n),
+        t([[2, 5]] * n),
+    )
 
 
 def test_circuit_of_all_heads_is_fully_faithful_and_empty_circuit_is_mean_model():
@@ -127,8 +135,13 @@ def test_cmap_self_and_donor():
     # the mismatched-prompt control adds one row per patched row; with one prompt per batch row rolled onto the
     # next, a donor patched into itself no longer reproduces itself
     controls = cmap_table(donor, donor, batch, {"VF": all_heads}, mismatched=True)
-    assert set(controls) == {"none", "full circuit", "VF", "full circuit, mismatched prompts",
-                             "VF, mismatched prompts"}
+    assert set(controls) == {
+        "none",
+        "full circuit",
+        "VF",
+        "full circuit, mismatched prompts",
+        "VF, mismatched prompts",
+    }
     assert controls["none"] == controls["full circuit"] == 1.0
     assert controls["full circuit, mismatched prompts"] < 1.0
 

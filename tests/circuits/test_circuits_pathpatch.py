@@ -9,8 +9,8 @@ import torch
 pytest.importorskip("transformers")
 
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.patching.models import tiny_model
 from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatcher, reference_scores, select_heads
+from tinkerlab.patching.models import tiny_model
 
 B, SEQ = 4, 12
 
@@ -19,8 +19,16 @@ def _batch(seed: int, prev: list[int]) -> EntityBatch:
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(2, 64, (B, SEQ), generator=g)
     t = torch.tensor
-    return EntityBatch([None] * B, ids, torch.randint(2, 64, (B,), generator=g), t([SEQ - 1] * B),
-                       t([SEQ - 3] * B), t(prev), t([[1, 4]] * B), t([[2, 5]] * B))
+    return EntityBatch(
+        [None] * B,
+        ids,
+        torch.randint(2, 64, (B,), generator=g),
+        t([SEQ - 1] * B),
+        t([SEQ - 3] * B),
+        t(prev),
+        t([[1, 4]] * B),
+        t([[2, 5]] * B),
+    )
 
 
 def _naive_score(model, clean, corrupt, group, sender, receivers, kind=None):
@@ -38,21 +46,21 @@ def test_fast_schedule_equals_naive(family):
     patcher = PathPatcher(model, clean, corrupt, PathPatchConfig(rows_per_forward=8, tokens_per_forward=40))
     vf = patcher.sweep("VF", [])
     for sender in [(0, 1), (1, 3), (3, 0)]:
-        assert vf[sender].item() == pytest.approx(_naive_score(model, clean, corrupt, "VF", sender, [], None),
-                                                  abs=2e-4)
+        assert vf[sender].item() == pytest.approx(_naive_score(model, clean, corrupt, "VF", sender, [], None), abs=2e-4)
     receivers = [(3, 1), (1, 0), (2, 2)]
     pt = patcher.sweep("PT", receivers)
     assert pt[3].abs().sum() == 0  # layer 3 cannot reach receivers at layers <= 3
     for sender in [(0, 2), (1, 1), (2, 3)]:  # below all receivers, between them, below the top one only
         assert pt[sender].item() == pytest.approx(
-            _naive_score(model, clean, corrupt, "PT", sender, receivers, "q"), abs=2e-4)
+            _naive_score(model, clean, corrupt, "PT", sender, receivers, "q"), abs=2e-4
+        )
     pd = patcher.sweep("PD", [(2, 1), (3, 3)])
     for sender in [(0, 0), (2, 2)]:
         assert pd[sender].item() == pytest.approx(
-            _naive_score(model, clean, corrupt, "PD", sender, [(2, 1), (3, 3)], "v"), abs=2e-4)
+            _naive_score(model, clean, corrupt, "PD", sender, [(2, 1), (3, 3)], "v"), abs=2e-4
+        )
     sr = patcher.sweep("SR", [(2, 3)])
-    assert sr[1, 1].item() == pytest.approx(_naive_score(model, clean, corrupt, "SR", (1, 1), [(2, 3)], "v"),
-                                            abs=2e-4)
+    assert sr[1, 1].item() == pytest.approx(_naive_score(model, clean, corrupt, "SR", (1, 1), [(2, 3)], "v"), abs=2e-4)
     assert sr[0].abs().sum() > 0
 
 

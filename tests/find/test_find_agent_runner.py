@@ -27,8 +27,14 @@ def test_black_box_answers_pairs_like_the_original_script():
     assert box.command("./temp/function.py -3").endswith("(-3, -5)")
     assert box.command("function.py abc").startswith("Error: f(x) takes numbers")
     assert box.command("function.py").startswith("Error: no inputs")
-    sbox = BlackBox({"id": "f1", "category": "strings", "ops": [{"op": "upper", "params": {}}],
-                     "code": strings.ground_truth_code({"ops": [{"op": "upper", "params": {}}]})})
+    sbox = BlackBox(
+        {
+            "id": "f1",
+            "category": "strings",
+            "ops": [{"op": "upper", "params": {}}],
+            "code": strings.ground_truth_code({"ops": [{"op": "upper", "params": {}}]}),
+        }
+    )
     assert sbox.command("function.py hello 'a b'") == "Function input - output pairs: (hello, HELLO) (a b, A B)"
     with pytest.raises(ValueError, match="need an LM"):
         BlackBox({"id": "f0", "category": "entities"})
@@ -41,18 +47,22 @@ def test_prompts_and_parsing():
     assert "start with the following words: golf tee" in task_prompt("entities", hints=["golf", "tee"])
     assert extract_command("Let me test.\nCOMMAND: PYTHON(function.py 1 2 3)") == "function.py 1 2 3"
     assert extract_command("no command here") is None
-    parts = parse_answer("[DESCRIPTION]: doubles x\n[DOMAIN]: all reals\n[CODE]:\n```python\ndef f(x):\n    return 2*x\n```")
+    parts = parse_answer(
+        "[DESCRIPTION]: doubles x\n[DOMAIN]: all reals\n[CODE]:\n```python\ndef f(x):\n    return 2*x\n```"
+    )
     assert parts == {"description": "doubles x", "domain": "all reals", "code": "def f(x):\n    return 2*x\n"}
 
 
 def test_agent_runs_commands_then_answers_and_records_the_transcript():
     from tinkerlab.llm import ScriptedChatModel
 
-    model = ScriptedChatModel([
-        "I will test some values.\nCOMMAND: PYTHON(function.py 0 1 2)",
-        "Thinking without a command.",
-        "[DESCRIPTION]: f(x) = 2x + 1\n[DOMAIN]: no odd interval\n[CODE]:\ndef f(x):\n    return 2 * x + 1\n",
-    ])
+    model = ScriptedChatModel(
+        [
+            "I will test some values.\nCOMMAND: PYTHON(function.py 0 1 2)",
+            "Thinking without a command.",
+            "[DESCRIPTION]: f(x) = 2x + 1\n[DOMAIN]: no odd interval\n[CODE]:\ndef f(x):\n    return 2 * x + 1\n",
+        ]
+    )
     agent = AgentInterpreter(model, AgentConfig(max_rounds=5))
     result = agent.interpret(_linear_spec(), BlackBox(_linear_spec()))
     assert result.error is None and result.rounds == 3 and result.queries == 1
@@ -77,7 +87,9 @@ def test_runner_with_scripted_agent_resumes_and_scores(tmp_path):
     from tinkerlab.find.runner import RunConfig, load_interpretations, run_interpretations
     from tinkerlab.find.scoring import score_run
 
-    suite = build_suite(tmp_path / "suite", BuildConfig(seed=1, small=True, categories=("numeric", "strings"), mlp_steps=10))
+    suite = build_suite(
+        tmp_path / "suite", BuildConfig(seed=1, small=True, categories=("numeric", "strings"), mlp_steps=10)
+    )
     replies = tmp_path / "replies.json"
     answer = "[DESCRIPTION]: zero\n[CODE]:\ndef f(x):\n    return 0.0\n"
     replies.write_text(json.dumps([answer] * 3))
@@ -91,8 +103,11 @@ def test_runner_with_scripted_agent_resumes_and_scores(tmp_path):
     scores = score_run(run)
     assert [s.score for s in scores] == [0.0, 0.0, 0.0] and all(s.value is not None for s in scores)
     # a baseline run in a process pool, then the report in the paper's layout
-    base = run_interpretations(tmp_path / "base", RunConfig(interpreter="baseline", suite=str(suite),
-                                                            categories=("numeric", "strings"), limit=4), workers=2)
+    base = run_interpretations(
+        tmp_path / "base",
+        RunConfig(interpreter="baseline", suite=str(suite), categories=("numeric", "strings"), limit=4),
+        workers=2,
+    )
     score_run(base)
     report = make_report([run, base], tmp_path / "report")
     table = (tmp_path / "report" / "report.md").read_text()

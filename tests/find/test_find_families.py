@@ -156,7 +156,12 @@ def test_same_seed_writes_an_identical_suite_and_another_seed_does_not(tmp_path)
     assert a == b
     assert a["numeric.json"] != c["numeric.json"] and a["strings.json"] != c["strings.json"]
     suite = load_suite(tmp_path / "a")
-    assert {k: len(v) for k, v in suite.functions.items()} == {"numeric": 40, "strings": 40, "entities": 10, "relations": 6}
+    assert {k: len(v) for k, v in suite.functions.items()} == {
+        "numeric": 40,
+        "strings": 40,
+        "entities": 10,
+        "relations": 6,
+    }
     variants = [s["variant"] for s in suite.functions["numeric"]]
     assert variants[:6] == ["mlp"] * 6 and {"clean", "noise", "corrupt"} <= set(variants)
 

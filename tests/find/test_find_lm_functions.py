@@ -30,8 +30,15 @@ class CharTokenizer:
 @pytest.fixture(scope="module")
 def tiny_lm():
     torch.manual_seed(0)
-    config = transformers.LlamaConfig(vocab_size=128, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048)
+    config = transformers.LlamaConfig(
+        vocab_size=128,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+    )
     model = transformers.LlamaForCausalLM(config).eval()
     return model, CharTokenizer()
 
@@ -57,8 +64,9 @@ def test_batches_match_one_prompt_at_a_time(tiny_lm):
     batched = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=8)
     single = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=1)
     instruction = entities.instruction(["golf"])
-    np.testing.assert_allclose(batched.prob_one_many(instruction, words), single.prob_one_many(instruction, words),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        batched.prob_one_many(instruction, words), single.prob_one_many(instruction, words), atol=1e-5
+    )
     assert batched.forward_passes == 1 and single.forward_passes == 4
     assert batched.answer_many("Reply.", words, max_tokens=4) == single.answer_many("Reply.", words, max_tokens=4)
     assert torch.get_num_threads() == threads_before  # the scoped thread setting was restored
@@ -140,7 +148,11 @@ def test_smollm2_logprob_judge_answers_every_item():
     items = [{"candidates": ["tractor", "putter", "violin"], "answer": 2}]
     scores = judge.choice_logprobs("entities", "The function responds to inputs related to golf.", items)
     assert scores.shape == (1, 3) and np.isfinite(scores).all()
-    assert judge.choose_many("entities", "The function responds to inputs related to golf.", items)[0] in (1, 2, 3)
+    assert judge.choose_many("entities", "The function responds to inputs related to golf.", items)[0] in (
+        1,
+        2,
+        3,
+    )
 
 
 def test_association_readout_is_recorded_and_bounded(tiny_lm, tmp_path):
@@ -155,7 +167,10 @@ def test_association_readout_is_recorded_and_bounded(tiny_lm, tmp_path):
     # batched continuation log-probabilities equal the one-at-a-time ones
     single = FunctionLM(model, tokenizer, name="tiny", cache=None, batch_size=1)
     prefixes = [entities.association_prefix("golf"), entities.association_prefix(None)]
-    np.testing.assert_allclose(lm.continuation_logprob_many(prefixes, ["putter", "an old tractor"]),
-                               single.continuation_logprob_many(prefixes, ["putter", "an old tractor"]), atol=1e-4)
+    np.testing.assert_allclose(
+        lm.continuation_logprob_many(prefixes, ["putter", "an old tractor"]),
+        single.continuation_logprob_many(prefixes, ["putter", "an old tractor"]),
+        atol=1e-4,
+    )
     with pytest.raises(InputError, match="readout"):
         entities.build_entity_specs(np.random.default_rng(0), 3, readout="vibes")

@@ -25,7 +25,12 @@ def test_nmse_matches_the_formula_and_skips_non_finite_ground_truth():
 
 
 def test_numeric_ground_truth_code_scores_one_and_wrong_code_zero():
-    specs = [_clean("linear", 1, m=3.0, b=-2.0), _clean("sin", 2), _clean("polynomial", 3), _clean("logarithm", 4)]
+    specs = [
+        _clean("linear", 1, m=3.0, b=-2.0),
+        _clean("sin", 2),
+        _clean("polynomial", 3),
+        _clean("logarithm", 4),
+    ]
     truth = {s["id"]: s["code"] for s in specs}
     scores = metrics.score_numeric(specs, truth)
     assert [s.score for s in scores] == [1.0, 1.0, 1.0, 1.0]
@@ -122,8 +127,13 @@ def test_unit_tests_accept_a_judge_with_choose():
         def choose(self, category, description, item):
             return 1
 
-    spec = {"id": "f00000", "unit_tests": [{"candidates": [["a", "A"], ["b", "b"], ["c", "c"]], "answer": 1},
-                                           {"candidates": [["a", "a"], ["b", "B"], ["c", "c"]], "answer": 2}]}
+    spec = {
+        "id": "f00000",
+        "unit_tests": [
+            {"candidates": [["a", "A"], ["b", "b"], ["c", "c"]], "answer": 1},
+            {"candidates": [["a", "a"], ["b", "B"], ["c", "c"]], "answer": 2},
+        ],
+    }
     scores = metrics.score_unit_tests("strings", [spec], {"f00000": "[DESCRIPTION]: upper case"}, FirstJudge())
     assert scores[0].score == 0.5 and scores[0].details["picks"] == [1, 1]
 

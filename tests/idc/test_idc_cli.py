@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from tinkerlab.core.images import load_image, save_image
+from tinkerlab.core.images import save_image
 from tinkerlab.idc.cli import app
 
 runner = CliRunner()
@@ -20,7 +20,19 @@ def test_complete_writes_n_completions_and_reuses_the_run(tmp_path):
     hole[12:18, 12:18] = 1
     save_image(hole, mask)
     run = tmp_path / "run"
-    args = ["complete", str(image), str(mask), "--out", str(run), "--n", "3", "--diversity", "6", "--iterations", "2"]
+    args = [
+        "complete",
+        str(image),
+        str(mask),
+        "--out",
+        str(run),
+        "--n",
+        "3",
+        "--diversity",
+        "6",
+        "--iterations",
+        "2",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert len(list((run / "outputs" / "completions").glob("completion_d6_*.png"))) == 3
@@ -33,7 +45,9 @@ def test_bad_mask_size_is_a_clear_error(tmp_path):
     mask = tmp_path / "mask.png"
     save_image(np.zeros((32, 32, 3), np.float32), image)
     save_image(np.ones((16, 32), np.float32), mask)
-    result = runner.invoke(app, ["complete", str(image), str(mask), "--out", str(tmp_path / "run"), "--iterations", "1"])
+    result = runner.invoke(
+        app, ["complete", str(image), str(mask), "--out", str(tmp_path / "run"), "--iterations", "1"]
+    )
     assert result.exit_code != 0
     assert "expected 32x32, got 16x32" in str(result.exception)
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tinkerlab.core.errors import InputError
+from tinkerlab.core.seeding import torch_threads
 from tinkerlab.idc import completion as idc
 from tinkerlab.idc.config import DIPConfig, IDCConfig
 from tinkerlab.pyramid.config import (
@@ -15,7 +16,6 @@ from tinkerlab.pyramid.config import (
     SinGANConfig,
     TrainConfig,
 )
-from tinkerlab.core.seeding import torch_threads
 
 
 @pytest.fixture(autouse=True)
@@ -56,12 +56,12 @@ def test_no_leakage_hole_pixels_change_nothing(tmp_path):
     other[mask > 0] = np.random.default_rng(9).random((int(mask.sum()), 3)).astype(np.float32)
     first = idc.train(image, mask, tiny_config(), progress=False)
     second = idc.train(other, mask, tiny_config(), progress=False)
-    for a, b in zip(first.pyramid.generators, second.pyramid.generators):
-        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+    for a, b in zip(first.pyramid.generators, second.pyramid.generators, strict=False):
+        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=False):
             assert torch.equal(pa, pb), name
     assert first.pyramid.noise_amps == second.pyramid.noise_amps
     assert np.array_equal(first.prefill, second.prefill)
-    for x, y in zip(first.complete(3, diversity=6, seed=1), second.complete(3, diversity=6, seed=1)):
+    for x, y in zip(first.complete(3, diversity=6, seed=1), second.complete(3, diversity=6, seed=1), strict=False):
         assert np.array_equal(x, y)
 
 

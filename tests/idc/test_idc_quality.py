@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tinkerlab.idc.config import demo_idc_config
 from tinkerlab.core.seeding import torch_threads
+from tinkerlab.idc.config import demo_idc_config
 
 pytest.importorskip("skimage", reason="the packaged photos come with scikit-image")
 

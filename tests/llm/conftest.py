@@ -33,8 +33,15 @@ class ChatServer:
     reply_text: str = "Hello from the test server."
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, status: int = 200, *, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-            delay_s: float = 0.0, times: int = 1) -> None:
+    def add(
+        self,
+        status: int = 200,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        delay_s: float = 0.0,
+        times: int = 1,
+    ) -> None:
         """Plan the next answer(s): a status, an optional body and headers, a delay before answering."""
         with self.lock:
             self.plan.extend(Planned(status, body, dict(headers or {}), delay_s) for _ in range(times))
@@ -53,8 +60,14 @@ def openai_body(server: ChatServer, request: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model", "test"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": server.reply_text},
-                     "finish_reason": "stop", "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": server.reply_text},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
     }
 
@@ -82,8 +95,13 @@ def make_handler(server: ChatServer):
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else {}
             with server.lock:
-                server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                        "body": body})
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body,
+                    }
+                )
             planned = server.next_planned()
             if planned.delay_s:
                 time.sleep(planned.delay_s)

@@ -43,8 +43,9 @@ def test_embedded_model_answers(local_model, tmp_path):
 def test_embedded_model_prefill_stop_and_length(local_model):
     prompt = local_model.prompt_text([Message.user("Count to five."), Message.assistant("1, 2,")])
     assert prompt.endswith("<|im_start|>assistant\n1, 2,")
-    reply = local_model.complete([Message.user("Count to five."), Message.assistant("1, 2,")], max_tokens=12,
-                                 stop=[","])
+    reply = local_model.complete(
+        [Message.user("Count to five."), Message.assistant("1, 2,")], max_tokens=12, stop=[","]
+    )
     assert reply.stop_reason == "stop_sequence" and "," not in reply.text and reply.text.strip() == "3"
     reply = local_model.complete([Message.user("Write a long story about a dragon.")], max_tokens=3)
     assert reply.stop_reason == "length" and reply.usage.completion_tokens == 3
@@ -75,7 +76,9 @@ def test_local_folder_spec_and_cli(local_model, tmp_path):
     assert model.name == f"local:{folder.name}" and not model.loaded.from_cache
     from tinkerlab.llm.cli import app
 
-    result = CliRunner().invoke(app, ["chat", "What is 2+2? Answer with a number.", "--model", "local",
-                                      "--max-tokens", "4", "--no-cache"])
+    result = CliRunner().invoke(
+        app,
+        ["chat", "What is 2+2? Answer with a number.", "--model", "local", "--max-tokens", "4", "--no-cache"],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.strip()

@@ -72,7 +72,10 @@ def test_anthropic_request_uses_system_field_image_blocks_and_prefill(chat_serve
     (request,) = chat_server.chat_requests()
     assert request["path"] == "/v1/messages"
     headers = request["headers"]  # SDK versions differ: x-api-key, or a bearer authorization header
-    assert "sk-test-anthropic" in (headers.get("x-api-key", ""), headers.get("authorization", "").removeprefix("Bearer "))
+    assert "sk-test-anthropic" in (
+        headers.get("x-api-key", ""),
+        headers.get("authorization", "").removeprefix("Bearer "),
+    )
     body = request["body"]
     assert body["system"] == "Be brief." and body["max_tokens"] == 21 and body["stop_sequences"] == ["END"]
     assert body["temperature"] == 0.3 and body["model"] == "test-claude"
@@ -81,7 +84,10 @@ def test_anthropic_request_uses_system_field_image_blocks_and_prefill(chat_serve
     source = user["content"][0]["source"]
     assert source["type"] == "base64" and source["media_type"] == "image/png"
     np.testing.assert_array_equal(decode_png_base64(source["data"]), np.asarray(image))
-    assert prefill == {"role": "assistant", "content": [{"type": "text", "text": "It is"}]}  # trailing space trimmed
+    assert prefill == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "It is"}],
+    }  # trailing space trimmed
     assert model.supports_prefill and model.supports_images
 
 
@@ -176,8 +182,10 @@ def test_transcript_lines_are_written(chat_server, api_keys):
     assert len(read_transcript(path)) == 2 and len(read_transcript(api_keys / "other.jsonl")) == 1
 
 
-@pytest.mark.parametrize("spec, variable", [("openai:gpt-4o-mini", "OPENAI_API_KEY"),
-                                            ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY")])
+@pytest.mark.parametrize(
+    "spec, variable",
+    [("openai:gpt-4o-mini", "OPENAI_API_KEY"), ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY")],
+)
 def test_missing_key_names_the_variable(monkeypatch, api_keys, spec, variable):
     monkeypatch.delenv(variable)
     with pytest.raises(LLMError, match=variable):

@@ -46,11 +46,14 @@ def test_scripted_images_need_configuring():
     assert model.requests[0][0].images[0].size == (8, 8)
 
 
-@pytest.mark.parametrize("content, expected", [
-    (json.dumps(["a", "b"]), ["a", "b"]),
-    ('{"reply": "a"}\n{"reply": "b"}\n', ["a", "b"]),
-    (json.dumps({"replies": ["a", "b"], "supports_images": True}), ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (json.dumps(["a", "b"]), ["a", "b"]),
+        ('{"reply": "a"}\n{"reply": "b"}\n', ["a", "b"]),
+        (json.dumps({"replies": ["a", "b"], "supports_images": True}), ["a", "b"]),
+    ],
+)
 def test_scripted_file_formats(tmp_path, content, expected):
     path = tmp_path / "replies.json"
     path.write_text(content)
@@ -121,8 +124,20 @@ def test_cli_chat_prints_the_scripted_reply(tmp_path):
     replies = tmp_path / "replies.json"
     replies.write_text(json.dumps(["The sky is blue. END ignored"]))
     transcript = tmp_path / "t.jsonl"
-    result = CliRunner().invoke(app, ["chat", "What colour is the sky?", "--model", f"scripted:{replies}",
-                                      "--max-tokens", "20", "--transcript", str(transcript), "--usage"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "chat",
+            "What colour is the sky?",
+            "--model",
+            f"scripted:{replies}",
+            "--max-tokens",
+            "20",
+            "--transcript",
+            str(transcript),
+            "--usage",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "The sky is blue. END ignored" in result.output
     (record,) = read_transcript(transcript)

@@ -7,11 +7,11 @@ import torch
 
 pytest.importorskip("transformers")
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.patching.archmap import arch_map
 from tinkerlab.patching.interventions import Intervention, Knockout, MeanAblation, Patch, has_hooks
-from tinkerlab.patching.prefix import clean_run, run_from
 from tinkerlab.patching.models import tiny_model
-from tinkerlab.core.errors import InputError
+from tinkerlab.patching.prefix import clean_run, run_from
 
 SEQ = 10
 
@@ -121,8 +121,11 @@ def test_patch_from_other_run_equals_running_with_those_activations(model):
 
 def test_hooks_removed_after_exception(model):
     with pytest.raises(RuntimeError, match="boom"):
-        with Intervention(model, cache=["layers.0.attn.head_out", "layers.2.attn.v"],
-                          knockouts=[Knockout([1], torch.tensor([5]), torch.tensor([2]))]):
+        with Intervention(
+            model,
+            cache=["layers.0.attn.head_out", "layers.2.attn.v"],
+            knockouts=[Knockout([1], torch.tensor([5]), torch.tensor([2]))],
+        ):
             assert has_hooks(model)
             raise RuntimeError("boom")
     assert not has_hooks(model)

@@ -9,12 +9,12 @@ import torch
 
 pytest.importorskip("transformers")
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.patching.archmap import arch_map
 from tinkerlab.patching.interventions import Intervention, MeanAblation, Patch, has_hooks
-from tinkerlab.patching.prefix import clean_run, grouped_query_sdpa, run_from
 from tinkerlab.patching.models import tiny_model
 from tinkerlab.patching.partial import frozen_attention_pass, skip_layers, unembed
-from tinkerlab.core.errors import InputError
+from tinkerlab.patching.prefix import clean_run, grouped_query_sdpa, run_from
 
 SEQ = 10
 
@@ -53,8 +53,13 @@ def test_run_from_a_later_block_equals_full_recompute(model):
 @torch.inference_mode()
 def test_run_from_refuses_edits_below_the_first_block(model):
     clean = clean_run(model, _ids(0), keep_resid=True)
-    patch = Patch("layers.1.attn.head_out", torch.arange(3), torch.full((3,), 7),
-                  torch.zeros(3, arch_map(model).head_dim), torch.zeros(3, dtype=torch.long))
+    patch = Patch(
+        "layers.1.attn.head_out",
+        torch.arange(3),
+        torch.full((3,), 7),
+        torch.zeros(3, arch_map(model).head_dim),
+        torch.zeros(3, dtype=torch.long),
+    )
     with pytest.raises(InputError, match="below from_layer=2"):
         run_from(model, clean, 5, patches=[patch], from_layer=2)
     with pytest.raises(InputError, match="keep_resid=True"):
@@ -104,15 +109,25 @@ def test_frozen_attention_pass_equals_a_forward_with_every_head_frozen(model):
         return amap.module_for(model, layer, "head_out")(values.flatten(1))
 
     hidden, recorded = frozen_attention_pass(
-        model, attn_out, entering=lambda layer: run.cache[resid[layer]][:, pos],
-        start_layers=torch.full((3,), sender), stop=n, record=record)
+        model,
+        attn_out,
+        entering=lambda layer: run.cache[resid[layer]][:, pos],
+        start_layers=torch.full((3,), sender),
+        stop=n,
+        record=record,
+    )
     assert torch.allclose(unembed(model, hidden), expected, atol=1e-4)
     for site in record:
         assert torch.allclose(recorded[site], reference.cache[site][:, pos], atol=1e-5)
     # rows may start at different blocks: a row starting at block 3 keeps the clean stream below it
-    _, mixed = frozen_attention_pass(model, attn_out, entering=lambda layer: run.cache[resid[layer]][:, pos],
-                                     start_layers=torch.tensor([sender, 3, sender]), stop=3,
-                                     record=["layers.3.attn.q"])
+    _, mixed = frozen_attention_pass(
+        model,
+        attn_out,
+        entering=lambda layer: run.cache[resid[layer]][:, pos],
+        start_layers=torch.tensor([sender, 3, sender]),
+        stop=3,
+        record=["layers.3.attn.q"],
+    )
     clean_q = Intervention(model, cache=["layers.3.attn.q"])
     with clean_q:
         model(ids)

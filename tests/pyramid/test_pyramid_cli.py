@@ -12,7 +12,21 @@ runner = CliRunner()
 
 def test_train_then_sample_at_another_size(tmp_path):
     run = tmp_path / "run"
-    result = runner.invoke(app, ["train", "sample:brick", "--out", str(run), "--iterations", "2", "--max-size", "32", "--scales", "3"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "sample:brick",
+            "--out",
+            str(run),
+            "--iterations",
+            "2",
+            "--max-size",
+            "32",
+            "--scales",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "trained 3 scales" in result.output
     assert (run / "outputs" / "scales" / "scale_2_reconstruction.png").exists()

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from tinkerlab.core.errors import InputError
+from tinkerlab.core.seeding import torch_threads
 from tinkerlab.pyramid import singan
 from tinkerlab.pyramid.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
 from tinkerlab.pyramid.models import ImageDiscriminator, ImageGenerator
-from tinkerlab.pyramid.scales import scale_shapes
 from tinkerlab.pyramid.sampling import parse_size
-from tinkerlab.core.seeding import torch_threads
+from tinkerlab.pyramid.scales import scale_shapes
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +77,8 @@ def test_training_runs_in_seconds_and_is_deterministic(tmp_path):
     model = singan.train(image, tiny_config(), out=tmp_path / "run")
     assert time.perf_counter() - start < 30
     again = singan.train(image, tiny_config())
-    for a, b in zip(model.pyramid.generators, again.pyramid.generators):
-        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+    for a, b in zip(model.pyramid.generators, again.pyramid.generators, strict=False):
+        for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=False):
             assert torch.equal(pa, pb), name
     samples = model.sample(2, seed=3)
     assert samples[0].shape == (24, 32, 3) and samples[0].dtype == np.float32

@@ -182,9 +182,7 @@ def test_background_processes_are_killed_when_the_code_finishes() -> None:
 
 
 def test_output_is_cut_at_the_limit_with_a_note() -> None:
-    outcome = run(
-        "import sys\nsys.stdout.write('x' * 3_000_000)\nprint('tail', file=sys.stderr)", timeout_s=20
-    )
+    outcome = run("import sys\nsys.stdout.write('x' * 3_000_000)\nprint('tail', file=sys.stderr)", timeout_s=20)
     assert outcome.ok, outcome.error
     assert outcome.stdout.startswith("x" * 1000)
     assert len(outcome.stdout) < 1_100_000

@@ -94,8 +94,10 @@ def test_stroke_by_stroke_stops_at_max_strokes():
 
 
 def test_stroke_by_stroke_without_prefill_continues_from_the_transcript():
-    model = ScriptedChatModel(["<thinking>" + PLAN, "Here it is: " + S1, S2, "The boat is complete. </strokes>"],
-                              supports_prefill=False)
+    model = ScriptedChatModel(
+        ["<thinking>" + PLAN, "Here it is: " + S1, S2, "The boat is complete. </strokes>"],
+        supports_prefill=False,
+    )
     result = SketchAgent(model).draw_stroke_by_stroke("boat")
     assert [s.label for s in result.sketch.strokes] == ["hull", "mast"]
     second = model.requests[2]
@@ -113,17 +115,22 @@ def test_stroke_by_stroke_later_failure_keeps_the_strokes():
 
 def edit_sketch() -> Sketch:
     return Sketch(
-        (Stroke.from_cells(["x10y15", "x25y8", "x40y15"], label="hull"),
-         Stroke.from_cells(["x25y15", "x25y40"], label="mast"),
-         Stroke.from_cells(["x5y45", "x9y45"], label="bird")),
-        "boat", "hull, mast, bird",
+        (
+            Stroke.from_cells(["x10y15", "x25y8", "x40y15"], label="hull"),
+            Stroke.from_cells(["x25y15", "x25y40"], label="mast"),
+            Stroke.from_cells(["x5y45", "x9y45"], label="bird"),
+        ),
+        "boat",
+        "hull, mast, bird",
     )
 
 
 def test_edit_adds_modifies_and_removes():
-    reply = ("The sun goes top right; the mast gets taller; the bird goes.</thinking><answer><remove>s3</remove>"
-             "<strokes><s2><points>'x25y15', 'x25y46'</points><t_values>0,1</t_values><id>taller mast</id></s2>"
-             "<s4><points>'x45y45'</points><t_values>0</t_values><id>sun</id></s4></strokes>")
+    reply = (
+        "The sun goes top right; the mast gets taller; the bird goes.</thinking><answer><remove>s3</remove>"
+        "<strokes><s2><points>'x25y15', 'x25y46'</points><t_values>0,1</t_values><id>taller mast</id></s2>"
+        "<s4><points>'x45y45'</points><t_values>0</t_values><id>sun</id></s4></strokes>"
+    )
     model = ScriptedChatModel([reply])
     result = SketchAgent(model).edit(edit_sketch(), "make the mast taller, remove the bird and add a sun")
     assert result.changes == {"added": [4], "modified": [2], "removed": [3]}
@@ -209,13 +216,18 @@ def test_forced_strokes_with_points_prefill_for_small_models():
     assert model.requests[1][-1].text.endswith("<s1>\n<points>'x")
     strict = ScriptedChatModel([PLAN, "12y30', 'x20y30' is the house wall</points>"])
     with pytest.raises(SketchSyntaxError, match="unexpected 'is'"):
-        SketchAgent(strict, AgentConfig(forced_strokes=1, prefill_points=True, lenient=False, retries=0)
-                    ).draw_stroke_by_stroke("house")
+        SketchAgent(
+            strict, AgentConfig(forced_strokes=1, prefill_points=True, lenient=False, retries=0)
+        ).draw_stroke_by_stroke("house")
 
 
 def test_answer_prefill_skips_the_plan_for_tiny_models():
-    model = ScriptedChatModel(["12y30', 'x20y30'</points></s1><s2><points>'x5y5'</points></s2></strokes>",
-                               "40y40'</points><id>sun</id></s2></strokes>"])
+    model = ScriptedChatModel(
+        [
+            "12y30', 'x20y30'</points></s1><s2><points>'x5y5'</points></s2></strokes>",
+            "40y40'</points><id>sun</id></s2></strokes>",
+        ]
+    )
     agent = SketchAgent(model, AgentConfig(prefill="answer"))
     result = agent.draw("house")
     assert [s.points for s in result.sketch.strokes] == [((12, 30), (20, 30)), ((5, 5),)]

@@ -9,11 +9,15 @@ from typer.testing import CliRunner
 
 from tinkerlab.sketch.cli import app
 
-DRAWING = ("<thinking>hull and mast</thinking><answer><concept>boat</concept><strokes>"
-           "<s1><points>'x10y15', 'x25y8', 'x40y15'</points><t_values>0, 0.5, 1</t_values><id>hull</id></s1>"
-           "<s2><points>'x25y15', 'x25y40'</points><t_values>0, 1</t_values><id>mast</id></s2></strokes></answer>")
-EDIT = ("<thinking>a sun top right</thinking><answer><strokes>"
-        "<s3><points>'x45y45'</points><t_values>0</t_values><id>sun</id></s3></strokes></answer>")
+DRAWING = (
+    "<thinking>hull and mast</thinking><answer><concept>boat</concept><strokes>"
+    "<s1><points>'x10y15', 'x25y8', 'x40y15'</points><t_values>0, 0.5, 1</t_values><id>hull</id></s1>"
+    "<s2><points>'x25y15', 'x25y40'</points><t_values>0, 1</t_values><id>mast</id></s2></strokes></answer>"
+)
+EDIT = (
+    "<thinking>a sun top right</thinking><answer><strokes>"
+    "<s3><points>'x45y45'</points><t_values>0</t_values><id>sun</id></s3></strokes></answer>"
+)
 
 
 def test_draw_edit_render(tmp_path):
@@ -39,8 +43,20 @@ def test_draw_edit_render(tmp_path):
     assert "sun" in (out / "outputs" / "edit_01" / "sketch.txt").read_text()
 
     target = tmp_path / "again.png"
-    result = runner.invoke(app, ["render", str(out / "outputs" / "edit_01" / "sketch.txt"), "--out", str(target),
-                                 "--grid", "--colors", "order", "--size", "300"])
+    result = runner.invoke(
+        app,
+        [
+            "render",
+            str(out / "outputs" / "edit_01" / "sketch.txt"),
+            "--out",
+            str(target),
+            "--grid",
+            "--colors",
+            "order",
+            "--size",
+            "300",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(target).size == (300, 300)
 

@@ -45,13 +45,17 @@ def test_top1_top5_and_per_concept():
 
 
 def test_collect_and_cli_with_a_stub_recognizer(tmp_path, monkeypatch):
+    from tinkerlab.llm import ScriptedChatModel
     from tinkerlab.sketch.cli import app
     from tinkerlab.sketch.render import save_sketch
     from tinkerlab.sketch.runs import DrawConfig, draw_run
-    from tinkerlab.llm import ScriptedChatModel
 
     reply = "<answer><strokes><s1><points>'x25y25'</points></s1></strokes></answer>"
-    draw_run(DrawConfig(concept="dot", model="scripted"), tmp_path / "runs" / "dot", model=ScriptedChatModel([reply]))
+    draw_run(
+        DrawConfig(concept="dot", model="scripted"),
+        tmp_path / "runs" / "dot",
+        model=ScriptedChatModel([reply]),
+    )
     save_sketch(LINE, tmp_path / "line.txt")
     found = ev.collect_sketches([tmp_path / "runs", tmp_path / "line.txt"])
     assert [label for _, label in found] == ["dot", "line"]
@@ -59,8 +63,18 @@ def test_collect_and_cli_with_a_stub_recognizer(tmp_path, monkeypatch):
         ev.collect_sketches([tmp_path / "missing"])
 
     monkeypatch.setattr(ev, "load_recognizer", lambda spec: InkRecognizer())
-    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "runs"), str(tmp_path / "line.txt"),
-                                      "--concepts", "dot,line,other", "--out", str(tmp_path / "eval")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(tmp_path / "runs"),
+            str(tmp_path / "line.txt"),
+            "--concepts",
+            "dot,line,other",
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "top-1 1.000" in result.output
     saved = json.loads((tmp_path / "eval" / "results.json").read_text())

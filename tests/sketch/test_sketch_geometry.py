@@ -120,7 +120,9 @@ def test_degree_elevation_keeps_the_curve():
     cubic = to_cubic(quad)
     t = np.linspace(0, 1, 11)[:, None]
     on_quad = (1 - t) ** 2 * quad[0] + 2 * (1 - t) * t * quad[1] + t**2 * quad[2]
-    on_cubic = (1 - t) ** 3 * cubic[0] + 3 * (1 - t) ** 2 * t * cubic[1] + 3 * (1 - t) * t**2 * cubic[2] + t**3 * cubic[3]
+    on_cubic = (
+        (1 - t) ** 3 * cubic[0] + 3 * (1 - t) ** 2 * t * cubic[1] + 3 * (1 - t) * t**2 * cubic[2] + t**3 * cubic[3]
+    )
     np.testing.assert_allclose(on_quad, on_cubic, atol=1e-9)
 
 

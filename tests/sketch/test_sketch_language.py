@@ -63,7 +63,9 @@ def test_unclosed_thinking_that_mentions_strokes():
 
 
 def test_ampersand_and_angle_bracket_in_ids():
-    text = "<strokes><s1><points>'x1y1','x3y3'</points><t_values>0,1</t_values><id>cup & saucer <left></id></s1></strokes>"
+    text = (
+        "<strokes><s1><points>'x1y1','x3y3'</points><t_values>0,1</t_values><id>cup & saucer <left></id></s1></strokes>"
+    )
     sketch = parse_sketch(text)
     assert sketch.strokes[0].label == "cup & saucer <left>"
     assert parse_sketch(sketch.to_text()) == sketch
@@ -87,7 +89,9 @@ def test_missing_ids_stray_whitespace_and_unquoted_cells():
 
 
 def test_cells_outside_the_grid_are_clamped_with_a_warning():
-    sketch = parse_sketch("<strokes><s1><points>'x0y51', 'x-3y20', 'x70y70'</points><t_values>0,0.5,1</t_values></s1></strokes>")
+    sketch = parse_sketch(
+        "<strokes><s1><points>'x0y51', 'x-3y20', 'x70y70'</points><t_values>0,0.5,1</t_values></s1></strokes>"
+    )
     assert sketch.strokes[0].points == ((1, 50), (1, 20), (50, 50))
     assert len(sketch.warnings) == 3
     assert "clamped to x1y50" in sketch.warnings[0]
@@ -150,7 +154,9 @@ def test_lenient_mode_skips_bad_strokes():
 
 
 def test_parse_stroke_fragment_from_a_stop_sequence():
-    stroke, warnings = parse_stroke("\n<points>'x1y1', 'x5y5'</points>\n<t_values>0.00, 1.00</t_values>\n<id>mast</id>\n")
+    stroke, warnings = parse_stroke(
+        "\n<points>'x1y1', 'x5y5'</points>\n<t_values>0.00, 1.00</t_values>\n<id>mast</id>\n"
+    )
     assert stroke == Stroke(((1, 1), (5, 5)), (0.0, 1.0), "mast")
     assert warnings == []
     stroke, _ = parse_stroke("<points>'x1y1'</points></s4> trailing <s5>")

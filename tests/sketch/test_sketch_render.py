@@ -25,8 +25,11 @@ from tinkerlab.sketch.render import (
 def house() -> Sketch:
     return Sketch(
         (
-            Stroke.from_cells(["x10y10", "x10y30", "x10y30", "x30y30", "x30y30", "x30y10", "x30y10", "x10y10"],
-                              [0, 0.3, 0.25, 0.5, 0.5, 0.75, 0.75, 1], "walls"),
+            Stroke.from_cells(
+                ["x10y10", "x10y30", "x10y30", "x30y30", "x30y30", "x30y10", "x30y10", "x10y10"],
+                [0, 0.3, 0.25, 0.5, 0.5, 0.75, 0.75, 1],
+                "walls",
+            ),
             Stroke.from_cells(["x8y30", "x20y42", "x20y42", "x32y30"], [0, 0.55, 0.5, 1], "roof"),
             Stroke.from_cells(["x40y20"], [0], "dot"),
             Stroke.from_cells(["x2y2", "x49y2"], [0, 1], "ground"),
@@ -70,9 +73,9 @@ def test_png_matches_cairosvg_of_our_svg():
 
 def test_svg_structure():
     svg = sketch_svg(house(), colors=["red", "blue", "green", "black"])
-    assert svg.count("<g id=\"s") == 4
+    assert svg.count('<g id="s') == 4
     assert svg.count("<path ") == 5  # the 8-point rectangle splits into two cubics
-    assert 'stroke="red"' in svg and "stroke-linecap=\"round\"" in svg and 'stroke-width="7"' in svg
+    assert 'stroke="red"' in svg and 'stroke-linecap="round"' in svg and 'stroke-width="7"' in svg
     assert "<title>walls</title>" in svg
     assert " C " in svg and " L " in svg
     animated = sketch_svg(house(), animate_seconds_per_stroke=0.5, show_grid=True)
@@ -101,7 +104,7 @@ def test_stroke_order_frames_and_files(tmp_path):
     assert len(frames) == 1 + 3 * 4
     assert frames[0].size == (153, 153)
     inks = [255 - np.asarray(f.convert("L"), dtype=np.float32).mean() for f in frames]
-    assert inks[0] == 0 and all(b >= a - 1e-3 for a, b in zip(inks, inks[1:]))
+    assert inks[0] == 0 and all(b >= a - 1e-3 for a, b in zip(inks, inks[1:], strict=False))
     for name in ["a.svg", "a.png", "a.gif", "a.txt"]:
         path = save_sketch(house(), tmp_path / name)
         assert path.stat().st_size > 100
@@ -115,7 +118,11 @@ def test_stroke_order_frames_and_files(tmp_path):
 def test_png_encoder_round_trips_gray_and_rgb():
     from tinkerlab.sketch.render import encode_png
 
-    for image in (render_image(house()), render_image(house(), colors="order"), render_image(house()).convert("LA")):
+    for image in (
+        render_image(house()),
+        render_image(house(), colors="order"),
+        render_image(house()).convert("LA"),
+    ):
         decoded = Image.open(io.BytesIO(encode_png(image)))
         assert decoded.mode == image.mode
         assert np.array_equal(np.asarray(decoded), np.asarray(image))

@@ -16,8 +16,16 @@ from tinkerlab.sketch.agent import SketchAgent
 PLAN = "A sailboat: I add the mast.</thinking><answer><concept>sailboat</concept><strokes>"
 MAST = "\n<points>'x25y15', 'x25y45'</points>\n<t_values>0.00, 1.00</t_values>\n<id>mast</id>\n"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if shutil.os.path.exists("/usr/bin/chromium") else None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture()
@@ -35,8 +43,9 @@ def server():
 
 
 def post(url: str, payload: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
@@ -46,8 +55,10 @@ def test_api_round(server):
     assert base.startswith("http://127.0.0.1:")
     state = post(base + "api/session", {"concept": "sailboat"})
     sid = state["sid"]
-    state = post(base + "api/stroke", {"sid": sid, "points": [[126, 426], [306, 426], [486, 426]],
-                                       "times": [0, 0.2, 0.4]})
+    state = post(
+        base + "api/stroke",
+        {"sid": sid, "points": [[126, 426], [306, 426], [486, 426]], "times": [0, 0.2, 0.4]},
+    )
     assert state["strokes"][0]["author"] == "human" and state["strokes"][0]["cells"][0] == "x10y15"
     state = post(base + "api/agent", {"sid": sid})
     assert [s["author"] for s in state["strokes"]] == ["human", "agent"]
@@ -89,8 +100,10 @@ def test_page_in_headless_chromium(server):
             assert items.nth(1).get_attribute("data-author") == "agent"
             assert "mast" in items.nth(1).inner_text()
             # Both strokes are on the canvas: the person's green line and the agent's pink mast.
-            pixel = "([x, y]) => Array.from(document.getElementById('canvas').getContext('2d')" \
-                    ".getImageData(x, y, 1, 1).data.slice(0, 3))"
+            pixel = (
+                "([x, y]) => Array.from(document.getElementById('canvas').getContext('2d')"
+                ".getImageData(x, y, 1, 1).data.slice(0, 3))"
+            )
             human = page.evaluate(pixel, [200, 426])
             agent = page.evaluate(pixel, [306, 250])
             empty = page.evaluate(pixel, [500, 100])

@@ -27,8 +27,10 @@ def test_clipart_labels_and_concepts(tmp_path):
 def test_outline_image_of_a_simple_svg(tmp_path):
     pytest.importorskip("cairosvg", reason="cairosvg renders the clip art")
     svg = tmp_path / "square.svg"
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
-                   '<rect x="20" y="20" width="60" height="60" fill="#3a6"/></svg>')
+    svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        '<rect x="20" y="20" width="60" height="60" fill="#3a6"/></svg>'
+    )
     image = np.asarray(ev.outline_image(svg, 64).convert("L"))
     assert image.shape == (64, 64)
     assert image[32, 32] == 255 and image[32, 0] == 255  # inside and outside are white

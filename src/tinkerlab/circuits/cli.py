@@ -10,8 +10,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Entity-tracking circuits (Prakash et al., ICLR 2024): patching, DCM, CMAP.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Entity-tracking circuits (Prakash et al., ICLR 2024): patching, DCM, CMAP.", no_args_is_help=True
+)
 
 _RUN = typer.Option(Path("circuits-run"), "--out", help="Run directory (resumable; one JSON per step).")
 
@@ -45,11 +46,11 @@ def data(
             typer.echo(json.dumps({"prompt": p.text(), "answer": " " + p.answer}))
     elif kind == "path-patching":
         clean, corrupt = d.path_patching_pairs(tokenizer, n, n_boxes=boxes, seed=seed)
-        for a, b in zip(clean.prompts, corrupt.prompts):
+        for a, b in zip(clean.prompts, corrupt.prompts, strict=False):
             typer.echo(json.dumps({"clean": a.text(), "corrupt": b.text(), "answer": " " + a.answer}))
     elif kind in d.DESIDERATA:
         base, source, targets = d.desideratum_pairs(tokenizer, n, kind, n_boxes=boxes, seed=seed)
-        for a, b, t in zip(base.prompts, source.prompts, targets.tolist()):
+        for a, b, t in zip(base.prompts, source.prompts, targets.tolist(), strict=False):
             typer.echo(json.dumps({"base": a.text(), "source": b.text(), "target": tokenizer.decode([t])}))
     else:
         raise InputError(f"unknown kind {kind!r}: expected plain, path-patching, {', '.join(d.DESIDERATA)}")
@@ -73,8 +74,10 @@ def finetune(
         path = make_finetuned(FinetuneConfig(steps=steps, lr=lr, seed=seed))
         curve = json.loads((path / "training.json").read_text()).get("entity_tracking_accuracy", [])
         if curve:
-            typer.echo("7-box entity-tracking accuracy during the fine-tune (held-out prompts): "
-                       + ", ".join(f"step {step}: {acc:.3f}" for step, acc in curve))
+            typer.echo(
+                "7-box entity-tracking accuracy during the fine-tune (held-out prompts): "
+                + ", ".join(f"step {step}: {acc:.3f}" for step, acc in curve)
+            )
         typer.echo(f"finetuned -> {path}")
     typer.echo("models ready")
 
@@ -133,8 +136,9 @@ def run(
 
 
 @app.command()
-def report(out: Path = _RUN, html: Path | None = typer.Option(None, help="Output file (default RUN/report.html).")
-           ) -> None:
+def report(
+    out: Path = _RUN, html: Path | None = typer.Option(None, help="Output file (default RUN/report.html).")
+) -> None:
     """A self-contained HTML report with head heatmaps and the tables of the finished steps."""
     from tinkerlab.circuits.report import write_report
 

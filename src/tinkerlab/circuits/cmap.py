@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import torch
 
-from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.patching.interventions import Intervention, Patch
 from tinkerlab.circuits.groups import Circuit
 from tinkerlab.core.errors import InputError
-
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.interventions import Intervention, Patch
 
 Key = tuple[str, int, int]  # (group, layer, head)
 
@@ -42,13 +41,13 @@ def donor_values(donor_model, batch: EntityBatch, circuit: Circuit, *, batch_siz
         rows = torch.arange(len(sub))
         for group, layer, head in heads:
             parts[(group, layer, head)].append(
-                donor.cache[f"layers.{layer}.attn.head_out"][rows, sub.group_position(group), head])
+                donor.cache[f"layers.{layer}.attn.head_out"][rows, sub.group_position(group), head]
+            )
     return {key: torch.cat(values) for key, values in parts.items()}
 
 
 @torch.inference_mode()
-def patched_accuracy(base_model, batch: EntityBatch, values: dict[Key, torch.Tensor], *,
-                     batch_size: int = 50) -> float:
+def patched_accuracy(base_model, batch: EntityBatch, values: dict[Key, torch.Tensor], *, batch_size: int = 50) -> float:
     """Accuracy of `base_model` with the given per-head outputs written at their groups' positions."""
     layers = sorted({layer for _, layer, _ in values})
     correct = 0
@@ -81,8 +80,15 @@ def cmap_accuracy(base_model, donor_model, batch: EntityBatch, circuit: Circuit,
     return patched_accuracy(base_model, batch, values, batch_size=batch_size)
 
 
-def cmap_table(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *, batch_size: int = 50,
-               mismatched: bool = False) -> dict:
+def cmap_table(
+    base_model,
+    donor_model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    *,
+    batch_size: int = 50,
+    mismatched: bool = False,
+) -> dict:
     """CMAP accuracy for no patch, the full circuit and each group alone (the donor runs once).
 
     With `mismatched=True` every row is repeated as "<row>, mismatched prompts": prompt i receives the donor's
@@ -98,7 +104,7 @@ def cmap_table(base_model, donor_model, batch: EntityBatch, circuit: Circuit, *,
     for suffix, vals in variants:
         rows["full circuit" + suffix] = patched_accuracy(base_model, batch, vals, batch_size=batch_size)
         for group in circuit:
-            rows[group + suffix] = patched_accuracy(base_model, batch,
-                                                    {k: v for k, v in vals.items() if k[0] == group},
-                                                    batch_size=batch_size)
+            rows[group + suffix] = patched_accuracy(
+                base_model, batch, {k: v for k, v in vals.items() if k[0] == group}, batch_size=batch_size
+            )
     return rows

@@ -34,18 +34,121 @@ from tinkerlab.core.errors import InputError
 
 # 84 common, concrete nouns (the original's list is 84 BNC-frequent nouns; this list was written for tinkerlab).
 OBJECTS: tuple[str, ...] = tuple(
-    ["book", "car", "paper", "letter", "map", "key", "cup", "bag", "ring", "coin", "hat", "shoe", "box", "bell", "fig", "engine", "radio", "watch", "plate", "phone", "glass", "drum", "lamp", "bottle", "ticket", "brick", "clock", "file", "camera", "shirt", "apple", "boat", "bread", "chair", "coat", "dress", "fan", "flower", "guitar", "kite", "knife", "leaf", "lock", "milk", "piano", "pen", "plane", "rock", "sock", "spoon", "stone", "table", "toy", "train", "tree", "wheel", "cake", "egg", "fish", "gift", "bus", "bike", "ball", "bed", "bowl", "card", "crown", "disk", "door", "horse", "hammer", "jar", "mirror", "note", "shell", "string", "sword", "whistle", "wire", "rope", "brush", "sheet"]
+    [
+        "book",
+        "car",
+        "paper",
+        "letter",
+        "map",
+        "key",
+        "cup",
+        "bag",
+        "ring",
+        "coin",
+        "hat",
+        "shoe",
+        "box",
+        "bell",
+        "fig",
+        "engine",
+        "radio",
+        "watch",
+        "plate",
+        "phone",
+        "glass",
+        "drum",
+        "lamp",
+        "bottle",
+        "ticket",
+        "brick",
+        "clock",
+        "file",
+        "camera",
+        "shirt",
+        "apple",
+        "boat",
+        "bread",
+        "chair",
+        "coat",
+        "dress",
+        "fan",
+        "flower",
+        "guitar",
+        "kite",
+        "knife",
+        "leaf",
+        "lock",
+        "milk",
+        "piano",
+        "pen",
+        "plane",
+        "rock",
+        "sock",
+        "spoon",
+        "stone",
+        "table",
+        "toy",
+        "train",
+        "tree",
+        "wheel",
+        "cake",
+        "egg",
+        "fish",
+        "gift",
+        "bus",
+        "bike",
+        "ball",
+        "bed",
+        "bowl",
+        "card",
+        "crown",
+        "disk",
+        "door",
+        "horse",
+        "hammer",
+        "jar",
+        "mirror",
+        "note",
+        "shell",
+        "string",
+        "sword",
+        "whistle",
+        "wire",
+        "rope",
+        "brush",
+        "sheet",
+    ]
 )
 LABELS: tuple[str, ...] = tuple(string.ascii_uppercase)
 SEGMENT_LEN = 7
 Desideratum = Literal["positional", "object_value", "box_label_value"]
 DESIDERATA: tuple[str, ...] = ("positional", "object_value", "box_label_value")
-Perturbation = Literal["random_text_start", "random_text_end", "tokens_between_box_and_object", "seg_start",
-                       "seg_end", "boxes_before_correct_segment", "incorrect_segment", "altered_order",
-                       "altered_association", "no_comma", "add_comma"]
-PERTURBATIONS: tuple[str, ...] = ("random_text_start", "random_text_end", "tokens_between_box_and_object",
-                                  "seg_start", "seg_end", "boxes_before_correct_segment", "incorrect_segment",
-                                  "altered_order", "altered_association", "no_comma", "add_comma")
+Perturbation = Literal[
+    "random_text_start",
+    "random_text_end",
+    "tokens_between_box_and_object",
+    "seg_start",
+    "seg_end",
+    "boxes_before_correct_segment",
+    "incorrect_segment",
+    "altered_order",
+    "altered_association",
+    "no_comma",
+    "add_comma",
+]
+PERTURBATIONS: tuple[str, ...] = (
+    "random_text_start",
+    "random_text_end",
+    "tokens_between_box_and_object",
+    "seg_start",
+    "seg_end",
+    "boxes_before_correct_segment",
+    "incorrect_segment",
+    "altered_order",
+    "altered_association",
+    "no_comma",
+    "add_comma",
+)
 _FILLER = " Here is a short story about some boxes and what they hold"
 _EXTRA_BOXES = "there are three additional boxes, Box PP, Box BB and Box AA, "
 
@@ -95,8 +198,10 @@ def build_text(prompt: EntityPrompt) -> str:
     perturbation = prompt.perturbation
     if perturbation and perturbation not in PERTURBATIONS:
         raise InputError(f"unknown perturbation {perturbation!r}: expected one of {', '.join(PERTURBATIONS)}")
-    parts = [_segment(o, lab, perturbation, i == prompt.query)
-             for i, (o, lab) in enumerate(zip(prompt.objects, prompt.labels))]
+    parts = [
+        _segment(o, lab, perturbation, i == prompt.query)
+        for i, (o, lab) in enumerate(zip(prompt.objects, prompt.labels, strict=False))
+    ]
     text = (" " if perturbation == "no_comma" else ", ").join(parts)
     text = text[0].upper() + text[1:] + "."
     if perturbation == "random_text_start":
@@ -136,9 +241,17 @@ class EntityBatch:
 
     def select(self, index) -> EntityBatch:
         index = torch.as_tensor(index, dtype=torch.long)
-        return EntityBatch([self.prompts[int(i)] for i in index], self.input_ids[index], self.answer_ids[index],
-                           self.last[index], self.query_label_pos[index], self.prev_label_pos[index],
-                           self.object_pos[index], self.label_pos[index], dict(self.meta))
+        return EntityBatch(
+            [self.prompts[int(i)] for i in index],
+            self.input_ids[index],
+            self.answer_ids[index],
+            self.last[index],
+            self.query_label_pos[index],
+            self.prev_label_pos[index],
+            self.object_pos[index],
+            self.label_pos[index],
+            dict(self.meta),
+        )
 
     def group_position(self, group: str) -> torch.Tensor:
         """[N] position at which a head group acts: VF/PT last token, PD query label, SR its previous occurrence."""
@@ -203,7 +316,7 @@ def _scan_positions(tokenizer, prompt: EntityPrompt, ids: list[int]) -> tuple[li
         raise InputError(f"prompt {prompt.text()!r}: cannot find {' ' + word!r} at or after position {start}")
 
     objects, labels, start = [], [], 0
-    for obj, label in zip(prompt.objects, prompt.labels):
+    for obj, label in zip(prompt.objects, prompt.labels, strict=False):
         objects.append(find(obj, start))
         labels.append(find(label, start))
         start = max(objects[-1], labels[-1]) + 1
@@ -242,8 +355,8 @@ def tokenize_prompts(tokenizer, prompts: list[EntityPrompt], rng: random.Random 
             objects, labels = _scan_positions(tokenizer, prompt, ids)
         else:
             objects, labels = _layout_positions(prompt, bos)
-            expected = {p: " " + o for p, o in zip(objects, prompt.objects)}
-            expected.update({p: " " + lab for p, lab in zip(labels, prompt.labels)})
+            expected = {p: " " + o for p, o in zip(objects, prompt.objects, strict=False)}
+            expected.update({p: " " + lab for p, lab in zip(labels, prompt.labels, strict=False)})
         expected[len(ids) - 3] = " " + prompt.query_label
         for pos, word in sorted(expected.items()):
             want = single_token_id(tokenizer, word.strip())
@@ -264,7 +377,10 @@ def tokenize_prompts(tokenizer, prompts: list[EntityPrompt], rng: random.Random 
     lengths = {len(r) for r in rows}
     if len(lengths) != 1:
         raise InputError(f"prompts of one batch must share one length, got lengths {sorted(lengths)}")
-    t = lambda x: torch.tensor(x, dtype=torch.long)
+
+    def t(x):
+        return torch.tensor(x, dtype=torch.long)
+
     return EntityBatch(prompts, t(rows), t(answers), t(lasts), t(qpos), t(prev), t(opos), t(lpos))
 
 
@@ -321,8 +437,9 @@ def path_patching_pairs(tokenizer, n: int, *, n_boxes: int = 7, seed: int = 0) -
     return tokenize_prompts(tokenizer, clean, rng), tokenize_prompts(tokenizer, corrupt, rng)
 
 
-def desideratum_pairs(tokenizer, n: int, desideratum: Desideratum, *, n_boxes: int = 7,
-                      seed: int = 0) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
+def desideratum_pairs(
+    tokenizer, n: int, desideratum: Desideratum, *, n_boxes: int = 7, seed: int = 0
+) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
     """Base/source pairs and the target token after patching a head set from source into base.
 
     | desideratum       | source                                    | target                              |
@@ -366,8 +483,9 @@ def desideratum_pairs(tokenizer, n: int, desideratum: Desideratum, *, n_boxes: i
     return tokenize_prompts(tokenizer, bases, rng), tokenize_prompts(tokenizer, sources, rng), target_ids
 
 
-def perturbed_positional_pairs(tokenizer, n: int, perturbation: Perturbation, *, n_boxes: int = 7,
-                               seed: int = 0) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
+def perturbed_positional_pairs(
+    tokenizer, n: int, perturbation: Perturbation, *, n_boxes: int = 7, seed: int = 0
+) -> tuple[EntityBatch, EntityBatch, torch.Tensor]:
     """The additional positional desiderata (paper Table 4): the source's surface changes, not the target.
 
     The base is a regular prompt asking about segment p_b. The source comes from another context, asks about
@@ -419,8 +537,13 @@ def perturbed_positional_pairs(tokenizer, n: int, perturbation: Perturbation, *,
         bases.append(EntityPrompt(b_objs, b_labs, p_b, b_labs[p_b], b_objs[p_b]))
         s_objs, s_labs = _context(rng, n_boxes + extra)
         # the control's target must not be the base's own answer, which an unpatched model already gives
-        p_s = rng.choice([i for i in range(n_boxes) if i != p_b and (perturbation != "incorrect_segment"
-                                                                     or (i + 1) % n_boxes != p_b)])
+        p_s = rng.choice(
+            [
+                i
+                for i in range(n_boxes)
+                if i != p_b and (perturbation != "incorrect_segment" or (i + 1) % n_boxes != p_b)
+            ]
+        )
         q = p_s + shift
         sources.append(EntityPrompt(s_objs, s_labs, q, s_labs[q], s_objs[q], perturbation))
         targets.append(b_objs[(p_s + 1) % n_boxes if perturbation == "incorrect_segment" else p_s])

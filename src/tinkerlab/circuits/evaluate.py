@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import torch
 
-from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
-from tinkerlab.patching.interventions import Intervention, MeanAblation
 from tinkerlab.circuits.groups import Circuit
 from tinkerlab.core.errors import InputError
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.interventions import Intervention, MeanAblation
 
 
 @torch.inference_mode()
@@ -51,9 +51,13 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor, *, n_boot: int = 2000, s
     only_a, only_b = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
     n = only_a + only_b
     tail = sum(comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
-    return {"difference": float((b - a).mean()),
-            "ci95": [float(boots.quantile(0.025)), float(boots.quantile(0.975))],
-            "only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}
+    return {
+        "difference": float((b - a).mean()),
+        "ci95": [float(boots.quantile(0.025)), float(boots.quantile(0.975))],
+        "only_a": only_a,
+        "only_b": only_b,
+        "p_value": min(1.0, 2 * tail),
+    }
 
 
 # --- mean-ablation circuit evaluation -------------------------------------------------------------------------
@@ -87,8 +91,9 @@ def keep_mask(amap, batch: EntityBatch, circuit: Circuit) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def circuit_accuracy(model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *,
-                     batch_size: int = 50) -> float:
+def circuit_accuracy(
+    model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *, batch_size: int = 50
+) -> float:
     """Accuracy with every head mean-ablated except the circuit's heads at their positions."""
     amap = arch_map(model)
     if means.shape[1] != batch.input_ids.shape[1]:
@@ -97,8 +102,10 @@ def circuit_accuracy(model, batch: EntityBatch, circuit: Circuit, means: torch.T
     correct = 0
     for start in range(0, len(batch), batch_size):
         stop = start + batch_size
-        ablations = [MeanAblation(f"layers.{layer}.attn.head_out", means[layer], keep[layer, start:stop])
-                     for layer in range(amap.n_layers)]
+        ablations = [
+            MeanAblation(f"layers.{layer}.attn.head_out", means[layer], keep[layer, start:stop])
+            for layer in range(amap.n_layers)
+        ]
         with Intervention(model, ablations=ablations):
             logits = model(batch.input_ids[start:stop], logits_to_keep=1).logits[:, -1]
         correct += int((logits.argmax(-1) == batch.answer_ids[start:stop]).sum())
@@ -106,8 +113,9 @@ def circuit_accuracy(model, batch: EntityBatch, circuit: Circuit, means: torch.T
 
 
 @torch.inference_mode()
-def ablated_model_accuracy(model, batch: EntityBatch, removed: list[tuple[int, int]], means: torch.Tensor, *,
-                           batch_size: int = 50) -> float:
+def ablated_model_accuracy(
+    model, batch: EntityBatch, removed: list[tuple[int, int]], means: torch.Tensor, *, batch_size: int = 50
+) -> float:
     """Accuracy of the full model with the `removed` heads mean-ablated at every position."""
     amap = arch_map(model)
     keep = torch.ones(amap.n_layers, 1, batch.input_ids.shape[1], amap.n_heads, dtype=torch.bool)
@@ -116,8 +124,11 @@ def ablated_model_accuracy(model, batch: EntityBatch, removed: list[tuple[int, i
     correct = 0
     for start in range(0, len(batch), batch_size):
         stop = start + batch_size
-        ablations = [MeanAblation(f"layers.{layer}.attn.head_out", means[layer], keep[layer])
-                     for layer in range(amap.n_layers) if not bool(keep[layer].all())]
+        ablations = [
+            MeanAblation(f"layers.{layer}.attn.head_out", means[layer], keep[layer])
+            for layer in range(amap.n_layers)
+            if not bool(keep[layer].all())
+        ]
         with Intervention(model, ablations=ablations):
             logits = model(batch.input_ids[start:stop], logits_to_keep=1).logits[:, -1]
         correct += int((logits.argmax(-1) == batch.answer_ids[start:stop]).sum())
@@ -147,21 +158,48 @@ class CircuitEvaluation:
     n_heads: int
 
 
-def evaluate_circuit(model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *, n_random: int = 10,
-                     seed: int = 0, batch_size: int = 50) -> CircuitEvaluation:
+def evaluate_circuit(
+    model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    means: torch.Tensor,
+    *,
+    n_random: int = 10,
+    seed: int = 0,
+    batch_size: int = 50,
+) -> CircuitEvaluation:
     """Faithfulness = circuit accuracy / full-model accuracy, with `n_random` same-size random circuits."""
     full = accuracy(model, batch, batch_size=batch_size)
     circ = circuit_accuracy(model, batch, circuit, means, batch_size=batch_size)
     sizes = {g: len(h) for g, h in circuit.items()}
     amap = arch_map(model)
-    randoms = torch.tensor([circuit_accuracy(model, batch, random_circuit(amap, sizes, seed=seed + i), means,
-                                             batch_size=batch_size) for i in range(n_random)])
-    return CircuitEvaluation(full, circ, circ / full if full > 0 else float("nan"), float(randoms.mean()),
-                             float(randoms.std()) if n_random > 1 else 0.0, sum(sizes.values()))
+    randoms = torch.tensor(
+        [
+            circuit_accuracy(model, batch, random_circuit(amap, sizes, seed=seed + i), means, batch_size=batch_size)
+            for i in range(n_random)
+        ]
+    )
+    return CircuitEvaluation(
+        full,
+        circ,
+        circ / full if full > 0 else float("nan"),
+        float(randoms.mean()),
+        float(randoms.std()) if n_random > 1 else 0.0,
+        sum(sizes.values()),
+    )
 
 
-def completeness(model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *, n_random: int = 20,
-                 p_drop: float = 0.5, seed: int = 0, batch_size: int = 50) -> dict:
+def completeness(
+    model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    means: torch.Tensor,
+    *,
+    n_random: int = 20,
+    p_drop: float = 0.5,
+    seed: int = 0,
+    batch_size: int = 50,
+) -> dict:
     """Incompleteness |F(C minus K) - F(M minus K)| for random subsets K (each circuit head dropped with
     p_drop) and for each whole group K (IOI-style, Wang et al. 2023).
 
@@ -183,17 +221,31 @@ def completeness(model, batch: EntityBatch, circuit: Circuit, means: torch.Tenso
         rows.append(one({heads[i] for i in range(len(heads)) if drop[i]}))
     t = torch.tensor(rows)  # [n, 2]
     gap = (t[:, 0] - t[:, 1]).abs()
-    out = {"random": {"circuit": (float(t[:, 0].mean()), float(t[:, 0].std())),
-                      "model": (float(t[:, 1].mean()), float(t[:, 1].std())),
-                      "incompleteness": (float(gap.mean()), float(gap.std()))}, "per_group": {}}
+    out = {
+        "random": {
+            "circuit": (float(t[:, 0].mean()), float(t[:, 0].std())),
+            "model": (float(t[:, 1].mean()), float(t[:, 1].std())),
+            "incompleteness": (float(gap.mean()), float(gap.std())),
+        },
+        "per_group": {},
+    }
     for group, hs in circuit.items():
         f_c, f_m = one({(group, h) for h in hs})
         out["per_group"][group] = {"circuit": f_c, "model": f_m, "incompleteness": abs(f_c - f_m)}
     return out
 
 
-def minimality(model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *, fraction: float = 0.3,
-               threshold: float = 0.01, seed: int = 0, batch_size: int = 50) -> dict[str, list[dict]]:
+def minimality(
+    model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    means: torch.Tensor,
+    *,
+    fraction: float = 0.3,
+    threshold: float = 0.01,
+    seed: int = 0,
+    batch_size: int = 50,
+) -> dict[str, list[dict]]:
     """Minimality test per head (IOI-style, simplified): remove a random `fraction` of the head's group-mates, then
     compare accuracy before and after also removing the head; keep it if before/after - 1 >= threshold.
 

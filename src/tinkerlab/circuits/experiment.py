@@ -53,8 +53,20 @@ class ExperimentConfig:
     seed: int = 0
 
 
-STEPS = ("accuracy", "pp_base", "pp_finetuned", "faithfulness", "overlap", "sizes", "dcm", "dcm_finetuned",
-         "semantics", "extra", "cmap", "completeness")
+STEPS = (
+    "accuracy",
+    "pp_base",
+    "pp_finetuned",
+    "faithfulness",
+    "overlap",
+    "sizes",
+    "dcm",
+    "dcm_finetuned",
+    "semantics",
+    "extra",
+    "cmap",
+    "completeness",
+)
 SIZE_THRESHOLDS = (0.04, 0.02, 0.01, 0.005)
 
 
@@ -96,16 +108,18 @@ class Experiment:
     def eval_batch(self):
         from tinkerlab.circuits.data import entity_batch
 
-        return entity_batch(self.tokenizer, self.config.n_eval, n_boxes=self.config.n_boxes,
-                            seed=self.config.seed + 500)
+        return entity_batch(
+            self.tokenizer, self.config.n_eval, n_boxes=self.config.n_boxes, seed=self.config.seed + 500
+        )
 
     def means(self, name: str) -> torch.Tensor:
         from tinkerlab.circuits.data import mean_ablation_prompts
         from tinkerlab.circuits.evaluate import head_means
 
         if name not in self._means:
-            ref = mean_ablation_prompts(self.tokenizer, self.config.n_means, n_boxes=self.config.n_boxes,
-                                        seed=self.config.seed)
+            ref = mean_ablation_prompts(
+                self.tokenizer, self.config.n_means, n_boxes=self.config.n_boxes, seed=self.config.seed
+            )
             self._means[name] = head_means(self.model(name)[0], ref)
         return self._means[name]
 
@@ -133,8 +147,9 @@ class Experiment:
         from tinkerlab.circuits.models import model_dir
 
         # Prompts of their own seed: neither the fine-tune's monitoring prompts nor any set a recipe was chosen on.
-        batch = entity_batch(self.tokenizer, self.config.n_accuracy, n_boxes=self.config.n_boxes,
-                             seed=self.config.seed + 2000)
+        batch = entity_batch(
+            self.tokenizer, self.config.n_accuracy, n_boxes=self.config.n_boxes, seed=self.config.seed + 2000
+        )
         out, masks = {}, {}
         for name in ("original", "base", "finetuned"):
             masks[name] = correct_mask(self.model(name)[0], batch)
@@ -150,13 +165,21 @@ class Experiment:
         from tinkerlab.circuits.data import path_patching_pairs
         from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatchResult, path_patch
 
-        clean, corrupt = path_patching_pairs(self.tokenizer, self.config.n_path_patching,
-                                             n_boxes=self.config.n_boxes, seed=self.config.seed)
+        clean, corrupt = path_patching_pairs(
+            self.tokenizer, self.config.n_path_patching, n_boxes=self.config.n_boxes, seed=self.config.seed
+        )
         partial = self.result(f"pp_{name}.partial")
         done = PathPatchResult.from_dict(partial) if partial else None
         config = PathPatchConfig(threshold=self.config.pp_threshold)
-        result = path_patch(self.model(name)[0], clean, corrupt, config, log=self.log, done=done,
-                            on_group=lambda r: self._save(f"pp_{name}.partial", r.to_dict()))
+        result = path_patch(
+            self.model(name)[0],
+            clean,
+            corrupt,
+            config,
+            log=self.log,
+            done=done,
+            on_group=lambda r: self._save(f"pp_{name}.partial", r.to_dict()),
+        )
         return result.to_dict()
 
     def _step_pp_base(self) -> dict:
@@ -175,8 +198,13 @@ class Experiment:
         for circuit_name, model_name in (("base", "base"), ("base", "finetuned"), ("finetuned", "finetuned")):
             if circuit_name == "finetuned" and self.result("pp_finetuned") is None:
                 continue
-            result = evaluate_circuit(self.model(model_name)[0], batch, self.circuit(circuit_name),
-                                      self.means(model_name), n_random=self.config.n_random)
+            result = evaluate_circuit(
+                self.model(model_name)[0],
+                batch,
+                self.circuit(circuit_name),
+                self.means(model_name),
+                n_random=self.config.n_random,
+            )
             out[f"{circuit_name} circuit in {model_name}"] = asdict(result)
             self.log(f"faithfulness {circuit_name} circuit in {model_name}: {asdict(result)}")
         return out
@@ -189,13 +217,19 @@ class Experiment:
         for group in base:
             a, b = set(base[group]), set(finetuned.get(group, []))
             shared = len(a & b)
-            out[group] = {"base": len(a), "finetuned": len(b), "shared": shared,
-                          "precision": shared / len(a) if a else float("nan"),
-                          "recall": shared / len(b) if b else float("nan")}
+            out[group] = {
+                "base": len(a),
+                "finetuned": len(b),
+                "shared": shared,
+                "precision": shared / len(a) if a else float("nan"),
+                "recall": shared / len(b) if b else float("nan"),
+            }
         in_base = {head: group for group, heads in base.items() for head in heads}
         in_finetuned = {head: group for group, heads in finetuned.items() for head in heads}
-        out["any_group"] = [{"head": list(head), "base": in_base[head], "finetuned": in_finetuned[head]}
-                            for head in sorted(set(in_base) & set(in_finetuned))]
+        out["any_group"] = [
+            {"head": list(head), "base": in_base[head], "finetuned": in_finetuned[head]}
+            for head in sorted(set(in_base) & set(in_finetuned))
+        ]
         return out
 
     def _step_sizes(self) -> dict:
@@ -219,17 +253,33 @@ class Experiment:
         from tinkerlab.circuits.evaluate import completeness
 
         batch = self.eval_batch()
-        return completeness(self.model("base")[0], batch, self.circuit("base"), self.means("base"),
-                            n_random=self.config.n_completeness)
+        return completeness(
+            self.model("base")[0],
+            batch,
+            self.circuit("base"),
+            self.means("base"),
+            n_random=self.config.n_completeness,
+        )
 
     def _dcm_data(self, desideratum: str, group: str):
         from tinkerlab.circuits.data import desideratum_pairs
 
         if desideratum not in self._pairs:  # built once: every group and both models read the same pairs
-            self._pairs[desideratum] = desideratum_pairs(self.tokenizer, self.config.n_dcm, desideratum,
-                                                         n_boxes=self.config.n_boxes, seed=self.config.seed + 31)
+            self._pairs[desideratum] = desideratum_pairs(
+                self.tokenizer,
+                self.config.n_dcm,
+                desideratum,
+                n_boxes=self.config.n_boxes,
+                seed=self.config.seed + 31,
+            )
         base, source, targets = self._pairs[desideratum]
-        return base.input_ids, base.group_position(group), source.input_ids, source.group_position(group), targets
+        return (
+            base.input_ids,
+            base.group_position(group),
+            source.input_ids,
+            source.group_position(group),
+            targets,
+        )
 
     @staticmethod
     def _source_values(source_heads: dict, group: str, heads: list) -> torch.Tensor:
@@ -239,8 +289,8 @@ class Experiment:
     def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
         """Base clean runs, and every source head's output at each group's position, shared by every group
         (positional and object_value pairs are the same prompts). Returns (clean run, {group: [L, N, H, Dh]})."""
-        from tinkerlab.patching.masks import base_runs, head_outputs_at
         from tinkerlab.circuits.groups import GROUPS
+        from tinkerlab.patching.masks import base_runs, head_outputs_at
 
         key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional")
         cache = self.__dict__.setdefault("_dcm_caches", {})
@@ -264,11 +314,20 @@ class Experiment:
             for group, heads in circuit.items():
                 data = self._dcm_data(desideratum, group)
                 clean, source_heads = self._dcm_cache(model_name, desideratum)
-                result = train_mask(model, heads, *data, config, description=f"DCM {group} {desideratum}",
-                                    clean=clean, values=self._source_values(source_heads, group, heads))
+                result = train_mask(
+                    model,
+                    heads,
+                    *data,
+                    config,
+                    description=f"DCM {group} {desideratum}",
+                    clean=clean,
+                    values=self._source_values(source_heads, group, heads),
+                )
                 out[group][desideratum] = result.to_dict()
-                self.log(f"DCM {circuit_name}/{model_name} {group} {desideratum}: {len(result.selected)} of "
-                         f"{len(heads)} heads, test accuracy {result.test_accuracy:.2f}")
+                self.log(
+                    f"DCM {circuit_name}/{model_name} {group} {desideratum}: {len(result.selected)} of "
+                    f"{len(heads)} heads, test accuracy {result.test_accuracy:.2f}"
+                )
         return out
 
     def _step_dcm(self) -> dict:
@@ -296,9 +355,19 @@ class Experiment:
                     acc = 0.0
                     if heads:
                         values = self._source_values(source_heads, group, heads)
-                        acc = masked_accuracy(model, clean, base_pos, values, heads,
-                                              torch.ones(len(heads), dtype=torch.bool), targets)
-                    out[model_name].setdefault(group, {})[desideratum] = {"heads": len(heads), "accuracy": acc}
+                        acc = masked_accuracy(
+                            model,
+                            clean,
+                            base_pos,
+                            values,
+                            heads,
+                            torch.ones(len(heads), dtype=torch.bool),
+                            targets,
+                        )
+                    out[model_name].setdefault(group, {})[desideratum] = {
+                        "heads": len(heads),
+                        "accuracy": acc,
+                    }
             self.log(f"semantics {model_name}: {out[model_name]}")
         return out
 
@@ -312,11 +381,12 @@ class Experiment:
             model = self.model(model_name)[0]
             out[model_name] = {}
             for perturbation in PERTURBATIONS:
-                base, source, targets = perturbed_positional_pairs(self.tokenizer, 100, perturbation,
-                                                                   n_boxes=self.config.n_boxes,
-                                                                   seed=self.config.seed + 77)
-                out[model_name][perturbation] = patch_accuracy(model, heads, base.input_ids, base.last,
-                                                               source.input_ids, source.last, targets)
+                base, source, targets = perturbed_positional_pairs(
+                    self.tokenizer, 100, perturbation, n_boxes=self.config.n_boxes, seed=self.config.seed + 77
+                )
+                out[model_name][perturbation] = patch_accuracy(
+                    model, heads, base.input_ids, base.last, source.input_ids, source.last, targets
+                )
             self.log(f"extra desiderata {model_name}: {out[model_name]}")
         return out
 
@@ -334,11 +404,13 @@ class Experiment:
             if dcm_ft is not None:  # the paper's subsets: VF object_value, PT and PD positional, all of SR
                 pick = {"VF": "object_value", "PT": "positional", "PD": "positional"}
                 circuits["finetuned DCM subsets"] = {
-                    g: ([tuple(h) for h in dcm_ft[g][pick[g]]["selected"]] if g in pick else hs)
-                    for g, hs in ft.items()}
+                    g: ([tuple(h) for h in dcm_ft[g][pick[g]]["selected"]] if g in pick else hs) for g, hs in ft.items()
+                }
         for name, circuit in circuits.items():
-            out[name] = {"sizes": {g: len(h) for g, h in circuit.items()},
-                         "accuracy": cmap_table(base_model, ft_model, batch, circuit, mismatched=True)}
+            out[name] = {
+                "sizes": {g: len(h) for g, h in circuit.items()},
+                "accuracy": cmap_table(base_model, ft_model, batch, circuit, mismatched=True),
+            }
             self.log(f"CMAP with {name}: {out[name]}")
         from tinkerlab.circuits.evaluate import accuracy
 
@@ -346,8 +418,13 @@ class Experiment:
         return out
 
 
-def run_experiment(out: str | Path, config: ExperimentConfig = ExperimentConfig(), *,
-                   steps: tuple[str, ...] = STEPS, log=print) -> dict:
+def run_experiment(
+    out: str | Path,
+    config: ExperimentConfig = ExperimentConfig(),
+    *,
+    steps: tuple[str, ...] = STEPS,
+    log=print,
+) -> dict:
     """Run (or resume) the listed steps; returns {step: result}."""
     experiment = Experiment(out, config, log=log)
     return {step: experiment.run(step) for step in steps}

@@ -75,8 +75,9 @@ class FinetuneConfig:
     seed: int = 11
 
 
-def variable_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 6), arithmetic_fraction: float = 0.5,
-                              seed: int = 0) -> list[tuple[str, str]]:
+def variable_binding_examples(
+    n: int, *, n_vars: tuple[int, int] = (3, 6), arithmetic_fraction: float = 0.5, seed: int = 0
+) -> list[tuple[str, str]]:
     """(prompt, answer) pairs: 'x=3, q=7, c=2. q=' -> '7' and 'x=3, q=4, c=2. q+c=' -> '6' (answers < 10)."""
     rng = random.Random(seed)
     out = []
@@ -84,12 +85,12 @@ def variable_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 6), arith
         k = rng.randint(*n_vars)
         names = rng.sample(_VARS, k)
         values = [rng.randrange(10) for _ in names]
-        context = ", ".join(f"{a}={v}" for a, v in zip(names, values)) + "."
+        context = ", ".join(f"{a}={v}" for a, v in zip(names, values, strict=False)) + "."
         if rng.random() < arithmetic_fraction:
             i, j = rng.sample(range(k), 2)
             while values[i] + values[j] >= 10:
                 values[j] = rng.randrange(10 - values[i])
-            context = ", ".join(f"{a}={v}" for a, v in zip(names, values)) + "."
+            context = ", ".join(f"{a}={v}" for a, v in zip(names, values, strict=False)) + "."
             out.append((f"{context} {names[i]}+{names[j]}=", str(values[i] + values[j])))
         else:
             i = rng.randrange(k)
@@ -108,7 +109,7 @@ def word_binding_examples(n: int, *, n_vars: tuple[int, int] = (3, 7), seed: int
         names = rng.sample(_VARS, k)
         words = rng.sample(OBJECTS, k)
         i = rng.randrange(k)
-        context = ", ".join(f"{a} = {w}" for a, w in zip(names, words))
+        context = ", ".join(f"{a} = {w}" for a, w in zip(names, words, strict=False))
         out.append((f"Let {context}. Then {names[i]} =", " " + words[i]))
     return out
 
@@ -126,7 +127,10 @@ def entity_examples(n: int, *, min_boxes: int, max_boxes: int, seed: int) -> lis
 def answer_token_loss(model, tokenizer, examples: list[tuple[str, str]]) -> torch.Tensor:
     """Cross-entropy of the answer's first token after each prompt (right-padded batch)."""
     prompts = [tokenizer(p, add_special_tokens=True).input_ids for p, _ in examples]
-    answers = [tokenizer(p + a, add_special_tokens=True).input_ids[len(ids)] for (p, a), ids in zip(examples, prompts)]
+    answers = [
+        tokenizer(p + a, add_special_tokens=True).input_ids[len(ids)]
+        for (p, a), ids in zip(examples, prompts, strict=False)
+    ]
     length = max(len(ids) for ids in prompts)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     input_ids = torch.tensor([ids + [pad] * (length - len(ids)) for ids in prompts])  # [B, L]
@@ -136,8 +140,19 @@ def answer_token_loss(model, tokenizer, examples: list[tuple[str, str]]) -> torc
     return torch.nn.functional.cross_entropy(logits[torch.arange(len(prompts)), last], torch.tensor(answers))
 
 
-def train_on(model, tokenizer, examples: list[tuple[str, str]], *, steps: int, batch_size: int, lr: float,
-             seed: int, description: str, every: int = 0, probe=None) -> tuple[list[float], list[tuple[int, float]]]:
+def train_on(
+    model,
+    tokenizer,
+    examples: list[tuple[str, str]],
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    description: str,
+    every: int = 0,
+    probe=None,
+) -> tuple[list[float], list[tuple[int, float]]]:
     """AdamW on the answer-token loss.
 
     Args:
@@ -185,13 +200,30 @@ def _save(model, tokenizer, name: str, record: dict) -> Path:
 def make_base(config: WarmupConfig = WarmupConfig()) -> Path:
     """Warm the original model up on entity tracking with few boxes; save it as `base`."""
     model, tokenizer = load_model("original")
-    examples = entity_examples(config.steps * config.batch_size, min_boxes=config.min_boxes,
-                               max_boxes=config.max_boxes, seed=config.seed)
+    examples = entity_examples(
+        config.steps * config.batch_size,
+        min_boxes=config.min_boxes,
+        max_boxes=config.max_boxes,
+        seed=config.seed,
+    )
     start = time.perf_counter()
-    losses, _ = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                         seed=config.seed, description="entity-tracking warm-up")
-    record = {"from": "original", "task": "entity tracking warm-up", "config": config_to_dict(config),
-              "losses": losses, "seconds": time.perf_counter() - start}
+    losses, _ = train_on(
+        model,
+        tokenizer,
+        examples,
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=config.seed,
+        description="entity-tracking warm-up",
+    )
+    record = {
+        "from": "original",
+        "task": "entity tracking warm-up",
+        "config": config_to_dict(config),
+        "losses": losses,
+        "seconds": time.perf_counter() - start,
+    }
     return _save(model, tokenizer, "base", record)
 
 
@@ -200,17 +232,35 @@ def make_finetuned(config: FinetuneConfig = FinetuneConfig()) -> Path:
     model, tokenizer = load_model("base")
     total = config.steps * config.batch_size
     n_words = int(round(config.word_fraction * total))
-    examples = variable_binding_examples(total - n_words, n_vars=config.n_vars,
-                                         arithmetic_fraction=config.arithmetic_fraction, seed=config.seed)
+    examples = variable_binding_examples(
+        total - n_words,
+        n_vars=config.n_vars,
+        arithmetic_fraction=config.arithmetic_fraction,
+        seed=config.seed,
+    )
     examples += word_binding_examples(n_words, n_vars=config.n_vars, seed=config.seed + 1)
     random.Random(config.seed).shuffle(examples)
     probe_batch = entity_batch(tokenizer, config.eval_prompts, n_boxes=7, seed=config.eval_seed)
     start = time.perf_counter()
-    losses, curve = train_on(model, tokenizer, examples, steps=config.steps, batch_size=config.batch_size,
-                             lr=config.lr, seed=config.seed, description="variable-binding fine-tune",
-                             every=config.eval_every, probe=lambda m: accuracy(m, probe_batch))
-    record = {"from": "base", "task": "variable binding + arithmetic", "config": config_to_dict(config),
-              "losses": losses, "entity_tracking_accuracy": curve,
-              "entity_tracking_prompts": {"n": config.eval_prompts, "n_boxes": 7, "seed": config.eval_seed},
-              "seconds": time.perf_counter() - start}
+    losses, curve = train_on(
+        model,
+        tokenizer,
+        examples,
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=config.seed,
+        description="variable-binding fine-tune",
+        every=config.eval_every,
+        probe=lambda m: accuracy(m, probe_batch),
+    )
+    record = {
+        "from": "base",
+        "task": "variable binding + arithmetic",
+        "config": config_to_dict(config),
+        "losses": losses,
+        "entity_tracking_accuracy": curve,
+        "entity_tracking_prompts": {"n": config.eval_prompts, "n_boxes": 7, "seed": config.eval_seed},
+        "seconds": time.perf_counter() - start,
+    }
     return _save(model, tokenizer, "finetuned", record)

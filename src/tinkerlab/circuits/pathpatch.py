@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 
 import torch
 
-from tinkerlab.patching.archmap import arch_map
 from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.groups import GROUPS
-from tinkerlab.patching.interventions import Head, Patch
-from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
-from tinkerlab.patching.partial import frozen_attention_pass, unembed
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
+from tinkerlab.patching.archmap import arch_map
+from tinkerlab.patching.interventions import Head, Patch
+from tinkerlab.patching.partial import frozen_attention_pass, unembed
+from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
 
 _RECEIVER = {"PT": ("VF", "q"), "PD": ("PT", "v"), "SR": ("PD", "v")}
 
@@ -76,14 +76,19 @@ class PathPatchResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"scores": {g: s.tolist() for g, s in self.scores.items()},
-                "circuit": {g: [list(h) for h in hs] for g, hs in self.circuit.items()},
-                "seconds": self.seconds}
+        return {
+            "scores": {g: s.tolist() for g, s in self.scores.items()},
+            "circuit": {g: [list(h) for h in hs] for g, hs in self.circuit.items()},
+            "seconds": self.seconds,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> PathPatchResult:
-        return cls({g: torch.tensor(s) for g, s in data["scores"].items()},
-                   {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()}, data.get("seconds", {}))
+        return cls(
+            {g: torch.tensor(s) for g, s in data["scores"].items()},
+            {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()},
+            data.get("seconds", {}),
+        )
 
 
 def select_heads(scores: torch.Tensor, *, threshold: float, max_heads: int, min_heads: int = 1) -> list[Head]:
@@ -114,8 +119,10 @@ class PathPatcher:
 
     def __init__(self, model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig()):
         if clean.input_ids.shape != corrupt.input_ids.shape:
-            raise InputError(f"clean and corrupt prompts must share one shape, got {tuple(clean.input_ids.shape)} "
-                             f"and {tuple(corrupt.input_ids.shape)}")
+            raise InputError(
+                f"clean and corrupt prompts must share one shape, got {tuple(clean.input_ids.shape)} "
+                f"and {tuple(corrupt.input_ids.shape)}"
+            )
         self.model, self.clean, self.corrupt, self.config = model, clean, corrupt, config
         self.amap = arch_map(model)
         sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
@@ -125,8 +132,9 @@ class PathPatcher:
         self._slot = torch.full((clean.input_ids.shape[1],), -1, dtype=torch.long)
         self._slot[kept] = torch.arange(len(kept))
         n, amap = len(clean), self.amap
-        self.clean_heads = torch.empty(amap.n_layers, n, len(kept), amap.n_heads, amap.head_dim,
-                                       dtype=next(model.parameters()).dtype)
+        self.clean_heads = torch.empty(
+            amap.n_layers, n, len(kept), amap.n_heads, amap.head_dim, dtype=next(model.parameters()).dtype
+        )
         self.corrupt_heads = torch.empty_like(self.clean_heads)
         parts = []
         with torch.inference_mode():
@@ -178,25 +186,49 @@ class PathPatcher:
                 parts = [(chunk, senders)]
             else:  # a class starting at block l copies the prefix's keys/values of blocks l.. for every row
                 kv_row = 2 * amap.n_kv_heads * amap.head_dim * seq * self.clean_heads.element_size()
-                parts = [(max(1, min(chunk, self.config.cache_bytes_per_forward // (b * kv_row * (n_layers - start)))),
-                          part) for start, part in classes.items()]
-            work += [(pos, rows, part[first : first + size]) for size, part in parts
-                     for first in range(0, len(part), size)]
+                parts = [
+                    (
+                        max(
+                            1,
+                            min(
+                                chunk,
+                                self.config.cache_bytes_per_forward // (b * kv_row * (n_layers - start)),
+                            ),
+                        ),
+                        part,
+                    )
+                    for start, part in classes.items()
+                ]
+            work += [
+                (pos, rows, part[first : first + size]) for size, part in parts for first in range(0, len(part), size)
+            ]
         for pos, rows, chunk_senders in track(work, f"path patching {group}"):
-            effect = self._sender_chunk(chunk_senders, rows, pos, corrupt_position[rows], receivers,
-                                        receiver_kind)  # [n, b]
-            for (layer, head), values in zip(chunk_senders, effect):
+            effect = self._sender_chunk(
+                chunk_senders, rows, pos, corrupt_position[rows], receivers, receiver_kind
+            )  # [n, b]
+            for (layer, head), values in zip(chunk_senders, effect, strict=False):
                 scores[layer, head] += float(values.sum())
         return scores / len(self.clean)
 
     def _attention_outputs(self, rows: torch.Tensor, pos: int) -> torch.Tensor:
         """[L, b, D] clean attention outputs (after W_O) at one position for the prompts `rows`."""
         heads = self.clean_heads[:, rows, self._slot[pos]]  # [L, b, H, Dh]
-        return torch.stack([self.amap.module_for(self.model, layer, "head_out")(heads[layer].flatten(1))
-                            for layer in range(self.amap.n_layers)])
+        return torch.stack(
+            [
+                self.amap.module_for(self.model, layer, "head_out")(heads[layer].flatten(1))
+                for layer in range(self.amap.n_layers)
+            ]
+        )
 
-    def _sender_chunk(self, senders: list[Head], rows: torch.Tensor, pos: int, corrupt_pos: torch.Tensor,
-                      receivers: list[Head], receiver_kind: str | None) -> torch.Tensor:
+    def _sender_chunk(
+        self,
+        senders: list[Head],
+        rows: torch.Tensor,
+        pos: int,
+        corrupt_pos: torch.Tensor,
+        receivers: list[Head],
+        receiver_kind: str | None,
+    ) -> torch.Tensor:
         amap, model = self.amap, self.model
         b, n = rows.shape[0], len(senders)
         copies = torch.arange(n).repeat_interleave(b)  # [n * b] sender index of each row
@@ -223,15 +255,23 @@ class PathPatcher:
         answers = self.clean.answer_ids[rows]
         p_clean = self.p_clean[rows]
         if receiver_kind is None:
-            hidden, _ = frozen_attention_pass(model, attn_out, entering=entering, start_layers=sender_layers,
-                                              stop=amap.n_layers)
-            p_patched = torch.cat([_answer_prob(unembed(model, part, amap), answers)
-                                   for part in hidden.split(b * max(1, 1024 // b))])
+            hidden, _ = frozen_attention_pass(
+                model, attn_out, entering=entering, start_layers=sender_layers, stop=amap.n_layers
+            )
+            p_patched = torch.cat(
+                [_answer_prob(unembed(model, part, amap), answers) for part in hidden.split(b * max(1, 1024 // b))]
+            )
             return (p_patched.view(n, b) - p_clean) / p_clean
         receiver_layers = sorted({layer for layer, _ in receivers})
         sites = [f"layers.{layer}.attn.{receiver_kind}" for layer in receiver_layers]
-        _, recorded = frozen_attention_pass(model, attn_out, entering=entering, start_layers=sender_layers,
-                                            stop=max(receiver_layers), record=sites)
+        _, recorded = frozen_attention_pass(
+            model,
+            attn_out,
+            entering=entering,
+            start_layers=sender_layers,
+            stop=max(receiver_layers),
+            record=sites,
+        )
         # Step 2: rerun clean with only the receivers' q (or the v of their key/value heads) overwritten, for the
         # rows whose sender sits below the receiver (the others recorded an unchanged value).
         lowest_sender = int(sender_layers.min())
@@ -239,14 +279,22 @@ class PathPatcher:
         for layer in receiver_layers:
             if layer <= lowest_sender:
                 continue
-            heads = sorted({h if receiver_kind == "q" else int(amap.kv_head_of(h))
-                            for l_, h in receivers if l_ == layer})
+            heads = sorted(
+                {h if receiver_kind == "q" else int(amap.kv_head_of(h)) for l_, h in receivers if l_ == layer}
+            )
             reached = torch.nonzero(sender_layers < layer).squeeze(1)  # [r]
             heads_t = torch.tensor(heads).repeat(reached.numel())
             rows_t = reached.repeat_interleave(len(heads))
             values = recorded[f"layers.{layer}.attn.{receiver_kind}"][rows_t, heads_t]
-            receiver_patches.append(Patch(f"layers.{layer}.attn.{receiver_kind}", rows_t,
-                                          torch.full_like(rows_t, pos), values, heads_t))
+            receiver_patches.append(
+                Patch(
+                    f"layers.{layer}.attn.{receiver_kind}",
+                    rows_t,
+                    torch.full_like(rows_t, pos),
+                    values,
+                    heads_t,
+                )
+            )
         if not receiver_patches:
             return torch.zeros(n, b)
         from_layer = min(amap.parse(p.site)[0] for p in receiver_patches)
@@ -257,8 +305,9 @@ class PathPatcher:
 
 
 @torch.inference_mode()
-def reference_scores(model, clean: EntityBatch, corrupt: EntityBatch, group: str, receivers: list[Head],
-                     senders: list[Head]) -> dict[Head, float]:
+def reference_scores(
+    model, clean: EntityBatch, corrupt: EntityBatch, group: str, receivers: list[Head], senders: list[Head]
+) -> dict[Head, float]:
     """The schedule's definition, run the way the original code runs it: per sender, one full forward of every
     prompt with all heads at the sender position frozen at their clean values and the sender at its corrupt value
     (recording the receivers' q or v), then, for PT/PD/SR, one full forward with those receiver inputs written
@@ -303,9 +352,17 @@ def reference_scores(model, clean: EntityBatch, corrupt: EntityBatch, group: str
     return out
 
 
-def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatchConfig = PathPatchConfig(),
-               *, groups: tuple[str, ...] = GROUPS, log=None, done: PathPatchResult | None = None,
-               on_group=None) -> PathPatchResult:
+def path_patch(
+    model,
+    clean: EntityBatch,
+    corrupt: EntityBatch,
+    config: PathPatchConfig = PathPatchConfig(),
+    *,
+    groups: tuple[str, ...] = GROUPS,
+    log=None,
+    done: PathPatchResult | None = None,
+    on_group=None,
+) -> PathPatchResult:
     """Run the four-step schedule and select each group's heads.
 
     Args:
@@ -330,8 +387,12 @@ def path_patch(model, clean: EntityBatch, corrupt: EntityBatch, config: PathPatc
         start = time.perf_counter()
         receivers = circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else []
         scores[group] = patcher.sweep(group, receivers)
-        circuit[group] = select_heads(scores[group], threshold=config.threshold, max_heads=config.max_heads[index],
-                                      min_heads=config.min_heads)
+        circuit[group] = select_heads(
+            scores[group],
+            threshold=config.threshold,
+            max_heads=config.max_heads[index],
+            min_heads=config.min_heads,
+        )
         seconds[group] = time.perf_counter() - start
         if log:
             log(f"{group}: {len(circuit[group])} heads in {seconds[group]:.1f} s: {circuit[group]}")

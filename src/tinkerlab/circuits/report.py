@@ -16,7 +16,6 @@ from tinkerlab.circuits.groups import GROUP_NAMES
 from tinkerlab.core.errors import InputError
 
 
-
 def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:
     """PNG of path-patching scores per group ([layers, heads] each), circuit heads outlined."""
     import matplotlib
@@ -27,7 +26,7 @@ def heatmap_png(scores: dict, circuit: dict | None, title: str) -> bytes:
 
     groups = [g for g in ("VF", "PT", "PD", "SR") if g in scores]
     fig, axes = plt.subplots(1, len(groups), figsize=(2.2 * len(groups) + 0.6, 5.2), squeeze=False)
-    for ax, group in zip(axes[0], groups):
+    for ax, group in zip(axes[0], groups, strict=False):
         s = np.array(scores[group])  # [layers, heads]
         bound = max(1e-6, float(np.abs(s).max()))
         im = ax.imshow(s, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto", interpolation="nearest")
@@ -61,8 +60,11 @@ def sizes_png(sweep: dict, title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted((v["n_heads"], v["circuit_accuracy"], v["random_accuracy"], v["full_accuracy"], t)
-                  for t, v in sweep.items() if isinstance(v, dict))
+    rows = sorted(
+        (v["n_heads"], v["circuit_accuracy"], v["random_accuracy"], v["full_accuracy"], t)
+        for t, v in sweep.items()
+        if isinstance(v, dict)
+    )
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label="circuit (rest mean-ablated)")
     ax.plot([r[0] for r in rows], [r[2] for r in rows], "s--", color="grey", label="random circuits, same sizes")
@@ -99,14 +101,26 @@ def cmap_png(cmap: dict, title: str) -> bytes:
         ax.bar(x + i * width, [acc.get(r, np.nan) for r in rows], width * 0.9, color=colours[i], label=name)
         control = [acc.get(f"{r}, mismatched prompts", np.nan) for r in rows]
         if not all(np.isnan(control)):
-            ax.bar(x + i * width, control, width * 0.9, fill=False, hatch="///", edgecolor="black", lw=0.5,
-                   label="mismatched prompts (control)" if i == 0 else None)
+            ax.bar(
+                x + i * width,
+                control,
+                width * 0.9,
+                fill=False,
+                hatch="///",
+                edgecolor="black",
+                lw=0.5,
+                label="mismatched prompts (control)" if i == 0 else None,
+            )
     base = cmap[sets[0]]["accuracy"].get("none")
     if base is not None:
         ax.axhline(base, color="black", lw=0.8, ls="--", label=f"base model {base:.2f}")
     if isinstance(cmap.get("finetuned model"), float):
-        ax.axhline(cmap["finetuned model"], color="black", lw=0.8,
-                   label=f"fine-tuned model {cmap['finetuned model']:.2f}")
+        ax.axhline(
+            cmap["finetuned model"],
+            color="black",
+            lw=0.8,
+            label=f"fine-tuned model {cmap['finetuned model']:.2f}",
+        )
     ax.set_xticks(x + width * (len(sets) - 1) / 2, rows)
     ax.set_ylabel("base-model accuracy after patching")
     ax.set_ylim(0, 1)
@@ -132,21 +146,44 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 def tables(outputs: Path) -> list[tuple[str, str]]:
     """(title, HTML table) for every finished step."""
+
     def load(step):
         path = outputs / f"{step}.json"
         return json.loads(path.read_text()) if path.exists() else None
 
     out = []
     if acc := load("accuracy"):
-        out.append((f"Entity-tracking accuracy (7 boxes, {acc.get('n', '?')} prompts)",
-                    _table(["model", "accuracy"], [[k, v] for k, v in acc["accuracy"].items()])))
+        out.append(
+            (
+                f"Entity-tracking accuracy (7 boxes, {acc.get('n', '?')} prompts)",
+                _table(["model", "accuracy"], [[k, v] for k, v in acc["accuracy"].items()]),
+            )
+        )
         if change := acc.get("finetuned_minus_base"):
             low, high = change["ci95"]
-            out.append(("Fine-tuned minus base, same prompts",
-                        _table(["difference", "95% interval (bootstrap)", "only base right", "only fine-tuned right",
-                                "p (exact McNemar)"],
-                               [[change["difference"], f"{low:+.3f} .. {high:+.3f}", change["only_a"],
-                                 change["only_b"], f"{change['p_value']:.3g}"]])))
+            out.append(
+                (
+                    "Fine-tuned minus base, same prompts",
+                    _table(
+                        [
+                            "difference",
+                            "95% interval (bootstrap)",
+                            "only base right",
+                            "only fine-tuned right",
+                            "p (exact McNemar)",
+                        ],
+                        [
+                            [
+                                change["difference"],
+                                f"{low:+.3f} .. {high:+.3f}",
+                                change["only_a"],
+                                change["only_b"],
+                                f"{change['p_value']:.3g}",
+                            ]
+                        ],
+                    ),
+                )
+            )
     sizes = []
     for name in ("base", "finetuned"):
         if pp := load(f"pp_{name}"):
@@ -155,47 +192,110 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
     if sizes:
         out.append(("Circuit sizes per group", _table(["circuit", "VF", "PT", "PD", "SR", "total"], sizes)))
     if faith := load("faithfulness"):
-        rows = [[k, v["full_accuracy"], v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
-                for k, v in faith.items() if isinstance(v, dict)]
-        out.append(("Faithfulness (mean ablation)",
-                    _table(["circuit in model", "full acc", "circuit acc", "faithfulness", "random"], rows)))
+        rows = [
+            [k, v["full_accuracy"], v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
+            for k, v in faith.items()
+            if isinstance(v, dict)
+        ]
+        out.append(
+            (
+                "Faithfulness (mean ablation)",
+                _table(["circuit in model", "full acc", "circuit acc", "faithfulness", "random"], rows),
+            )
+        )
     if overlap := load("overlap"):
-        rows = [[g, v["base"], v["finetuned"], v["shared"], v["precision"], v["recall"]]
-                for g, v in overlap.items() if isinstance(v, dict)]
-        out.append(("Overlap of the base and fine-tuned circuits",
-                    _table(["group", "base heads", "fine-tuned heads", "shared", "precision", "recall"], rows)))
+        rows = [
+            [g, v["base"], v["finetuned"], v["shared"], v["precision"], v["recall"]]
+            for g, v in overlap.items()
+            if isinstance(v, dict)
+        ]
+        out.append(
+            (
+                "Overlap of the base and fine-tuned circuits",
+                _table(["group", "base heads", "fine-tuned heads", "shared", "precision", "recall"], rows),
+            )
+        )
         if crossed := overlap.get("any_group"):
-            out.append(("Heads in both circuits (any group)",
-                        _table(["head", "base group", "fine-tuned group"],
-                               [[f"L{h['head'][0]}H{h['head'][1]}", h["base"], h["finetuned"]] for h in crossed])))
+            out.append(
+                (
+                    "Heads in both circuits (any group)",
+                    _table(
+                        ["head", "base group", "fine-tuned group"],
+                        [[f"L{h['head'][0]}H{h['head'][1]}", h["base"], h["finetuned"]] for h in crossed],
+                    ),
+                )
+            )
     if sizes_sweep := load("sizes"):
-        rows = [[t, " / ".join(str(v["sizes"][g]) for g in GROUP_NAMES if g in v["sizes"]), v["n_heads"],
-                 v["circuit_accuracy"], v["faithfulness"], v["random_accuracy"]]
-                for t, v in sizes_sweep.items() if isinstance(v, dict)]
-        out.append(("Base circuit cut at several thresholds (base model)",
-                    _table(["threshold", "VF / PT / PD / SR", "heads", "circuit acc", "faithfulness", "random"],
-                           rows)))
+        rows = [
+            [
+                t,
+                " / ".join(str(v["sizes"][g]) for g in GROUP_NAMES if g in v["sizes"]),
+                v["n_heads"],
+                v["circuit_accuracy"],
+                v["faithfulness"],
+                v["random_accuracy"],
+            ]
+            for t, v in sizes_sweep.items()
+            if isinstance(v, dict)
+        ]
+        out.append(
+            (
+                "Base circuit cut at several thresholds (base model)",
+                _table(["threshold", "VF / PT / PD / SR", "heads", "circuit acc", "faithfulness", "random"], rows),
+            )
+        )
     if dcm := load("dcm"):
-        rows = [[g, d, len(r["selected"]), len(r["heads"]), r["test_accuracy"]]
-                for g, per in dcm.items() if isinstance(per, dict) for d, r in per.items()]
-        out.append(("DCM (base circuit, base model)", _table(["group", "desideratum", "selected", "of", "test acc"],
-                                                             rows)))
+        rows = [
+            [g, d, len(r["selected"]), len(r["heads"]), r["test_accuracy"]]
+            for g, per in dcm.items()
+            if isinstance(per, dict)
+            for d, r in per.items()
+        ]
+        out.append(
+            (
+                "DCM (base circuit, base model)",
+                _table(["group", "desideratum", "selected", "of", "test acc"], rows),
+            )
+        )
     if sem := load("semantics"):
-        rows = [[m, g, d, r["heads"], r["accuracy"]] for m, per in sem.items() if isinstance(per, dict)
-                for g, dd in per.items() for d, r in dd.items()]
-        out.append(("Semantic patching of the DCM heads", _table(["model", "group", "desideratum", "heads",
-                                                                  "accuracy"], rows)))
+        rows = [
+            [m, g, d, r["heads"], r["accuracy"]]
+            for m, per in sem.items()
+            if isinstance(per, dict)
+            for g, dd in per.items()
+            for d, r in dd.items()
+        ]
+        out.append(
+            (
+                "Semantic patching of the DCM heads",
+                _table(["model", "group", "desideratum", "heads", "accuracy"], rows),
+            )
+        )
     if extra := load("extra"):
         rows = [[m, p, a] for m, per in extra.items() if m in ("base", "finetuned") for p, a in per.items()]
-        out.append(("Additional positional desiderata (PT heads)", _table(["model", "perturbation", "accuracy"],
-                                                                          rows)))
+        out.append(
+            (
+                "Additional positional desiderata (PT heads)",
+                _table(["model", "perturbation", "accuracy"], rows),
+            )
+        )
     if cm := load("cmap"):
         rows = [[name, k, v] for name, r in cm.items() if isinstance(r, dict) for k, v in r["accuracy"].items()]
         out.append(("CMAP: fine-tuned heads into the base model", _table(["heads", "patched", "accuracy"], rows)))
     if comp := load("completeness"):
-        rows = [["random subsets", *[f"{m:.2f}±{s:.2f}" for m, s in (comp["random"]["model"],
-                                                                      comp["random"]["circuit"],
-                                                                      comp["random"]["incompleteness"])]]]
+        rows = [
+            [
+                "random subsets",
+                *[
+                    f"{m:.2f}±{s:.2f}"
+                    for m, s in (
+                        comp["random"]["model"],
+                        comp["random"]["circuit"],
+                        comp["random"]["incompleteness"],
+                    )
+                ],
+            ]
+        ]
         rows += [[g, v["model"], v["circuit"], v["incompleteness"]] for g, v in comp["per_group"].items()]
         out.append(("Completeness", _table(["removed", "model", "circuit", "incompleteness"], rows)))
     return out
@@ -210,27 +310,44 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
     outputs = Path(run_dir) / "outputs"
     if not outputs.is_dir() or not any(outputs.glob("*.json")):
         raise InputError(f"{run_dir} holds no circuits results (expected {outputs}/*.json); run the pipeline first")
-    parts = ["<!doctype html><meta charset='utf-8'><title>tinkerlab circuits report</title>",
-             ("<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
-             "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}</style>"),
-             "<h1>Entity-tracking circuits</h1><p>After Prakash et al., ICLR 2024, on SmolLM2-135M.</p>"]
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>tinkerlab circuits report</title>",
+        (
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+            "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}</style>"
+        ),
+        "<h1>Entity-tracking circuits</h1><p>After Prakash et al., ICLR 2024, on SmolLM2-135M.</p>",
+    ]
     for name in ("base", "finetuned"):
         pp = outputs / f"pp_{name}.json"
         if pp.exists():
             data = json.loads(pp.read_text())
-            parts.append(_figure(f"Path patching: {name} model",
-                                 heatmap_png(data["scores"], data["circuit"], f"path-patching scores, {name} model "
-                                             "(relative change of p(answer); circuit heads boxed)")))
+            parts.append(
+                _figure(
+                    f"Path patching: {name} model",
+                    heatmap_png(
+                        data["scores"],
+                        data["circuit"],
+                        f"path-patching scores, {name} model (relative change of p(answer); circuit heads boxed)",
+                    ),
+                )
+            )
     sweep = outputs / "sizes.json"
     if sweep.exists():
-        parts.append(_figure("Circuit size and faithfulness",
-                             sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, "
-                                       "base model")))
+        parts.append(
+            _figure(
+                "Circuit size and faithfulness",
+                sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, base model"),
+            )
+        )
     cmap = outputs / "cmap.json"
     if cmap.exists():
-        parts.append(_figure("Cross-model activation patching",
-                             cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into "
-                                      "the base model")))
+        parts.append(
+            _figure(
+                "Cross-model activation patching",
+                cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into the base model"),
+            )
+        )
     for title, table in tables(outputs):
         parts.append(f"<h2>{html.escape(title)}</h2>{table}")
     path = Path(path)

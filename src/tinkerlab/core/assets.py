@@ -81,8 +81,25 @@ def minilm_dir() -> Path:
 # --- sample images --------------------------------------------------------------------------------------------
 
 _SKIMAGE_IMAGES = (
-    "astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "colorwheel", "grass", "gravel",
-    "horse", "hubble_deep_field", "immunohistochemistry", "logo", "moon", "page", "retina", "rocket", "text",
+    "astronaut",
+    "brick",
+    "camera",
+    "chelsea",
+    "clock",
+    "coffee",
+    "coins",
+    "colorwheel",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "logo",
+    "moon",
+    "page",
+    "retina",
+    "rocket",
+    "text",
 )
 _SKLEARN_IMAGES = ("china", "flower")
 _MATPLOTLIB_IMAGES = {"grace_hopper": "grace_hopper.jpg"}
@@ -171,7 +188,9 @@ def sample_sound_names() -> list[str]:
     return names
 
 
-def sample_sound(name: str, *, sample_rate: int | None = None, text: str = "The quick brown fox jumps over the lazy dog.") -> tuple[np.ndarray, int]:
+def sample_sound(
+    name: str, *, sample_rate: int | None = None, text: str = "The quick brown fox jumps over the lazy dog."
+) -> tuple[np.ndarray, int]:
     """A packaged sample sound as (mono float32 signal, sample rate).
 
     Args:

@@ -11,7 +11,9 @@ import numpy as np
 from tinkerlab.core.errors import InputError
 
 
-def load_audio(path: str | Path, *, sample_rate: int | None = None, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+def load_audio(
+    path: str | Path, *, sample_rate: int | None = None, max_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32 in [-1, 1].
 
     Args:
@@ -65,5 +67,11 @@ def audio_to_data_uri(signal: np.ndarray, sample_rate: int) -> str:
     import soundfile
 
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(np.asarray(signal, np.float32), -1, 1), int(sample_rate), format="WAV", subtype="PCM_16")
+    soundfile.write(
+        buffer,
+        np.clip(np.asarray(signal, np.float32), -1, 1),
+        int(sample_rate),
+        format="WAV",
+        subtype="PCM_16",
+    )
     return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

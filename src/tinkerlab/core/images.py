@@ -79,7 +79,9 @@ def image_grid(images: list[Any], columns: int | None = None, pad: int = 4, back
     rows = (len(arrays) + columns - 1) // columns
     cell_h = max(a.shape[0] for a in arrays)
     cell_w = max(a.shape[1] for a in arrays)
-    grid = np.full((rows * cell_h + (rows + 1) * pad, columns * cell_w + (columns + 1) * pad, 3), background, np.float32)
+    grid = np.full(
+        (rows * cell_h + (rows + 1) * pad, columns * cell_w + (columns + 1) * pad, 3), background, np.float32
+    )
     for index, array in enumerate(arrays):
         r, c = divmod(index, columns)
         y = pad + r * (cell_h + pad)

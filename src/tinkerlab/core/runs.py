@@ -44,7 +44,7 @@ class RunDir:
         config: Any | None = None,
         overwrite: bool = False,
         ignore_keys: tuple[str, ...] = (),
-    ) -> "RunDir":
+    ) -> RunDir:
         """Create a run directory, or resume the one at `path` when its recorded config matches.
 
         Args:

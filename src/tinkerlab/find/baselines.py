@@ -66,22 +66,56 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
         coef, _ = _lstsq(np.stack([x**p for p in range(degree, -1, -1)], 1), y)
         mse = float(np.mean((np.polyval(coef, x) - y) ** 2))
         name = {0: "constant", 1: "linear"}.get(degree, f"polynomial of degree {degree}")
-        fits.append(_Fit(name, degree + 1, mse, f"np.polyval({[round(float(c), 8) for c in coef]}, x)",
-                         f"a {name} with coefficients {[round(float(c), 3) for c in coef]} (highest power first)"))
+        fits.append(
+            _Fit(
+                name,
+                degree + 1,
+                mse,
+                f"np.polyval({[round(float(c), 8) for c in coef]}, x)",
+                f"a {name} with coefficients {[round(float(c), 3) for c in coef]} (highest power first)",
+            )
+        )
     coef, mse = _lstsq(np.stack([np.abs(x), ones], 1), y)
-    fits.append(_Fit("absolute", 2, mse, f"{_fmt(coef[0])} * np.abs(x) + {_fmt(coef[1])}",
-                     f"{coef[0]:.3g} times |x| plus {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "absolute",
+            2,
+            mse,
+            f"{_fmt(coef[0])} * np.abs(x) + {_fmt(coef[1])}",
+            f"{coef[0]:.3g} times |x| plus {coef[1]:.3g}",
+        )
+    )
     coef, mse = _lstsq(np.stack([np.maximum(x, 0), np.minimum(x, 0), ones], 1), y)
-    fits.append(_Fit("relu", 3, mse,
-                     f"np.where(x > 0, {_fmt(coef[0])} * x, {_fmt(coef[1])} * x) + {_fmt(coef[2])}",
-                     f"a piecewise linear (leaky-ReLU-like) function with slope {coef[0]:.3g} for x > 0 and "
-                     f"{coef[1]:.3g} for x < 0, offset {coef[2]:.3g}"))
+    fits.append(
+        _Fit(
+            "relu",
+            3,
+            mse,
+            f"np.where(x > 0, {_fmt(coef[0])} * x, {_fmt(coef[1])} * x) + {_fmt(coef[2])}",
+            f"a piecewise linear (leaky-ReLU-like) function with slope {coef[0]:.3g} for x > 0 and "
+            f"{coef[1]:.3g} for x < 0, offset {coef[2]:.3g}",
+        )
+    )
     coef, mse = _lstsq(np.stack([np.cbrt(x), ones], 1), y)
-    fits.append(_Fit("cube root", 2, mse, f"{_fmt(coef[0])} * np.cbrt(x) + {_fmt(coef[1])}",
-                     f"{coef[0]:.3g} times the cube root of x plus {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "cube root",
+            2,
+            mse,
+            f"{_fmt(coef[0])} * np.cbrt(x) + {_fmt(coef[1])}",
+            f"{coef[0]:.3g} times the cube root of x plus {coef[1]:.3g}",
+        )
+    )
     coef, mse = _lstsq(np.stack([1.0 / x, ones], 1), y)
-    fits.append(_Fit("reciprocal", 2, mse, f"{_fmt(coef[0])} / x + {_fmt(coef[1])}",
-                     f"a reciprocal {coef[0]:.3g} / x plus {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "reciprocal",
+            2,
+            mse,
+            f"{_fmt(coef[0])} / x + {_fmt(coef[1])}",
+            f"a reciprocal {coef[0]:.3g} / x plus {coef[1]:.3g}",
+        )
+    )
     # step: best threshold between sorted points
     order = np.argsort(x)
     xs, ys = x[order], y[order]
@@ -93,51 +127,87 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
     sse = (csq[:-1] - left_n * left_mean**2) + ((csq[-1] - csq[:-1]) - (n - left_n) * right_mean**2)
     best = int(np.argmin(sse))
     t = (xs[best] + xs[best + 1]) / 2
-    fits.append(_Fit("step", 3, float(sse[best] / n),
-                     f"np.where(x > {_fmt(t)}, {_fmt(right_mean[best])}, {_fmt(left_mean[best])})",
-                     f"a step function: {left_mean[best]:.3g} for x below {t:.3g} and {right_mean[best]:.3g} above"))
+    fits.append(
+        _Fit(
+            "step",
+            3,
+            float(sse[best] / n),
+            f"np.where(x > {_fmt(t)}, {_fmt(right_mean[best])}, {_fmt(left_mean[best])})",
+            f"a step function: {left_mean[best]:.3g} for x below {t:.3g} and {right_mean[best]:.3g} above",
+        )
+    )
     # periodic: grid over periods, linear in (sin, cos, 1)
     periods = np.concatenate([np.linspace(1.5, 20, 186), np.linspace(20.5, 90, 140)])
     phase = 2 * np.pi * x[None, :] / periods[:, None]  # (M, n)
     i, coef, mse = _best_batched(np.stack([np.sin(phase), np.cos(phase), np.ones_like(phase)], 2), y)
     period = periods[i]
     amp = math.hypot(coef[0], coef[1])
-    fits.append(_Fit("sinusoid", 4, mse,
-                     f"{_fmt(coef[0])} * np.sin(2 * np.pi * x / {_fmt(period)}) + "
-                     f"{_fmt(coef[1])} * np.cos(2 * np.pi * x / {_fmt(period)}) + {_fmt(coef[2])}",
-                     f"a sinusoid with amplitude {amp:.3g}, period {period:.3g} and offset {coef[2]:.3g}"))
+    fits.append(
+        _Fit(
+            "sinusoid",
+            4,
+            mse,
+            f"{_fmt(coef[0])} * np.sin(2 * np.pi * x / {_fmt(period)}) + "
+            f"{_fmt(coef[1])} * np.cos(2 * np.pi * x / {_fmt(period)}) + {_fmt(coef[2])}",
+            f"a sinusoid with amplitude {amp:.3g}, period {period:.3g} and offset {coef[2]:.3g}",
+        )
+    )
     # square wave: grid over period and shift
     grid = np.array([(p, s) for p in np.linspace(4, 40, 73) for s in np.linspace(0, p, 24, endpoint=False)])
     waves = np.where(np.sin(2 * np.pi * (x[None, :] - grid[:, 1:2]) / grid[:, 0:1]) > 0, 1.0, -1.0)  # (M, n)
     i, coef, mse = _best_batched(np.stack([waves, np.ones_like(waves)], 2), y)
     period, shift = grid[i]
-    fits.append(_Fit("square wave", 4, mse,
-                     f"{_fmt(coef[0])} * np.where(np.sin(2 * np.pi * (x - {_fmt(shift)}) / {_fmt(period)}) > 0, 1.0, -1.0) + {_fmt(coef[1])}",
-                     f"a square wave of amplitude {abs(coef[0]):.3g}, period {period:.3g} and offset {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "square wave",
+            4,
+            mse,
+            f"{_fmt(coef[0])} * np.where(np.sin(2 * np.pi * (x - {_fmt(shift)}) / {_fmt(period)}) > 0, 1.0, -1.0) + {_fmt(coef[1])}",
+            f"a square wave of amplitude {abs(coef[0]):.3g}, period {period:.3g} and offset {coef[1]:.3g}",
+        )
+    )
     # bumps: gaussian and rectangle, grid over centre and width
     centres = np.arange(-70.0, 70.5, 1.0)
     grid = np.array([(c, w) for c in centres for w in (2, 3, 4, 6, 8, 10, 13, 16, 20, 25)])
     bumps = np.exp(-0.5 * ((x[None, :] - grid[:, 0:1]) / grid[:, 1:2]) ** 2)  # (M, n)
     i, coef, mse = _best_batched(np.stack([bumps, np.ones_like(bumps)], 2), y)
     centre, width = grid[i]
-    fits.append(_Fit("gaussian", 4, mse,
-                     f"{_fmt(coef[0])} * np.exp(-0.5 * ((x - {_fmt(centre)}) / {_fmt(width)}) ** 2) + {_fmt(coef[1])}",
-                     f"a Gaussian bump of height {coef[0]:.3g} at {centre:.3g} with width {width:.3g}, offset {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "gaussian",
+            4,
+            mse,
+            f"{_fmt(coef[0])} * np.exp(-0.5 * ((x - {_fmt(centre)}) / {_fmt(width)}) ** 2) + {_fmt(coef[1])}",
+            f"a Gaussian bump of height {coef[0]:.3g} at {centre:.3g} with width {width:.3g}, offset {coef[1]:.3g}",
+        )
+    )
     grid = np.array([(c, w) for c in centres for w in (4, 6, 8, 10, 14, 18, 24, 30, 36, 42)])
     boxes = (np.abs(x[None, :] - grid[:, 0:1]) <= grid[:, 1:2] / 2).astype(float)  # (M, n)
     i, coef, mse = _best_batched(np.stack([boxes, np.ones_like(boxes)], 2), y)
     centre, width = grid[i]
-    fits.append(_Fit("rectangle", 4, mse,
-                     f"np.where(np.abs(x - {_fmt(centre)}) <= {_fmt(width / 2)}, {_fmt(coef[0] + coef[1])}, {_fmt(coef[1])})",
-                     f"a rectangle of height {coef[0]:.3g} and width {width:.3g} centred at {centre:.3g}, offset {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "rectangle",
+            4,
+            mse,
+            f"np.where(np.abs(x - {_fmt(centre)}) <= {_fmt(width / 2)}, {_fmt(coef[0] + coef[1])}, {_fmt(coef[1])})",
+            f"a rectangle of height {coef[0]:.3g} and width {width:.3g} centred at {centre:.3g}, offset {coef[1]:.3g}",
+        )
+    )
     # tanh: grid over centre and scale
     grid = np.array([(c, p) for c in np.arange(-20.0, 20.5, 1.0) for p in (4, 6, 8, 12, 16, 24, 32, 45, 60)])
     ramps = np.tanh(2 * np.pi * (x[None, :] - grid[:, 0:1]) / grid[:, 1:2])  # (M, n)
     i, coef, mse = _best_batched(np.stack([ramps, np.ones_like(ramps)], 2), y)
     centre, period = grid[i]
-    fits.append(_Fit("tanh", 4, mse,
-                     f"{_fmt(coef[0])} * np.tanh(2 * np.pi * (x - {_fmt(centre)}) / {_fmt(period)}) + {_fmt(coef[1])}",
-                     f"a tanh with amplitude {coef[0]:.3g}, centre {centre:.3g}, scale {period:.3g}, offset {coef[1]:.3g}"))
+    fits.append(
+        _Fit(
+            "tanh",
+            4,
+            mse,
+            f"{_fmt(coef[0])} * np.tanh(2 * np.pi * (x - {_fmt(centre)}) / {_fmt(period)}) + {_fmt(coef[1])}",
+            f"a tanh with amplitude {coef[0]:.3g}, centre {centre:.3g}, scale {period:.3g}, offset {coef[1]:.3g}",
+        )
+    )
     # rational: linearised P(x) - y Q(x) = 0 with Q's constant fixed to 1
     for num_deg, den_deg in ((0, 1), (1, 1), (0, 2), (1, 2), (2, 3)):
         cols = [x**i for i in range(num_deg + 1)] + [-y * x**j for j in range(1, den_deg + 1)]
@@ -147,17 +217,37 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
         with np.errstate(all="ignore"):
             pred = np.polyval(num[::-1], x) / np.polyval(den[::-1], x)
         mse = float(np.mean((pred - y) ** 2)) if np.isfinite(pred).all() else math.inf
-        fits.append(_Fit("rational", num_deg + den_deg + 1, mse,
-                         f"np.polyval({[round(float(c), 8) for c in num[::-1]]}, x) / np.polyval({[round(float(c), 8) for c in den[::-1]]}, x)",
-                         f"a rational function of degrees {num_deg}/{den_deg}"))
+        fits.append(
+            _Fit(
+                "rational",
+                num_deg + den_deg + 1,
+                mse,
+                f"np.polyval({[round(float(c), 8) for c in num[::-1]]}, x) / np.polyval({[round(float(c), 8) for c in den[::-1]]}, x)",
+                f"a rational function of degrees {num_deg}/{den_deg}",
+            )
+        )
     if (x > 0).all():
         coef, mse = _lstsq(np.stack([np.log(x), ones], 1), y)
-        fits.append(_Fit("logarithm", 2, mse, f"{_fmt(coef[0])} * np.log(x) + {_fmt(coef[1])}",
-                         f"{coef[0]:.3g} times the natural logarithm of x plus {coef[1]:.3g}"))
+        fits.append(
+            _Fit(
+                "logarithm",
+                2,
+                mse,
+                f"{_fmt(coef[0])} * np.log(x) + {_fmt(coef[1])}",
+                f"{coef[0]:.3g} times the natural logarithm of x plus {coef[1]:.3g}",
+            )
+        )
     if (x >= 0).all():
         coef, mse = _lstsq(np.stack([np.sqrt(x), ones], 1), y)
-        fits.append(_Fit("square root", 2, mse, f"{_fmt(coef[0])} * np.sqrt(x) + {_fmt(coef[1])}",
-                         f"{coef[0]:.3g} times the square root of x plus {coef[1]:.3g}"))
+        fits.append(
+            _Fit(
+                "square root",
+                2,
+                mse,
+                f"{_fmt(coef[0])} * np.sqrt(x) + {_fmt(coef[1])}",
+                f"{coef[0]:.3g} times the square root of x plus {coef[1]:.3g}",
+            )
+        )
     return fits
 
 
@@ -216,15 +306,28 @@ class NumericFitInterpreter:
             high = float(x[run[1] - 1] + 0.25)
             interval = (low, high, level)
             best = refit
-        lines = ["import numpy as np", "", "", "def f(x):", "    x = np.asarray(x, dtype=float)",
-                 f"    y = {best.expr}"]
-        domain = "The function is defined on the whole tested range [-128, 128]" if keep.all() else (
-            f"The function gives no finite output for {int((~keep).sum())} of {len(keep)} tested points "
-            f"(defined for x in [{x.min():g}, {x.max():g}])")
+        lines = [
+            "import numpy as np",
+            "",
+            "",
+            "def f(x):",
+            "    x = np.asarray(x, dtype=float)",
+            f"    y = {best.expr}",
+        ]
+        domain = (
+            "The function is defined on the whole tested range [-128, 128]"
+            if keep.all()
+            else (
+                f"The function gives no finite output for {int((~keep).sum())} of {len(keep)} tested points "
+                f"(defined for x in [{x.min():g}, {x.max():g}])"
+            )
+        )
         if interval is not None:
             lines.append(f"    y = np.where((x >= {interval[0]!r}) & (x <= {interval[1]!r}), {interval[2]!r}, y)")
-            domain += (f". Between {interval[0]:g} and {interval[1]:g} it behaves differently: the output stays "
-                       f"near {interval[2]:.3g}.")
+            domain += (
+                f". Between {interval[0]:g} and {interval[1]:g} it behaves differently: the output stays "
+                f"near {interval[2]:.3g}."
+            )
         else:
             domain += ", with no interval of unexpected behavior."
         lines.append("    return y")
@@ -250,12 +353,30 @@ class InterpolationInterpreter:
             "def f(x):\n    return np.interp(x, X, Y)\n"
         )
         description = "f(x) is given by a table of measured values, linearly interpolated."
-        return Interpretation(spec["id"], "numeric", description=description, code=code, rounds=1, queries=1,
-                              answer=f"[DESCRIPTION]: {description}\n[CODE]:\n{code}")
+        return Interpretation(
+            spec["id"],
+            "numeric",
+            description=description,
+            code=code,
+            rounds=1,
+            queries=1,
+            answer=f"[DESCRIPTION]: {description}\n[CODE]:\n{code}",
+        )
 
 
 # ------------------------------------------------------------------------------------------ string search
-_PROBES = ["hello", "World", "abc123", "Programming", "x", "AEIOUaeiou", "zebra42", "Mississippi", "ab", "Q7rT"]
+_PROBES = [
+    "hello",
+    "World",
+    "abc123",
+    "Programming",
+    "x",
+    "AEIOUaeiou",
+    "zebra42",
+    "Mississippi",
+    "ab",
+    "Q7rT",
+]
 _PARAM_VALUES: dict[str, list[Any]] = {
     "k": [1, 2, 3, 4, 5],
     "i": [0, 1, 2, 3],
@@ -282,7 +403,7 @@ def _enumerate_ops(include_pairs_params: bool) -> list[dict[str, Any]]:
             continue
         grids = [_PARAM_VALUES[p] for p in params]
         for combo in itertools.product(*grids):
-            ops.append({"op": name, "params": dict(zip(params, combo))})
+            ops.append({"op": name, "params": dict(zip(params, combo, strict=False))})
     return ops
 
 
@@ -304,7 +425,7 @@ def _affix_guess(inputs: list[str], outputs: list[str]) -> list[dict[str, Any]]:
     guesses = []
     i0, o0 = inputs[0], outputs[0]
     if o0.startswith(i0) and len(o0) > len(i0):
-        guesses.append({"op": "append", "params": {"word": o0[len(i0):]}})
+        guesses.append({"op": "append", "params": {"word": o0[len(i0) :]}})
     if o0.endswith(i0) and len(o0) > len(i0):
         guesses.append({"op": "prepend", "params": {"word": o0[: len(o0) - len(i0)]}})
     half = len(i0) // 2
@@ -336,7 +457,7 @@ class StringSearchInterpreter:
         found: list[dict[str, Any]] | None = None
         for op in self._singles + _affix_guess(_PROBES, target):
             fn = self._fns.get(id(op)) or _callable([op])
-            if all(_apply(fn, p) == t for p, t in zip(_PROBES, target)):
+            if all(_apply(fn, p) == t for p, t in zip(_PROBES, target, strict=False)):
                 found = [op]
                 break
         if found is None:
@@ -344,7 +465,8 @@ class StringSearchInterpreter:
         if found is None:
             result.error = "no program of one or two primitives reproduces the probes"
             result.description = "The function could not be identified; it maps e.g. " + ", ".join(
-                f"{p!r} -> {t!r}" for p, t in list(zip(_PROBES, target))[:4])
+                f"{p!r} -> {t!r}" for p, t in list(zip(_PROBES, target, strict=False))[:4]
+            )
             result.code = "def f(x):\n    return x\n"
         else:
             program = {"ops": found}
@@ -364,7 +486,7 @@ class StringSearchInterpreter:
         for signature, first in stage.items():
             for guess in _affix_guess(list(signature), target):
                 fn = _callable([guess])
-                if all(_apply(fn, s) == t for s, t in zip(signature, target)):
+                if all(_apply(fn, s) == t for s, t in zip(signature, target, strict=False)):
                     return [first, guess]
         for second in self._pair_ops:
             if time.perf_counter() - start > self.time_budget_s:
@@ -373,7 +495,7 @@ class StringSearchInterpreter:
             for signature, first in stage.items():
                 if _apply(fn, signature[0]) != target[0]:
                     continue
-                if all(_apply(fn, s) == t for s, t in zip(signature, target)):
+                if all(_apply(fn, s) == t for s, t in zip(signature, target, strict=False)):
                     return [first, second]
         return None
 
@@ -400,13 +522,15 @@ class ExemplarInterpreter:
         outputs = box.evaluate(words)
         result = Interpretation(spec["id"], spec["category"], rounds=1, queries=1)
         if spec["category"] == "entities":
-            ranked = sorted(zip(words, outputs), key=lambda p: -float(p[1]))
+            ranked = sorted(zip(words, outputs, strict=False), key=lambda p: -float(p[1]))
             top = [w for w, _ in ranked[: self.top]]
             result.description = "The function is selective for inputs like " + ", ".join(top) + "."
         else:
-            defined = [(w, o) for w, o in zip(words, outputs) if o.lower() != "undefined"]
-            undefined = [w for w, o in zip(words, outputs) if o.lower() == "undefined"]
+            defined = [(w, o) for w, o in zip(words, outputs, strict=False) if o.lower() != "undefined"]
+            undefined = [w for w, o in zip(words, outputs, strict=False) if o.lower() == "undefined"]
             result.description = "The function maps " + "; ".join(f"{w} -> {o}" for w, o in defined[: self.top])
             result.domain = "It returns 'undefined' for inputs like " + ", ".join(undefined[: self.top]) + "."
-        result.answer = f"[DESCRIPTION]: {result.description}" + (f"\n[DOMAIN]: {result.domain}" if result.domain else "")
+        result.answer = f"[DESCRIPTION]: {result.description}" + (
+            f"\n[DOMAIN]: {result.domain}" if result.domain else ""
+        )
         return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -23,13 +22,18 @@ def build(
     small: bool = typer.Option(False, "--small", help="A quick subset (40/40/10/6) instead of 1000/1000/200/75."),
     lm: str = typer.Option("local", "--lm", help="LM behind entity/relation functions: local or local:PATH."),
     categories: str = typer.Option(_ALL, "--categories", help="Comma-separated categories to build."),
-    entity_readout: str = typer.Option("instruction", "--entity-readout", help="Entity neurons: instruction (the original P(\"1\")) or association (concept-word PMI; selective even on a 135M LM)."),
+    entity_readout: str = typer.Option(
+        "instruction",
+        "--entity-readout",
+        help='Entity neurons: instruction (the original P("1")) or association (concept-word PMI; selective even on a 135M LM).',
+    ),
 ) -> None:
     """Write a FIND suite deterministically."""
     from tinkerlab.find.suite import BuildConfig, build_suite, load_suite
 
-    config = BuildConfig(seed=seed, small=small, lm=lm, categories=_categories(categories),
-                         entity_readout=entity_readout)  # type: ignore[arg-type]
+    config = BuildConfig(
+        seed=seed, small=small, lm=lm, categories=_categories(categories), entity_readout=entity_readout
+    )  # type: ignore[arg-type]
     path = build_suite(out, config)
     suite = load_suite(path)
     counts = ", ".join(f"{k}: {len(v)}" for k, v in suite.functions.items())
@@ -39,14 +43,16 @@ def build(
 @app.command()
 def run(
     suite: Path = typer.Option(..., "--suite", help="Suite folder (from `tinkerlab find build`)."),
-    interpreter: str = typer.Option("baseline", "--interpreter", help="baseline | fit | interp | search | exemplar | agent:<llm spec>."),
+    interpreter: str = typer.Option(
+        "baseline", "--interpreter", help="baseline | fit | interp | search | exemplar | agent:<llm spec>."
+    ),
     out: Path = typer.Option(Path("find-run"), "--out", help="Run folder (resumed when it matches)."),
     categories: str = typer.Option(_ALL, "--categories", help="Comma-separated categories."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N functions of each category."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N functions of each category."),
     hints: bool = typer.Option(False, "--hints", help="Give the agent the search-initialisation words."),
     single_round: bool = typer.Option(False, "--single-round", help="The agent's one-round setting (with hints)."),
     max_rounds: int = typer.Option(20, "--max-rounds", help="The agent's round limit."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local pool size (default: CPUs, at most 4)."),
+    workers: int | None = typer.Option(None, "--workers", help="Local pool size (default: CPUs, at most 4)."),
     executor: str = typer.Option("local", "--executor", help="local (process pool) or ray."),
     seed: int = typer.Option(0, "--seed", help="Seeds the black boxes' noise."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start afresh where another run's config is recorded."),
@@ -54,8 +60,16 @@ def run(
     """Interpret the suite's functions; every transcript is saved in the run folder."""
     from tinkerlab.find.runner import RunConfig, run_interpretations
 
-    config = RunConfig(interpreter=interpreter, suite=str(suite), categories=_categories(categories), limit=limit,
-                       hints=hints, single_round=single_round, max_rounds=max_rounds, seed=seed)
+    config = RunConfig(
+        interpreter=interpreter,
+        suite=str(suite),
+        categories=_categories(categories),
+        limit=limit,
+        hints=hints,
+        single_round=single_round,
+        max_rounds=max_rounds,
+        seed=seed,
+    )
     path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)  # type: ignore[arg-type]
     typer.echo(f"interpretations written to {path}/outputs/interpretations")
 
@@ -63,7 +77,11 @@ def run(
 @app.command()
 def score(
     run_dir: Path = typer.Option(..., "--run", help="Run folder (from `tinkerlab find run`)."),
-    evaluator: Optional[str] = typer.Option(None, "--evaluator", help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...), 'logprob:local' (or logprob:local:PATH: a local model compares the options' log-probabilities, position-debiased) or 'embedding' (offline MiniLM proxy); none skips them."),
+    evaluator: str | None = typer.Option(
+        None,
+        "--evaluator",
+        help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...), 'logprob:local' (or logprob:local:PATH: a local model compares the options' log-probabilities, position-debiased) or 'embedding' (offline MiniLM proxy); none skips them.",
+    ),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
@@ -94,7 +112,7 @@ def score(
 
 @app.command()
 def report(
-    runs: List[Path] = typer.Argument(..., help="Scored run folders."),
+    runs: list[Path] = typer.Argument(..., help="Scored run folders."),
     out: Path = typer.Option(Path("find-report"), "--out", help="Report folder."),
     published: bool = typer.Option(True, "--published/--no-published", help="Add the published rows."),
 ) -> None:

@@ -26,8 +26,13 @@ def demo_numeric_specs() -> list[dict[str, Any]]:
     specs = []
     for index, (family, variant, composite, seed) in enumerate(_DEMO_FUNCTIONS):
         rng = np.random.default_rng(seed)
-        spec = numeric.sample_numeric_function(rng, f"f{index:05d}", variant=variant, composite=composite,  # type: ignore[arg-type]
-                                               family=family or None)
+        spec = numeric.sample_numeric_function(
+            rng,
+            f"f{index:05d}",
+            variant=variant,
+            composite=composite,  # type: ignore[arg-type]
+            family=family or None,
+        )
         specs.append(spec)
     numeric.fit_mlps([s for s in specs if s["variant"] == "mlp"], steps=100)
     return specs
@@ -94,13 +99,24 @@ def run_demo(ctx: Any) -> None:
     results = [fit.interpret(s, BlackBox(s, seed=1)) for s in specs]
     scores = metrics.score_numeric(specs, {r.function_id: r.code for r in results})
     rows = []
-    for spec, result, score in zip(specs, results, scores):
+    for spec, result, score in zip(specs, results, scores, strict=False):
         path = plot_interpretation(spec, result.code, score, Path(ctx.out_dir) / f"find_{spec['id']}.png")
         section.add_image(f"{spec['id']} ({spec['variant']})", str(path), caption=f"truth: {spec['description'][:160]}")
-        rows.append([spec["id"], spec["variant"], spec["description"][:90], result.description[:90],
-                     "-" if score.value is None else f"{score.value:.3g}", int(score.score)])
-    section.add_table("Numeric: ground truth vs the fit baseline",
-                      ["id", "variant", "ground truth", "interpretation", "NMSE", "success"], rows)
+        rows.append(
+            [
+                spec["id"],
+                spec["variant"],
+                spec["description"][:90],
+                result.description[:90],
+                "-" if score.value is None else f"{score.value:.3g}",
+                int(score.score),
+            ]
+        )
+    section.add_table(
+        "Numeric: ground truth vs the fit baseline",
+        ["id", "variant", "ground truth", "interpretation", "NMSE", "success"],
+        rows,
+    )
     rng = np.random.default_rng(4)
     string_specs = [strings.sample_string_function(rng, f"f{i:05d}") for i in range(5)]
     search = StringSearchInterpreter(time_budget_s=2.0)
@@ -108,8 +124,8 @@ def run_demo(ctx: Any) -> None:
     for spec in string_specs:
         result = search.interpret(spec, BlackBox(spec))
         example = strings.sample_input(rng)
-        string_rows.append([spec["description"][:80], result.description[:80], example,
-                            strings.safe_apply(spec, example)])
-    section.add_table("Strings: program search", ["ground truth", "recovered", "example input", "output"],
-                      string_rows)
+        string_rows.append(
+            [spec["description"][:80], result.description[:80], example, strings.safe_apply(spec, example)]
+        )
+    section.add_table("Strings: program search", ["ground truth", "recovered", "example input", "output"], string_rows)
     section.add_code("The fit baseline's code for the corrupted function", results[2].code)

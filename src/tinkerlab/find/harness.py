@@ -15,7 +15,7 @@ _MARK = "@@FIND-RESULT@@"
 
 # Runs inside the sandbox: executes each interpretation in a fresh namespace, calls its last top-level function
 # on every input (one value at a time, as the original), with a per-item time limit; prints one result line each.
-_HARNESS = r'''
+_HARNESS = r"""
 import ast, io, json, math, signal, sys, contextlib
 
 class _ItemTimeout(BaseException):
@@ -64,7 +64,7 @@ def _score_items(items, item_timeout):
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.__stdout__.write(MARK + json.dumps(result) + "\n")
         sys.__stdout__.flush()
-'''
+"""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class EmbeddingJudge:
         """Embeddings of `texts`, each text encoded once per judge."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            for text, vector in zip(missing, self.embed(missing)):
+            for text, vector in zip(missing, self.embed(missing), strict=False):
                 self._cache[text] = vector
         return np.stack([self._cache[t] for t in texts])
 
@@ -91,8 +91,9 @@ class LogprobJudge:
         text = unit_test_prompt(category, description, item)
         tokenizer = self.lm.tokenizer
         if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
-                                                 tokenize=False)
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+            )
         else:
             text += "\n"
         return text + "[ANSWER]: "

@@ -75,8 +75,16 @@ class FunctionLM:
         [0.97, 0.12]
     """
 
-    def __init__(self, model: Any, tokenizer: Any, name: str, cache: OutputCache | None = None, *,
-                 batch_size: int = 16, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        name: str,
+        cache: OutputCache | None = None,
+        *,
+        batch_size: int = 16,
+        threads: int | None = 1,
+    ) -> None:
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
         self.model = model
@@ -118,8 +126,8 @@ class FunctionLM:
         input_ids = torch.full((len(encoded), width), self._pad, dtype=torch.long)  # (B, T)
         mask = torch.zeros((len(encoded), width), dtype=torch.long)  # (B, T)
         for row, ids in enumerate(encoded):
-            input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-            mask[row, width - len(ids):] = 1
+            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+            mask[row, width - len(ids) :] = 1
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T): real tokens start at 0
         return input_ids, mask, positions
 
@@ -169,7 +177,7 @@ class FunctionLM:
             pair = torch.stack([logits[:, self._one], logits[:, self._zero]], dim=1)  # (B, 2)
             probs = torch.softmax(pair, dim=1)[:, 0]  # (B,)
             self.prompts_run += len(chunk)
-            for index, value in zip(chunk, probs.tolist()):
+            for index, value in zip(chunk, probs.tolist(), strict=False):
                 values[index] = float(value)
                 if self.cache is not None:
                     self.cache.put(keys[index], float(value))
@@ -194,27 +202,27 @@ class FunctionLM:
 
         if len(prefixes) != len(texts):
             raise InputError(f"expected as many prefixes as texts, got {len(prefixes)} and {len(texts)}")
-        keys = [OutputCache.key("continuation", self.name, p, t) for p, t in zip(prefixes, texts)]
+        keys = [OutputCache.key("continuation", self.name, p, t) for p, t in zip(prefixes, texts, strict=False)]
         values: dict[int, Any] = self._cached(keys)
         missing = [i for i in range(len(keys)) if i not in values]
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start : start + self.batch_size]
             heads = [list(self.tokenizer.encode(prefixes[i], add_special_tokens=False)) for i in chunk]
             tails = [list(self.tokenizer.encode(" " + texts[i], add_special_tokens=False)) for i in chunk]
-            width = max(len(h) + len(t) for h, t in zip(heads, tails))
+            width = max(len(h) + len(t) for h, t in zip(heads, tails, strict=False))
             input_ids = torch.full((len(chunk), width), self._pad, dtype=torch.long)  # (B, T)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)  # (B, T)
-            for row, (head, tail) in enumerate(zip(heads, tails)):
+            for row, (head, tail) in enumerate(zip(heads, tails, strict=False)):
                 ids = head + tail
-                input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-                mask[row, width - len(ids):] = 1
+                input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+                mask[row, width - len(ids) :] = 1
             positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T)
             with torch_threads(self.threads), torch.inference_mode():
                 logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
             self.forward_passes += 1
             self.prompts_run += len(chunk)
             logp = torch.log_softmax(logits.float(), dim=-1)  # (B, T, vocab)
-            for row, (index, tail) in enumerate(zip(chunk, tails)):
+            for row, (index, tail) in enumerate(zip(chunk, tails, strict=False)):
                 # the token at column c is predicted by the logits at column c - 1
                 cols = range(width - len(tail), width)
                 value = float(sum(logp[row, c - 1, input_ids[row, c]] for c in cols))
@@ -232,19 +240,31 @@ class FunctionLM:
         with torch_threads(self.threads), torch.inference_mode():
             if hasattr(self.model, "generate"):
                 out = self.model.generate(
-                    input_ids=input_ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False,
-                    use_cache=True, pad_token_id=self._pad, eos_token_id=eos,
-                    temperature=None, top_p=None, top_k=None,
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_tokens,
+                    do_sample=False,
+                    use_cache=True,
+                    pad_token_id=self._pad,
+                    eos_token_id=eos,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
                 )  # (B, T + new)
                 self.forward_passes += out.shape[1] - input_ids.shape[1]
-                new = out[:, input_ids.shape[1]:].tolist()
+                new = out[:, input_ids.shape[1] :].tolist()
             else:  # a plain module: greedy steps with its past key values
                 new = [[] for _ in prompts]
                 past = None
                 step_ids, step_pos = input_ids, positions
                 for _ in range(max_tokens):
-                    result = self.model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
-                                        past_key_values=past, use_cache=True)
+                    result = self.model(
+                        input_ids=step_ids,
+                        attention_mask=mask,
+                        position_ids=step_pos,
+                        past_key_values=past,
+                        use_cache=True,
+                    )
                     self.forward_passes += 1
                     past = result.past_key_values
                     next_ids = result.logits[:, -1].argmax(dim=-1)  # (B,)
@@ -271,7 +291,7 @@ class FunctionLM:
             chunk = missing[start : start + self.batch_size]
             generated = self._generate([prompts[i] for i in chunk], max_tokens)
             self.prompts_run += len(chunk)
-            for index, ids in zip(chunk, generated):
+            for index, ids in zip(chunk, generated, strict=False):
                 text = self.tokenizer.decode(ids, skip_special_tokens=True).strip().split("\n")[0].strip()
                 values[index] = text
                 if self.cache is not None:

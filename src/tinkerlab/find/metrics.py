@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.find.harness import SandboxConfig, run_codes
 
 NMSE_THRESHOLD = 0.1
@@ -99,7 +100,12 @@ def score_strings_code(
 ) -> list[Score]:
     """Score string interpretations: the fraction of the 10 held-out pairs reproduced exactly."""
     items = [
-        {"key": s["id"], "code": codes.get(s["id"], ""), "inputs": [p[0] for p in s["test_pairs"]], "kind": "strings"}
+        {
+            "key": s["id"],
+            "code": codes.get(s["id"], ""),
+            "inputs": [p[0] for p in s["test_pairs"]],
+            "kind": "strings",
+        }
         for s in specs
     ]
     runs = run_codes(items, config)
@@ -109,7 +115,7 @@ def score_strings_code(
         if run.error is not None or run.outputs is None:
             scores.append(Score(spec["id"], "strings", "strings_code", 0.0, None, run.error or "no output"))
             continue
-        hits = [out == pair[1] for out, pair in zip(run.outputs, spec["test_pairs"])]
+        hits = [out == pair[1] for out, pair in zip(run.outputs, spec["test_pairs"], strict=False)]
         scores.append(Score(spec["id"], "strings", "strings_code", sum(hits) / len(spec["test_pairs"])))
     return scores
 
@@ -171,8 +177,12 @@ def parse_answer(text: str) -> int | None:
 
 
 def score_unit_tests(
-    category: str, specs: list[dict[str, Any]], descriptions: dict[str, str], evaluator: Any,
-    *, max_tokens: int = 8,
+    category: str,
+    specs: list[dict[str, Any]],
+    descriptions: dict[str, str],
+    evaluator: Any,
+    *,
+    max_tokens: int = 8,
 ) -> list[Score]:
     """Ask the evaluator LM each three-way item; the score is the fraction answered correctly.
 
@@ -206,10 +216,8 @@ def score_unit_tests(
             reply = evaluator.complete(messages, temperature=0.0, max_tokens=max_tokens)
             text = reply.text if not getattr(evaluator, "supports_prefill", False) else "[ANSWER]:" + reply.text
             picks.append(parse_answer(text))
-        correct = [p == item["answer"] for p, item in zip(picks, spec["unit_tests"])]
-        scores.append(
-            Score(spec["id"], category, "unit", sum(correct) / len(correct), details={"picks": picks})
-        )
+        correct = [p == item["answer"] for p, item in zip(picks, spec["unit_tests"], strict=False)]
+        scores.append(Score(spec["id"], category, "unit", sum(correct) / len(correct), details={"picks": picks}))
     return scores
 
 

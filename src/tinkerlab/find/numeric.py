@@ -30,13 +30,35 @@ import numpy as np
 Variant = Literal["clean", "noise", "corrupt", "mlp"]
 
 ATOMIC_FAMILIES: tuple[str, ...] = (
-    "linear", "polynomial", "absolute", "root", "logarithm", "step", "relu", "tanh",
-    "constant", "sin", "cos", "reciprocal", "gaussian", "rational", "rectangle", "square_wave",
+    "linear",
+    "polynomial",
+    "absolute",
+    "root",
+    "logarithm",
+    "step",
+    "relu",
+    "tanh",
+    "constant",
+    "sin",
+    "cos",
+    "reciprocal",
+    "gaussian",
+    "rational",
+    "rectangle",
+    "square_wave",
 )
 """The 16 atomic families that single functions are drawn from."""
 
 COMPOSABLE_FAMILIES: tuple[str, ...] = (
-    "linear", "polynomial", "step", "relu", "constant", "ceil", "floor", "rectangle", "square_wave",
+    "linear",
+    "polynomial",
+    "step",
+    "relu",
+    "constant",
+    "ceil",
+    "floor",
+    "rectangle",
+    "square_wave",
 )
 """The families that sums and products of two terms are drawn from."""
 
@@ -137,7 +159,7 @@ def term_domain(term: dict[str, Any]) -> tuple[float, float]:
 
 def spec_domain(spec: dict[str, Any]) -> tuple[float, float]:
     """The domain of a function: the intersection of its terms' domains."""
-    lows, highs = zip(*(term_domain(t) for t in spec["terms"]))
+    lows, highs = zip(*(term_domain(t) for t in spec["terms"]), strict=False)
     return (max(lows), min(highs))
 
 
@@ -305,10 +327,7 @@ def term_expression(term: dict[str, Any]) -> str:
     if family == "rectangle":
         return f"np.where(np.abs(x - {n(p['center'])}) <= {n(p['width'] / 2)}, {n(p['h'])}, 0.0)"
     if family == "square_wave":
-        return (
-            f"np.where(np.sin(2 * np.pi * (x - {n(p['shift'])}) / {n(p['period'])}) > 0, "
-            f"{n(p['a'])}, {n(-p['a'])})"
-        )
+        return f"np.where(np.sin(2 * np.pi * (x - {n(p['shift'])}) / {n(p['period'])}) > 0, {n(p['a'])}, {n(-p['a'])})"
     if family == "ceil":
         return "np.ceil(x)"
     if family == "floor":
@@ -352,7 +371,9 @@ def term_description(term: dict[str, Any]) -> str:
     if family == "rectangle":
         return f"a rectangle of height {p['h']} and width {p['width']} centred at {p['center']}, zero elsewhere"
     if family == "square_wave":
-        return f"a square wave switching between {p['a']} and {-p['a']} with period {p['period']} and shift {p['shift']}"
+        return (
+            f"a square wave switching between {p['a']} and {-p['a']} with period {p['period']} and shift {p['shift']}"
+        )
     if family == "ceil":
         return "the ceiling of x"
     if family == "floor":
@@ -516,7 +537,7 @@ def fit_mlps(specs: list[dict[str, Any]], *, steps: int = 150, points: int = 384
     count = len(specs)
     # inputs, normalised to u = x / 128 in [-1, 1]
     x = np.stack([np.linspace(*_train_range(s), points) for s in specs])  # (F, N)
-    y = np.stack([clean_values(s, row) for s, row in zip(specs, x)])  # (F, N)
+    y = np.stack([clean_values(s, row) for s, row in zip(specs, x, strict=False)])  # (F, N)
     y = np.where(np.isfinite(y), y, 0.0)
     y_mean = y.mean(axis=1, keepdims=True)  # (F, 1)
     y_std = y.std(axis=1, keepdims=True) + 1e-8  # (F, 1)

@@ -19,13 +19,13 @@ SCRIPT = "function.py"
 
 SYSTEM_PROMPT = (
     "You are an assistant that studies a black-box function by running experiments on it.\n"
-    "You have one command: PYTHON({script} arg1 arg2 ...), which runs the function on each argument and prints "
+    f"You have one command: PYTHON({SCRIPT} arg1 arg2 ...), which runs the function on each argument and prints "
     "its input-output pairs.\n"
     "End every message in which you want to run the command with a line of the form\n"
-    "COMMAND: PYTHON({script} arg1 arg2 ...)\n"
+    f"COMMAND: PYTHON({SCRIPT} arg1 arg2 ...)\n"
     "Run one command per message and wait for its response. When you are done, give your final answer in the "
     "requested format instead of a command."
-).format(script=SCRIPT)
+)
 
 _NUMERIC = (
     "Hi, your job is to interpret a function f(x) that is implemented in the {script} script. f(x) takes "
@@ -89,8 +89,8 @@ FINAL_REQUEST = (
     "[DESCRIPTION]:"
 )
 NO_COMMAND = (
-    "Your message had no command. Run an experiment with COMMAND: PYTHON({script} ...) or give your final "
-    "answer starting with [DESCRIPTION]:".format(script=SCRIPT)
+    f"Your message had no command. Run an experiment with COMMAND: PYTHON({SCRIPT} ...) or give your final "
+    "answer starting with [DESCRIPTION]:"
 )
 
 
@@ -171,7 +171,7 @@ class BlackBox:
             except ValueError as exc:
                 return f"Error: f(x) takes numbers: {exc}"
         outputs = self.evaluate(inputs)
-        pairs = " ".join(f"({_fmt(i)}, {_fmt(o)})" for i, o in zip(inputs, outputs))
+        pairs = " ".join(f"({_fmt(i)}, {_fmt(o)})" for i, o in zip(inputs, outputs, strict=False))
         return f"Function input - output pairs: {pairs}"
 
 

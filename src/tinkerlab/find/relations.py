@@ -126,6 +126,6 @@ def relation_outputs(spec: dict[str, Any], inputs: list[str], lm: Any) -> list[s
     asked = [i for i, out in enumerate(outputs) if out is None]
     if asked:
         answers = lm.answer_many(spec["instruction"], [inputs[i] for i in asked])
-        for index, answer in zip(asked, answers):
+        for index, answer in zip(asked, answers, strict=False):
             outputs[index] = answer.strip().strip(".").strip("'\"") or UNDEFINED
     return [str(o) for o in outputs]

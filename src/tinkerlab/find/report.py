@@ -17,9 +17,27 @@ from tinkerlab.core.errors import InputError
 COLUMNS = ("Numeric", "Str-code", "Str-unit", "Entities", "Relations")
 
 PUBLISHED: dict[str, dict[str, float | None]] = {
-    "AIA, GPT-4 (published)": {"Numeric": 0.33, "Str-code": 0.23, "Str-unit": 0.82, "Entities": 0.56, "Relations": 0.74},
-    "AIA, GPT-3.5 (published)": {"Numeric": 0.12, "Str-code": 0.13, "Str-unit": 0.66, "Entities": 0.39, "Relations": 0.64},
-    "AIA + search init, GPT-4 (published)": {"Numeric": None, "Str-code": None, "Str-unit": None, "Entities": 0.89, "Relations": 0.92},
+    "AIA, GPT-4 (published)": {
+        "Numeric": 0.33,
+        "Str-code": 0.23,
+        "Str-unit": 0.82,
+        "Entities": 0.56,
+        "Relations": 0.74,
+    },
+    "AIA, GPT-3.5 (published)": {
+        "Numeric": 0.12,
+        "Str-code": 0.13,
+        "Str-unit": 0.66,
+        "Entities": 0.39,
+        "Relations": 0.64,
+    },
+    "AIA + search init, GPT-4 (published)": {
+        "Numeric": None,
+        "Str-code": None,
+        "Str-unit": None,
+        "Entities": 0.89,
+        "Relations": 0.92,
+    },
 }
 """Published results [3rd-party summary of the paper's main table; verify before quoting]."""
 
@@ -59,8 +77,13 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
             spec = specs[s["function_id"]]
             key = spec["variant"] if spec["kind"] == "atomic" or spec["variant"] != "clean" else "clean (sum/product)"
             by_variant.setdefault(key, []).append(float(s["score"]))
-    names = {"baseline": "baselines (fit / search / exemplar)", "fit": "parametric fit", "search": "program search",
-             "exemplar": "exemplar search", "interp": "interpolation (memorising)"}
+    names = {
+        "baseline": "baselines (fit / search / exemplar)",
+        "fit": "parametric fit",
+        "search": "program search",
+        "exemplar": "exemplar search",
+        "interp": "interpolation (memorising)",
+    }
     label = names.get(config["interpreter"], config["interpreter"]) + (" + hints" if config.get("hints") else "")
     if data.get("evaluator"):
         label += f" [judge: {data['evaluator']}]"
@@ -89,10 +112,20 @@ def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [summarise_run(r) for r in run_dirs]
-    rows = [{"interpreter": r["interpreter"], **{c: r["scores"].get(c) for c in COLUMNS},
-             "counts": r["counts"], "evaluator": r["evaluator"]} for r in runs]
+    rows = [
+        {
+            "interpreter": r["interpreter"],
+            **{c: r["scores"].get(c) for c in COLUMNS},
+            "counts": r["counts"],
+            "evaluator": r["evaluator"],
+        }
+        for r in runs
+    ]
     if published:
-        rows += [{"interpreter": name, **values, "counts": {}, "evaluator": "published"} for name, values in PUBLISHED.items()]
+        rows += [
+            {"interpreter": name, **values, "counts": {}, "evaluator": "published"}
+            for name, values in PUBLISHED.items()
+        ]
     report = {"columns": list(COLUMNS), "rows": rows, "runs": runs}
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     with open(out / "report.csv", "w", newline="", encoding="utf-8") as handle:

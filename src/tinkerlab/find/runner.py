@@ -26,7 +26,12 @@ from tinkerlab.core.errors import InputError
 
 Executor = Literal["local", "ray"]
 BASELINE_FOR = {"numeric": "fit", "strings": "search", "entities": "exemplar", "relations": "exemplar"}
-BASELINES = {"fit": ("numeric",), "interp": ("numeric",), "search": ("strings",), "exemplar": ("entities", "relations")}
+BASELINES = {
+    "fit": ("numeric",),
+    "interp": ("numeric",),
+    "search": ("strings",),
+    "exemplar": ("entities", "relations"),
+}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tinkerlab.core.errors import InputError
 from tinkerlab.find.harness import SandboxConfig
 from tinkerlab.find.metrics import Score, score_numeric, score_strings_code, score_unit_tests
 
@@ -39,8 +38,10 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
     for category, by_id in records.items():
         specs = [s for s in suite.functions[category] if s["id"] in by_id]
         codes = {i: r.get("code") or "" for i, r in by_id.items()}
-        answers = {i: r.get("answer") or (f"[DESCRIPTION]: {r['description']}" if r.get("description") else "")
-                   for i, r in by_id.items()}
+        answers = {
+            i: r.get("answer") or (f"[DESCRIPTION]: {r['description']}" if r.get("description") else "")
+            for i, r in by_id.items()
+        }
         if category == "numeric":
             scores += score_numeric(specs, codes, config)
         if category == "strings":
@@ -62,5 +63,7 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
         writer.writerow(["function_id", "category", "metric", "score", "value", "error"])
         for s in scores:
             row = s.to_dict()
-            writer.writerow([row["function_id"], row["category"], row["metric"], row["score"], row["value"], row["error"]])
+            writer.writerow(
+                [row["function_id"], row["category"], row["metric"], row["score"], row["value"], row["error"]]
+            )
     return scores

@@ -14,8 +14,9 @@ Example:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ _NUMBER_WORDS = (
 ).split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-HELPERS = f'''
+HELPERS = f"""
 _SMALL = {_NUMBER_WORDS!r}
 _TENS = {_TENS!r}
 
@@ -56,7 +57,7 @@ def shift_letter(c, k):
     if "A" <= c <= "Z":
         return chr((ord(c) - 65 + k) % 26 + 65)
     return c
-'''
+"""
 """Helper functions every primitive may call (they are part of the ground-truth code)."""
 
 VOWELS = "aeiouAEIOU"
@@ -69,96 +70,232 @@ _TABLE: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("swapcase", "return s.swapcase()", "swaps upper and lower case", ()),
     ("reverse", "return s[::-1]", "reverses the string", ()),
     ("reverse_first_k", "return s[:{k}][::-1] + s[{k}:]", "reverses the first {k} characters", ("k",)),
-    ("reverse_last_k", "return s[:-{k}] + s[-{k}:][::-1] if len(s) > {k} else s[::-1]",
-     "reverses the last {k} characters", ("k",)),
+    (
+        "reverse_last_k",
+        "return s[:-{k}] + s[-{k}:][::-1] if len(s) > {k} else s[::-1]",
+        "reverses the last {k} characters",
+        ("k",),
+    ),
     ("remove_vowels", "return ''.join(c for c in s if c not in 'aeiouAEIOU')", "removes all vowels", ()),
     ("keep_vowels", "return ''.join(c for c in s if c in 'aeiouAEIOU')", "keeps only the vowels", ()),
-    ("replace_vowels", "return ''.join({c!r} if c in 'aeiouAEIOU' else c for c in s)",
-     "replaces every vowel with {c!r}", ("c",)),
-    ("double_vowels", "return ''.join(c * 2 if c in 'aeiouAEIOU' else c for c in s)",
-     "doubles every vowel", ()),
+    (
+        "replace_vowels",
+        "return ''.join({c!r} if c in 'aeiouAEIOU' else c for c in s)",
+        "replaces every vowel with {c!r}",
+        ("c",),
+    ),
+    (
+        "double_vowels",
+        "return ''.join(c * 2 if c in 'aeiouAEIOU' else c for c in s)",
+        "doubles every vowel",
+        (),
+    ),
     ("keep_digits", "return ''.join(c for c in s if c.isdigit())", "keeps only the digits", ()),
     ("remove_digits", "return ''.join(c for c in s if not c.isdigit())", "removes all digits", ()),
     ("keep_upper", "return ''.join(c for c in s if c.isupper())", "keeps only the upper-case letters", ()),
     ("keep_letters", "return ''.join(c for c in s if c.isalpha())", "keeps only the letters", ()),
     ("count_chars", "return number_word(len(s))", "returns the number of characters as an English word", ()),
-    ("count_vowels", "return number_word(sum(c in 'aeiouAEIOU' for c in s))",
-     "returns the number of vowels as an English word", ()),
-    ("count_consonants", "return number_word(sum(c.isalpha() and c not in 'aeiouAEIOU' for c in s))",
-     "returns the number of consonants as an English word", ()),
-    ("count_digits", "return number_word(sum(c.isdigit() for c in s))",
-     "returns the number of digits as an English word", ()),
-    ("count_upper", "return number_word(sum(c.isupper() for c in s))",
-     "returns the number of upper-case letters as an English word", ()),
-    ("count_char", "return number_word(s.lower().count({c!r}))",
-     "returns how many times {c!r} occurs (ignoring case) as an English word", ("c",)),
+    (
+        "count_vowels",
+        "return number_word(sum(c in 'aeiouAEIOU' for c in s))",
+        "returns the number of vowels as an English word",
+        (),
+    ),
+    (
+        "count_consonants",
+        "return number_word(sum(c.isalpha() and c not in 'aeiouAEIOU' for c in s))",
+        "returns the number of consonants as an English word",
+        (),
+    ),
+    (
+        "count_digits",
+        "return number_word(sum(c.isdigit() for c in s))",
+        "returns the number of digits as an English word",
+        (),
+    ),
+    (
+        "count_upper",
+        "return number_word(sum(c.isupper() for c in s))",
+        "returns the number of upper-case letters as an English word",
+        (),
+    ),
+    (
+        "count_char",
+        "return number_word(s.lower().count({c!r}))",
+        "returns how many times {c!r} occurs (ignoring case) as an English word",
+        ("c",),
+    ),
     ("append", "return s + {word!r}", "appends {word!r} at the end", ("word",)),
     ("prepend", "return {word!r} + s", "puts {word!r} in front", ("word",)),
-    ("insert_middle", "return s[:len(s) // 2] + {word!r} + s[len(s) // 2:]",
-     "inserts {word!r} in the middle", ("word",)),
+    (
+        "insert_middle",
+        "return s[:len(s) // 2] + {word!r} + s[len(s) // 2:]",
+        "inserts {word!r} in the middle",
+        ("word",),
+    ),
     ("repeat_twice", "return s + s", "repeats the string twice", ()),
     ("double_chars", "return ''.join(c * 2 for c in s)", "doubles every character", ()),
-    ("caesar", "return ''.join(shift_letter(c, {k}) for c in s)",
-     "shifts every letter {k} places forward in the alphabet (wrapping around)", ("k",)),
-    ("caesar_keyed", "return ''.join(shift_letter(c, ord(s[{i} % len(s)].lower()) % 26) for c in s) if s else s",
-     "shifts every letter forward by (character code of the character at index {i}) mod 26", ("i",)),
-    ("swap_ends", "return s[-1] + s[1:-1] + s[0] if len(s) > 1 else s", "swaps the first and last characters", ()),
-    ("swap_pairs", "return ''.join(s[i:i + 2][::-1] for i in range(0, len(s), 2))",
-     "swaps each pair of adjacent characters", ()),
-    ("rotate_left", "return s[{k} % len(s):] + s[:{k} % len(s)] if s else s",
-     "rotates the string {k} places to the left", ("k",)),
-    ("rotate_right", "return s[-({k} % len(s)):] + s[:-({k} % len(s))] if s and {k} % len(s) else s",
-     "rotates the string {k} places to the right", ("k",)),
+    (
+        "caesar",
+        "return ''.join(shift_letter(c, {k}) for c in s)",
+        "shifts every letter {k} places forward in the alphabet (wrapping around)",
+        ("k",),
+    ),
+    (
+        "caesar_keyed",
+        "return ''.join(shift_letter(c, ord(s[{i} % len(s)].lower()) % 26) for c in s) if s else s",
+        "shifts every letter forward by (character code of the character at index {i}) mod 26",
+        ("i",),
+    ),
+    (
+        "swap_ends",
+        "return s[-1] + s[1:-1] + s[0] if len(s) > 1 else s",
+        "swaps the first and last characters",
+        (),
+    ),
+    (
+        "swap_pairs",
+        "return ''.join(s[i:i + 2][::-1] for i in range(0, len(s), 2))",
+        "swaps each pair of adjacent characters",
+        (),
+    ),
+    (
+        "rotate_left",
+        "return s[{k} % len(s):] + s[:{k} % len(s)] if s else s",
+        "rotates the string {k} places to the left",
+        ("k",),
+    ),
+    (
+        "rotate_right",
+        "return s[-({k} % len(s)):] + s[:-({k} % len(s))] if s and {k} % len(s) else s",
+        "rotates the string {k} places to the right",
+        ("k",),
+    ),
     ("drop_first", "return s[{k}:]", "drops the first {k} characters", ("k",)),
     ("drop_last", "return s[:-{k}]", "drops the last {k} characters", ("k",)),
     ("keep_first", "return s[:{k}]", "keeps the first {k} characters", ("k",)),
     ("keep_last", "return s[-{k}:]", "keeps the last {k} characters", ("k",)),
-    ("char_at", "return s[{i}] if len(s) > {i} else ''",
-     "returns the character at index {i} (empty if too short)", ("i",)),
+    (
+        "char_at",
+        "return s[{i}] if len(s) > {i} else ''",
+        "returns the character at index {i} (empty if too short)",
+        ("i",),
+    ),
     ("even_chars", "return s[::2]", "keeps the characters at even positions (0, 2, 4, ...)", ()),
     ("odd_chars", "return s[1::2]", "keeps the characters at odd positions (1, 3, 5, ...)", ()),
     ("sort_chars", "return ''.join(sorted(s))", "sorts the characters (by character code)", ()),
-    ("sort_chars_desc", "return ''.join(sorted(s, reverse=True))",
-     "sorts the characters in descending order", ()),
-    ("dedupe", "return ''.join(dict.fromkeys(s))", "removes repeated characters, keeping first occurrences", ()),
-    ("squeeze", "return ''.join(c for i, c in enumerate(s) if i == 0 or s[i - 1] != c)",
-     "collapses runs of the same character into one", ()),
+    (
+        "sort_chars_desc",
+        "return ''.join(sorted(s, reverse=True))",
+        "sorts the characters in descending order",
+        (),
+    ),
+    (
+        "dedupe",
+        "return ''.join(dict.fromkeys(s))",
+        "removes repeated characters, keeping first occurrences",
+        (),
+    ),
+    (
+        "squeeze",
+        "return ''.join(c for i, c in enumerate(s) if i == 0 or s[i - 1] != c)",
+        "collapses runs of the same character into one",
+        (),
+    ),
     ("replace_char", "return s.replace({a!r}, {b!r})", "replaces every {a!r} with {b!r}", ("a", "b")),
-    ("remove_char", "return s.replace({c!r}, '').replace({c!r}.upper(), '')",
-     "removes every {c!r} (either case)", ("c",)),
+    (
+        "remove_char",
+        "return s.replace({c!r}, '').replace({c!r}.upper(), '')",
+        "removes every {c!r} (either case)",
+        ("c",),
+    ),
     ("interleave", "return {c!r}.join(s)", "puts {c!r} between every two characters", ("c",)),
-    ("alternate_case", "return ''.join(c.upper() if i % 2 == 0 else c.lower() for i, c in enumerate(s))",
-     "makes even positions upper case and odd positions lower case", ()),
+    (
+        "alternate_case",
+        "return ''.join(c.upper() if i % 2 == 0 else c.lower() for i, c in enumerate(s))",
+        "makes even positions upper case and odd positions lower case",
+        (),
+    ),
     ("upper_first_k", "return s[:{k}].upper() + s[{k}:]", "upper-cases the first {k} characters", ("k",)),
     ("upper_last", "return s[:-1] + s[-1:].upper()", "upper-cases the last character", ()),
-    ("next_vowel", "return s.translate(str.maketrans('aeiouAEIOU', 'eiouaEIOUA'))",
-     "replaces each vowel with the next vowel (a->e, e->i, i->o, o->u, u->a)", ()),
-    ("atbash", "return ''.join(chr(219 - ord(c)) if 'a' <= c <= 'z' else chr(155 - ord(c)) if 'A' <= c <= 'Z' else c for c in s)",
-     "maps each letter to its mirror in the alphabet (a<->z, b<->y, ...)", ()),
-    ("letter_positions", "return '-'.join(str(ord(c.lower()) - 96) for c in s if c.isalpha())",
-     "lists the alphabet positions of the letters, joined by '-'", ()),
+    (
+        "next_vowel",
+        "return s.translate(str.maketrans('aeiouAEIOU', 'eiouaEIOUA'))",
+        "replaces each vowel with the next vowel (a->e, e->i, i->o, o->u, u->a)",
+        (),
+    ),
+    (
+        "atbash",
+        "return ''.join(chr(219 - ord(c)) if 'a' <= c <= 'z' else chr(155 - ord(c)) if 'A' <= c <= 'Z' else c for c in s)",
+        "maps each letter to its mirror in the alphabet (a<->z, b<->y, ...)",
+        (),
+    ),
+    (
+        "letter_positions",
+        "return '-'.join(str(ord(c.lower()) - 96) for c in s if c.isalpha())",
+        "lists the alphabet positions of the letters, joined by '-'",
+        (),
+    ),
     ("mirror", "return s + s[::-1]", "appends the reversed string to the string", ()),
-    ("is_palindrome", "return 'yes' if s.lower() == s.lower()[::-1] else 'no'",
-     "returns 'yes' if the string is a palindrome (ignoring case), else 'no'", ()),
-    ("length_parity", "return 'even' if len(s) % 2 == 0 else 'odd'",
-     "returns 'even' or 'odd' according to the length", ()),
+    (
+        "is_palindrome",
+        "return 'yes' if s.lower() == s.lower()[::-1] else 'no'",
+        "returns 'yes' if the string is a palindrome (ignoring case), else 'no'",
+        (),
+    ),
+    (
+        "length_parity",
+        "return 'even' if len(s) % 2 == 0 else 'odd'",
+        "returns 'even' or 'odd' according to the length",
+        (),
+    ),
     ("first_char_repeat", "return s[:1] * {k}", "repeats the first character {k} times", ("k",)),
-    ("wrap", "return {left!r} + s + {right!r}", "wraps the string in {left!r} and {right!r}", ("left", "right")),
+    (
+        "wrap",
+        "return {left!r} + s + {right!r}",
+        "wraps the string in {left!r} and {right!r}",
+        ("left", "right"),
+    ),
     ("duplicate_last", "return s + s[-1:]", "repeats the last character once more", ()),
-    ("mask_digits", "return ''.join('#' if c.isdigit() else c for c in s)", "replaces every digit with '#'", ()),
-    ("shift_digits", "return ''.join(str((int(c) + {k}) % 10) if c.isdigit() else c for c in s)",
-     "adds {k} to every digit (mod 10)", ("k",)),
+    (
+        "mask_digits",
+        "return ''.join('#' if c.isdigit() else c for c in s)",
+        "replaces every digit with '#'",
+        (),
+    ),
+    (
+        "shift_digits",
+        "return ''.join(str((int(c) + {k}) % 10) if c.isdigit() else c for c in s)",
+        "adds {k} to every digit (mod 10)",
+        ("k",),
+    ),
     ("middle_char", "return s[len(s) // 2] if s else ''", "returns the middle character", ()),
     ("first_to_end", "return s[1:] + s[:1]", "moves the first character to the end", ()),
     ("last_to_front", "return s[-1:] + s[:-1]", "moves the last character to the front", ()),
-    ("char_map", "return s.translate(str.maketrans({src!r}, {dst!r}))",
-     "maps the letters {src!r} to {dst!r} respectively", ("src", "dst")),
-    ("swapcase_vowels", "return ''.join(c.swapcase() if c in 'aeiouAEIOU' else c for c in s)",
-     "swaps the case of the vowels only", ()),
-    ("ascii_sum", "return str(sum(ord(c) for c in s) % {m})",
-     "returns the sum of the character codes modulo {m}, as digits", ("m",)),
-    ("vowel_positions", "return ''.join(str(i) for i, c in enumerate(s) if c in 'aeiouAEIOU')",
-     "lists the (0-based) positions of vowels, concatenated", ()),
+    (
+        "char_map",
+        "return s.translate(str.maketrans({src!r}, {dst!r}))",
+        "maps the letters {src!r} to {dst!r} respectively",
+        ("src", "dst"),
+    ),
+    (
+        "swapcase_vowels",
+        "return ''.join(c.swapcase() if c in 'aeiouAEIOU' else c for c in s)",
+        "swaps the case of the vowels only",
+        (),
+    ),
+    (
+        "ascii_sum",
+        "return str(sum(ord(c) for c in s) % {m})",
+        "returns the sum of the character codes modulo {m}, as digits",
+        ("m",),
+    ),
+    (
+        "vowel_positions",
+        "return ''.join(str(i) for i, c in enumerate(s) if c in 'aeiouAEIOU')",
+        "lists the (0-based) positions of vowels, concatenated",
+        (),
+    ),
 ]
 
 PRIMITIVES: dict[str, Primitive] = {

@@ -145,7 +145,7 @@ def build_suite(out: str | Path, config: BuildConfig = BuildConfig()) -> Path:
     counts = _counts(config.small)
     # one independent stream per category, so building one category never shifts another
     streams = np.random.SeedSequence(config.seed).spawn(len(CATEGORIES))
-    rngs = {c: np.random.default_rng(s) for c, s in zip(CATEGORIES, streams)}
+    rngs = {c: np.random.default_rng(s) for c, s in zip(CATEGORIES, streams, strict=False)}
     written: dict[str, int] = {}
     for category in config.categories:
         rng = rngs[category]
@@ -194,7 +194,9 @@ def load_suite(path: str | Path, categories: tuple[str, ...] | None = None) -> S
     path = Path(path)
     header_file = path / "suite.json"
     if not header_file.exists():
-        raise InputError(f"{path} is not a FIND suite (no suite.json); build one with `tinkerlab find build --out {path}`")
+        raise InputError(
+            f"{path} is not a FIND suite (no suite.json); build one with `tinkerlab find build --out {path}`"
+        )
     header = json.loads(header_file.read_text(encoding="utf-8"))
     if header.get("format") != SUITE_FORMAT:
         raise SuiteVersionError(f"{header_file} has format {header.get('format')!r}, expected {SUITE_FORMAT!r}")

@@ -24,11 +24,14 @@ def _group() -> None:
 def complete(
     image: str = typer.Argument(..., help="Image file, or sample:NAME for a packaged photo."),
     mask: str = typer.Argument(
-        ..., help="Mask image of the same size (white = hole), or box:TOP,BOTTOM,LEFT,RIGHT as fractions of the image."
+        ...,
+        help="Mask image of the same size (white = hole), or box:TOP,BOTTOM,LEFT,RIGHT as fractions of the image.",
     ),
     out: Path = typer.Option(..., "--out", help="Run directory; a finished matching run is reused."),
     n: int = typer.Option(8, "--n", help="How many completions."),
-    diversity: int = typer.Option(5, "--diversity", min=1, max=8, help="1 (close to one completion) .. 8 (most diverse)."),
+    diversity: int = typer.Option(
+        5, "--diversity", min=1, max=8, help="1 (close to one completion) .. 8 (most diverse)."
+    ),
     preset: str = typer.Option("cpu", "--preset", help=PRESET_HELP),
     iterations: int | None = typer.Option(None, "--iterations", help="Iterations per unmasked scale."),
     seed: int = typer.Option(0, "--seed"),

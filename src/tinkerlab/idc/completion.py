@@ -33,16 +33,6 @@ from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device, make_generator
 from tinkerlab.idc.config import IDCConfig, masked_iterations
 from tinkerlab.idc.dip import dip_fill
-from tinkerlab.pyramid.trainer import (
-    Pyramid,
-    PyramidTrainer,
-    ScaleCallback,
-    ScaleSpec,
-    WassersteinObjective,
-    draw_noise,
-    load_pyramid,
-    padded_shape,
-)
 from tinkerlab.pyramid.masks import MaskedObjective, dilate, gaussian_blur, gradual_weights
 from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
 from tinkerlab.pyramid.scales import (
@@ -55,6 +45,16 @@ from tinkerlab.pyramid.scales import (
     tensor_to_image,
 )
 from tinkerlab.pyramid.singan import image_digest, quantise, scale_image_writer, seeded
+from tinkerlab.pyramid.trainer import (
+    Pyramid,
+    PyramidTrainer,
+    ScaleCallback,
+    ScaleSpec,
+    WassersteinObjective,
+    draw_noise,
+    load_pyramid,
+    padded_shape,
+)
 
 SYSTEM = "idc"
 MIN_DIVERSITY, MAX_DIVERSITY = 1, 8
@@ -130,10 +130,14 @@ class IDCPlan:
         init_weights(discriminator, init_rng)
         noise_channels = 1 if index == 0 else model.channels
         noise_shape = padded_shape(tuple(self.reals[index].shape[2:]), generator.padding)
-        rec_noise = draw_noise(noise_channels, model.channels, noise_shape, seeded(base.seed, index, 2, device), 1, device)
+        rec_noise = draw_noise(
+            noise_channels, model.channels, noise_shape, seeded(base.seed, index, 2, device), 1, device
+        )
         if masked:
             hole = self.holes[index]
-            objective = MaskedObjective(1.0 - hole, gradual_weights(hole, index), train.gp_weight, rec_weight, train.noise_amp_factor)
+            objective = MaskedObjective(
+                1.0 - hole, gradual_weights(hole, index), train.gp_weight, rec_weight, train.noise_amp_factor
+            )
             real, iterations, lr = self.reals[index], masked_iterations(config), config.masked_lr
         else:
             objective = WassersteinObjective(train.gp_weight, rec_weight, train.noise_amp_factor)
@@ -342,8 +346,12 @@ def train(
     start = masking_start_scale(holes, config)
     run = None
     if out is not None:
-        record = {"kind": "idc", "input_sha1": image_digest(known), "mask_sha1": image_digest(hole.astype(np.float32)),
-                  **config_to_dict(config)}
+        record = {
+            "kind": "idc",
+            "input_sha1": image_digest(known),
+            "mask_sha1": image_digest(hole.astype(np.float32)),
+            **config_to_dict(config),
+        }
         run = RunDir.open(out, system=SYSTEM, config=record, overwrite=overwrite)
     prefill_path = run.path / "prefill.npy" if run is not None else None
     if prefill_path is not None and prefill_path.exists() and run.resumed:
@@ -364,8 +372,13 @@ def train(
         run.log(f"masking starts at scale {start} of {len(shapes)}")
     plan = IDCPlan(reals, prefilled, holes, start, config)
     trainer = PyramidTrainer(
-        plan, resize=resize, channels=base.model.channels, seed=base.seed, run=run,
-        checkpoint_extra={"kind": "idc", "masking_start": start}, callbacks=all_callbacks,
+        plan,
+        resize=resize,
+        channels=base.model.channels,
+        seed=base.seed,
+        run=run,
+        checkpoint_extra={"kind": "idc", "masking_start": start},
+        callbacks=all_callbacks,
     )
     pyramid = trainer.fit()
     if run is not None:
@@ -401,8 +414,11 @@ def load(run_path: str | Path, device: str = "cpu") -> IDCModel:
     holes = _hole_pyramid(hole, shapes, device)
     checkpoints = [run.checkpoints / f"scale_{i}.pt" for i in range(len(shapes))]
     pyramid = load_pyramid(
-        checkpoints, lambda i: build_generator(config.base.model, i), channels=config.base.model.channels,
-        resize=resize, device=device,
+        checkpoints,
+        lambda i: build_generator(config.base.model, i),
+        channels=config.base.model.channels,
+        resize=resize,
+        device=device,
     )
     prefill = np.load(path / "prefill.npy")
     return IDCModel(pyramid, known, hole, holes, prefill, int(state["masking_start"]), config, path)

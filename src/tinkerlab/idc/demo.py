@@ -35,10 +35,18 @@ def run_demo(ctx) -> None:
         run = ctx.cached_run(f"idc-{IDC_IMAGE}-{IDC_ITERATIONS}")
         if ctx.run_finished(run):
             ctx.reused(f"IDC model of {IDC_IMAGE} ({run})")
-        model = idc.train(image, mask, demo_idc_config(IDC_ITERATIONS, dip_iterations=DIP_ITERATIONS), out=run, progress=False)
+        model = idc.train(
+            image,
+            mask,
+            demo_idc_config(IDC_ITERATIONS, dip_iterations=DIP_ITERATIONS),
+            out=run,
+            progress=False,
+        )
         completions = model.complete(4, diversity=6, seed=0)
         shown = np.where(model.hole[:, :, None], 1.0, model.image).astype(np.float32)
-        mean_fill = np.where(model.hole[:, :, None], model.image[~model.hole].mean(axis=0), model.image).astype(np.float32)
+        mean_fill = np.where(model.hole[:, :, None], model.image[~model.hole].mean(axis=0), model.image).astype(
+            np.float32
+        )
         section.add_image(
             f"IDC: {IDC_IMAGE} with a hole, DIP pre-fill, 4 completions",
             enlarge(image_grid([shown, model.prefill, *completions], columns=6, pad=2)),
@@ -58,6 +66,9 @@ def run_demo(ctx) -> None:
                 ["mean visible colour", f"{hole_patch_distance(mean_fill, model.hole):.4f}"],
                 ["DIP pre-fill alone", f"{hole_patch_distance(model.prefill, model.hole):.4f}"],
                 ["IDC, mean of the 4 completions", f"{np.mean(scores):.4f}"],
-                ["IDC diversity in the hole (d = 6, SinGAN measure)", f"{singan_diversity(completions, model.image, model.hole):.3f}"],
+                [
+                    "IDC diversity in the hole (d = 6, SinGAN measure)",
+                    f"{singan_diversity(completions, model.image, model.hole):.3f}",
+                ],
             ],
         )

@@ -21,8 +21,12 @@ class _Down(nn.Module):
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=2, padding=1, padding_mode="reflect"), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2),
-            nn.Conv2d(cout, cout, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2),
+            nn.Conv2d(cin, cout, 3, stride=2, padding=1, padding_mode="reflect"),
+            nn.BatchNorm2d(cout),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(cout, cout, 3, padding=1, padding_mode="reflect"),
+            nn.BatchNorm2d(cout),
+            nn.LeakyReLU(0.2),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -34,8 +38,12 @@ class _Up(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.BatchNorm2d(cin + skip),
-            nn.Conv2d(cin + skip, cout, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2),
-            nn.Conv2d(cout, cout, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2),
+            nn.Conv2d(cin + skip, cout, 3, padding=1, padding_mode="reflect"),
+            nn.BatchNorm2d(cout),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(cout, cout, 1),
+            nn.BatchNorm2d(cout),
+            nn.LeakyReLU(0.2),
         )
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
@@ -50,7 +58,10 @@ class SkipNetwork(nn.Module):
         super().__init__()
         self.downs = nn.ModuleList([_Down(in_channels if i == 0 else width, width) for i in range(depth)])
         self.skips = nn.ModuleList(
-            [nn.Sequential(nn.Conv2d(in_channels if i == 0 else width, 4, 1), nn.BatchNorm2d(4), nn.LeakyReLU(0.2)) for i in range(depth)]
+            [
+                nn.Sequential(nn.Conv2d(in_channels if i == 0 else width, 4, 1), nn.BatchNorm2d(4), nn.LeakyReLU(0.2))
+                for i in range(depth)
+            ]
         )
         self.ups = nn.ModuleList([_Up(width, 4, width) for _ in range(depth)])
         self.head = nn.Conv2d(width, out_channels, 1)
@@ -58,10 +69,10 @@ class SkipNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (1, in_channels, H, W) -> (1, out_channels, H, W) in (0, 1)
         skips = []
-        for down, skip in zip(self.downs, self.skips):
+        for down, skip in zip(self.downs, self.skips, strict=False):
             skips.append(skip(x))
             x = down(x)
-        for up, skip in zip(reversed(self.ups), reversed(skips)):
+        for up, skip in zip(reversed(self.ups), reversed(skips), strict=False):
             x = up(x, skip)
         return torch.sigmoid(self.head(x))
 
@@ -74,7 +85,12 @@ def nearest_colour_loss(colours: torch.Tensor, palette: torch.Tensor) -> torch.T
 
 
 def dip_fill(
-    image: np.ndarray, hole: np.ndarray, config: DIPConfig | None = None, *, seed: int = 0, progress: bool = True
+    image: np.ndarray,
+    hole: np.ndarray,
+    config: DIPConfig | None = None,
+    *,
+    seed: int = 0,
+    progress: bool = True,
 ) -> np.ndarray:
     """Fill the hole of `image` with a Deep Image Prior fitted to the visible pixels.
 

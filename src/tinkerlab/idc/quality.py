@@ -28,13 +28,13 @@ import numpy as np
 
 from tinkerlab.core.assets import sample_image, sample_image_names
 from tinkerlab.core.images import image_grid, save_image
+from tinkerlab.core.seeding import torch_threads
 from tinkerlab.idc import completion as idc
 from tinkerlab.idc.config import IDCConfig, demo_idc_config
 from tinkerlab.idc.holes import box_mask, hole_box
 from tinkerlab.pyramid.metrics import hole_patch_distance, singan_diversity
 from tinkerlab.pyramid.scales import image_to_tensor, resize, tensor_to_image
 from tinkerlab.pyramid.singan import quantise
-from tinkerlab.core.seeding import torch_threads
 
 DISCRIMINATION = 0.25  # evaluate an image when its ground truth scores at least this much below the mean-colour fill
 
@@ -76,7 +76,10 @@ def screen(name: str, config: IDCConfig) -> Screening:
     """Score the true hole content and the mean-colour fill of one packaged photo (no training)."""
     original, known, hole, mean_filled = _cut(name, config)
     return Screening(
-        name, tuple(known.shape[:2]), hole_patch_distance(original, hole), hole_patch_distance(mean_filled, hole)
+        name,
+        tuple(known.shape[:2]),
+        hole_patch_distance(original, hole),
+        hole_patch_distance(mean_filled, hole),
     )
 
 
@@ -169,7 +172,9 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
     parser.add_argument("--out", type=Path, default=Path("/tmp/idc-quality"))
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument(
-        "--images", nargs="+", default=None,
+        "--images",
+        nargs="+",
+        default=None,
         help="evaluate these images; by default every packaged image that passes the screening rule",
     )
     parser.add_argument("--threads", type=int, default=1)

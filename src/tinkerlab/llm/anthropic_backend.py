@@ -92,14 +92,19 @@ class AnthropicChatModel(ChatModel):
     def _cache_identity(self) -> dict[str, Any]:
         return {"backend": "anthropic", "model": self.model, "base_url": self.base_url}
 
-    def _generate(self, messages: list[Message], *, temperature: float, max_tokens: int,
-                  stop: list[str] | None) -> Reply:
+    def _generate(
+        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> Reply:
         anthropic = require("anthropic", extra="llm")
         system, wire = to_anthropic_request(messages)
         if not wire:
             raise LLMError(f"{self.name} needs at least one user message, got only system messages")
-        request: dict[str, Any] = {"model": self.model, "messages": wire, "max_tokens": max_tokens,
-                                   "extra_body": {"temperature": temperature}}
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire,
+            "max_tokens": max_tokens,
+            "extra_body": {"temperature": temperature},
+        }
         if system:
             request["system"] = system
         if stop:

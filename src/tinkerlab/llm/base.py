@@ -50,8 +50,9 @@ class ChatModel:
 
     # --- what a backend implements -------------------------------------------------------------------------
 
-    def _generate(self, messages: list[Message], *, temperature: float, max_tokens: int,
-                  stop: list[str] | None) -> Reply:
+    def _generate(
+        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> Reply:
         raise NotImplementedError
 
     def _cache_identity(self) -> dict[str, Any]:
@@ -98,8 +99,12 @@ class ChatModel:
             if hit is not None:
                 self._record(messages, params, hit, time.perf_counter() - start)
                 return hit
-        reply = self._generate(messages, temperature=float(temperature), max_tokens=int(max_tokens),
-                               stop=list(stop) if stop else None)
+        reply = self._generate(
+            messages,
+            temperature=float(temperature),
+            max_tokens=int(max_tokens),
+            stop=list(stop) if stop else None,
+        )
         self.requests_sent += 1
         self.total_usage = self.total_usage + reply.usage
         if key is not None:
@@ -109,11 +114,14 @@ class ChatModel:
 
     def _record(self, messages: list[Message], params: dict[str, Any], reply: Reply, seconds: float) -> None:
         if self.transcript is not None:
-            append_record(self.transcript, exchange_record(model=self.name, messages=messages, params=params,
-                                                           reply=reply, seconds=seconds))
+            append_record(
+                self.transcript,
+                exchange_record(model=self.name, messages=messages, params=params, reply=reply, seconds=seconds),
+            )
 
-    def _check(self, messages: Sequence[Message], *, temperature: float, max_tokens: int,
-               stop: list[str] | None) -> list[Message]:
+    def _check(
+        self, messages: Sequence[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> list[Message]:
         if isinstance(messages, (Message, str)):
             raise InputError("complete() takes a list of Message objects, e.g. [Message.user('Hello')]")
         messages = list(messages)
@@ -123,8 +131,10 @@ class ChatModel:
             if not isinstance(message, Message):
                 raise InputError(f"messages[{index}] must be a Message, got {type(message).__name__}")
             if message.images and not self.supports_images:
-                raise LLMError(f"{self.name} does not accept images (messages[{index}] has "
-                               f"{len(message.images)}); use a vision model such as openai:gpt-4o-mini")
+                raise LLMError(
+                    f"{self.name} does not accept images (messages[{index}] has "
+                    f"{len(message.images)}); use a vision model such as openai:gpt-4o-mini"
+                )
         if not 0.0 <= float(temperature) <= 2.0:
             raise InputError(f"temperature must be between 0 and 2, got {temperature}")
         if int(max_tokens) < 1:

@@ -59,21 +59,34 @@ class ResponseCache:
         """The stored reply (marked `cached=True`), or None."""
         with self._connect() as db:
             row = db.execute(
-                "SELECT model, text, prompt_tokens, completion_tokens, stop_reason FROM replies WHERE key = ?", (key,)
+                "SELECT model, text, prompt_tokens, completion_tokens, stop_reason FROM replies WHERE key = ?",
+                (key,),
             ).fetchone()
         if row is None:
             return None
         model, text, prompt_tokens, completion_tokens, stop_reason = row
-        return Reply(text=text, usage=Usage(prompt_tokens, completion_tokens), cached=True, model=model,
-                     stop_reason=stop_reason)
+        return Reply(
+            text=text,
+            usage=Usage(prompt_tokens, completion_tokens),
+            cached=True,
+            model=model,
+            stop_reason=stop_reason,
+        )
 
     def put(self, key: str, reply: Reply) -> None:
         """Store (or replace) the reply for `key`."""
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, reply.model, reply.text, reply.usage.prompt_tokens, reply.usage.completion_tokens,
-                 reply.stop_reason, time.time()),
+                (
+                    key,
+                    reply.model,
+                    reply.text,
+                    reply.usage.prompt_tokens,
+                    reply.usage.completion_tokens,
+                    reply.stop_reason,
+                    time.time(),
+                ),
             )
 
     def __len__(self) -> int:

@@ -1,18 +1,20 @@
 """`tinkerlab llm ...`: talk to a chat model from the shell.
 
-    tinkerlab llm chat "Name three colours." --model local --max-tokens 40
-    tinkerlab llm chat "What is in this picture?" --model openai:gpt-4o-mini --image photo.png
+tinkerlab llm chat "Name three colours." --model local --max-tokens 40
+tinkerlab llm chat "What is in this picture?" --model openai:gpt-4o-mini --image photo.png
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chat models: local, OpenAI-compatible, "
-                  "Anthropic, scripted.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Chat models: local, OpenAI-compatible, Anthropic, scripted.",
+)
 
 
 @app.callback()
@@ -23,15 +25,17 @@ def _group() -> None:
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="The user message."),
-    model: str = typer.Option("local", "--model", "-m",
-                              help="local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"),
-    image: Optional[list[Path]] = typer.Option(None, "--image", help="An image to attach (repeatable)."),
-    system: Optional[str] = typer.Option(None, "--system", help="A system message."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server, e.g. "
-                                           "http://localhost:8000/v1"),
+    model: str = typer.Option(
+        "local", "--model", "-m", help="local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"
+    ),
+    image: list[Path] | None = typer.Option(None, "--image", help="An image to attach (repeatable)."),
+    system: str | None = typer.Option(None, "--system", help="A system message."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="An OpenAI-compatible server, e.g. http://localhost:8000/v1"
+    ),
     max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="The most tokens the reply may have."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
-    transcript: Optional[Path] = typer.Option(None, "--transcript", help="Append the exchange to this JSONL file."),
+    transcript: Path | None = typer.Option(None, "--transcript", help="Append the exchange to this JSONL file."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
     usage: bool = typer.Option(False, "--usage", help="Print token usage and timing to stderr."),
 ) -> None:
@@ -50,6 +54,9 @@ def chat(
     typer.echo(reply.text)
     if usage:
         seconds = time.perf_counter() - start
-        typer.echo(f"[{reply.model}: {reply.usage.prompt_tokens} prompt + {reply.usage.completion_tokens} "
-                   f"completion tokens, stop: {reply.stop_reason}, {'cached, ' if reply.cached else ''}"
-                   f"{seconds:.1f} s]", err=True)
+        typer.echo(
+            f"[{reply.model}: {reply.usage.prompt_tokens} prompt + {reply.usage.completion_tokens} "
+            f"completion tokens, stop: {reply.stop_reason}, {'cached, ' if reply.cached else ''}"
+            f"{seconds:.1f} s]",
+            err=True,
+        )

@@ -35,8 +35,12 @@ def run_demo(ctx: Any) -> None:
     reply = model.complete(messages, max_tokens=40)
     rows.append(_row(PROMPT, "", reply, model.last_generation))
     section.add_code("Prompt as the model sees it (chat template)", model.prompt_text(messages))
-    section.add_text("Reply", reply.text, caption=f"{reply.usage.completion_tokens} tokens, stop reason "
-                     f"{reply.stop_reason!r}, {_rate(model.last_generation):.1f} tokens/s")
+    section.add_text(
+        "Reply",
+        reply.text,
+        caption=f"{reply.usage.completion_tokens} tokens, stop reason "
+        f"{reply.stop_reason!r}, {_rate(model.last_generation):.1f} tokens/s",
+    )
 
     prefilled = [Message.user(PREFILL_PROMPT), Message.assistant(PREFILL)]
     reply = model.complete(prefilled, max_tokens=16, stop=["\n"])
@@ -63,4 +67,11 @@ def _rate(stats: dict[str, float]) -> float:
 
 
 def _row(prompt: str, prefill: str, reply: Any, stats: dict[str, float]) -> list[Any]:
-    return [prompt, prefill, reply.text, reply.usage.completion_tokens, f"{_rate(stats):.1f}", reply.stop_reason]
+    return [
+        prompt,
+        prefill,
+        reply.text,
+        reply.usage.completion_tokens,
+        f"{_rate(stats):.1f}",
+        reply.stop_reason,
+    ]

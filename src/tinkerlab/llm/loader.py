@@ -52,12 +52,19 @@ def load_chat_model(
         >>> model.complete([Message.user("Say hi")], max_tokens=8).text  # doctest: +SKIP
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise LLMError(f"a chat-model spec must be a non-empty string, got {spec!r}; valid forms: "
-                       + ", ".join(VALID_SPECS))
+        raise LLMError(
+            f"a chat-model spec must be a non-empty string, got {spec!r}; valid forms: " + ", ".join(VALID_SPECS)
+        )
     spec = spec.strip()
     kind, _, rest = spec.partition(":")
-    remote = dict(base_url=base_url, transcript=transcript, cache=cache, timeout_s=timeout_s,
-                  max_retries=max_retries, retry_base_delay_s=retry_base_delay_s)
+    remote = dict(
+        base_url=base_url,
+        transcript=transcript,
+        cache=cache,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        retry_base_delay_s=retry_base_delay_s,
+    )
     if kind == "local" and (rest or ":" not in spec):
         from tinkerlab.llm.local import LocalChatModel
 
@@ -76,5 +83,7 @@ def load_chat_model(
         model = ScriptedChatModel.from_file(rest)
         model.set_transcript(transcript)
         return model
-    raise LLMError(f"unknown chat-model spec {spec!r}; valid forms: {', '.join(VALID_SPECS)} "
-                   "(e.g. 'local', 'openai:gpt-4o-mini', 'anthropic:claude-sonnet-4-5', 'scripted:replies.json')")
+    raise LLMError(
+        f"unknown chat-model spec {spec!r}; valid forms: {', '.join(VALID_SPECS)} "
+        "(e.g. 'local', 'openai:gpt-4o-mini', 'anthropic:claude-sonnet-4-5', 'scripted:replies.json')"
+    )

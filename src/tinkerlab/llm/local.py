@@ -100,8 +100,9 @@ def dequantised_cache_path(gguf_file: Path, cache_root: Path | None = None) -> P
     return cache_dir("models") / name
 
 
-def load_local_model(source: str | Path | None = None, *, cache_root: str | Path | None = None,
-                     use_cache: bool = True) -> LoadedModel:
+def load_local_model(
+    source: str | Path | None = None, *, cache_root: str | Path | None = None, use_cache: bool = True
+) -> LoadedModel:
     """Load a causal LM and its tokenizer with transformers (float32, CPU, eval mode).
 
     Args:
@@ -125,8 +126,9 @@ def load_local_model(source: str | Path | None = None, *, cache_root: str | Path
         source = smollm2_gguf()
     source = Path(source).expanduser()
     if not source.exists():
-        raise InputError(f"local model {str(source)!r} does not exist; expected a transformers model folder "
-                         "or a .gguf file")
+        raise InputError(
+            f"local model {str(source)!r} does not exist; expected a transformers model folder or a .gguf file"
+        )
     start = time.perf_counter()
     with quiet_transformers():
         try:
@@ -135,8 +137,10 @@ def load_local_model(source: str | Path | None = None, *, cache_root: str | Path
                 model = transformers.AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
                 return _finish(model, tokenizer, source, False, start, None)
             if source.suffix.lower() != ".gguf":
-                raise InputError(f"local model file {str(source)!r} is not a .gguf file; pass a GGUF file or a "
-                                 "transformers model folder")
+                raise InputError(
+                    f"local model file {str(source)!r} is not a .gguf file; pass a GGUF file or a "
+                    "transformers model folder"
+                )
             cached = dequantised_cache_path(source, Path(cache_root) if cache_root else None)
             if use_cache and (cached / _COMPLETE_MARKER).exists():
                 tokenizer = transformers.AutoTokenizer.from_pretrained(cached)
@@ -145,8 +149,9 @@ def load_local_model(source: str | Path | None = None, *, cache_root: str | Path
             require("gguf", extra="llm")
             require("accelerate", extra="llm")
             tokenizer = transformers.AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-            loaded = transformers.AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name,
-                                                                       dtype=torch.float32)
+            loaded = transformers.AutoModelForCausalLM.from_pretrained(
+                source.parent, gguf_file=source.name, dtype=torch.float32
+            )
             model = _plain_copy(loaded, transformers)
             if use_cache:
                 _save_dequantised(model, tokenizer, cached)
@@ -187,13 +192,20 @@ def _save_dequantised(model: Any, tokenizer: Any, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _finish(model: Any, tokenizer: Any, source: Path, from_cache: bool, start: float,
-            cache_path: Path | None) -> LoadedModel:
+def _finish(
+    model: Any, tokenizer: Any, source: Path, from_cache: bool, start: float, cache_path: Path | None
+) -> LoadedModel:
     model.eval()
     if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
         tokenizer.pad_token = tokenizer.eos_token
-    return LoadedModel(model=model, tokenizer=tokenizer, source=source, from_cache=from_cache,
-                       load_seconds=time.perf_counter() - start, cache_path=cache_path)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        source=source,
+        from_cache=from_cache,
+        load_seconds=time.perf_counter() - start,
+        cache_path=cache_path,
+    )
 
 
 class LocalChatModel(ChatModel):
@@ -261,8 +273,9 @@ class LocalChatModel(ChatModel):
             prompt = "\n\n".join(m.text for m in messages) + ("\n\n" if messages and prefill else "")
         return prompt + prefill
 
-    def _generate(self, messages: list[Message], *, temperature: float, max_tokens: int,
-                  stop: list[str] | None) -> Reply:
+    def _generate(
+        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> Reply:
         torch = require("torch")
         prompt = self.prompt_text(messages)
         encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
@@ -298,5 +311,10 @@ class LocalChatModel(ChatModel):
             reason = "length"
         else:
             reason = "timeout"
-        return Reply(text=text, usage=Usage(prompt_length, len(new_tokens)), cached=False, model=self.name,
-                     stop_reason=reason)
+        return Reply(
+            text=text,
+            usage=Usage(prompt_length, len(new_tokens)),
+            cached=False,
+            model=self.name,
+            stop_reason=reason,
+        )

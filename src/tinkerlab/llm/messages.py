@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from PIL import Image
 
 from tinkerlab.core.errors import InputError
 
 Role = Literal["system", "user", "assistant"]
-Part = Union[str, Image.Image]
+Part = str | Image.Image
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 
@@ -34,7 +34,7 @@ class Message:
     """
 
     role: Role
-    content: Union[str, list[Part]]
+    content: str | list[Part]
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -51,17 +51,17 @@ class Message:
         object.__setattr__(self, "content", list(self.content))
 
     @classmethod
-    def system(cls, *parts: Part) -> "Message":
+    def system(cls, *parts: Part) -> Message:
         """A system message from text (and image) parts."""
         return cls("system", _content(parts))
 
     @classmethod
-    def user(cls, *parts: Part) -> "Message":
+    def user(cls, *parts: Part) -> Message:
         """A user message from text and image parts, e.g. `Message.user("Describe", image, "briefly")`."""
         return cls("user", _content(parts))
 
     @classmethod
-    def assistant(cls, *parts: Part) -> "Message":
+    def assistant(cls, *parts: Part) -> Message:
         """An assistant message; as the last message it is a prefill that models with `supports_prefill` continue."""
         return cls("assistant", _content(parts))
 
@@ -92,7 +92,7 @@ class Message:
         return {"role": self.role, "content": content}
 
 
-def _content(parts: tuple[Part, ...]) -> Union[str, list[Part]]:
+def _content(parts: tuple[Part, ...]) -> str | list[Part]:
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]
     return list(parts)
@@ -117,7 +117,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
 
 

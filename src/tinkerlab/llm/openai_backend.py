@@ -82,8 +82,10 @@ class OpenAIChatModel(ChatModel):
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         if not api_key:
             if base_url is None:
-                raise LLMError(f"openai:{model} needs an API key: set the environment variable {KEY_VARIABLE} "
-                               "(or pass base_url for an OpenAI-compatible server that needs none)")
+                raise LLMError(
+                    f"openai:{model} needs an API key: set the environment variable {KEY_VARIABLE} "
+                    "(or pass base_url for an OpenAI-compatible server that needs none)"
+                )
             api_key = "not-needed"
         self.model = model
         self.name = f"openai:{model}"
@@ -97,8 +99,9 @@ class OpenAIChatModel(ChatModel):
     def _cache_identity(self) -> dict[str, Any]:
         return {"backend": "openai", "model": self.model, "base_url": self.base_url}
 
-    def _generate(self, messages: list[Message], *, temperature: float, max_tokens: int,
-                  stop: list[str] | None) -> Reply:
+    def _generate(
+        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> Reply:
         openai = require("openai", extra="llm")
         request: dict[str, Any] = {
             "model": self.model,

@@ -56,8 +56,9 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
-def call_with_retries(call: Callable[[], T], *, policy: RetryPolicy, url: str,
-                      sleep: Callable[[float], None] = time.sleep) -> T:
+def call_with_retries(
+    call: Callable[[], T], *, policy: RetryPolicy, url: str, sleep: Callable[[float], None] = time.sleep
+) -> T:
     """Run `call` until it returns, retrying while it raises `RetryableError`.
 
     Args:

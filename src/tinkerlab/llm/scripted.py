@@ -57,21 +57,28 @@ class ScriptedChatModel(ChatModel):
         """How many replies are left."""
         return len(self.replies) - self._next
 
-    def _generate(self, messages: list[Message], *, temperature: float, max_tokens: int,
-                  stop: list[str] | None) -> Reply:
+    def _generate(
+        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+    ) -> Reply:
         self.requests.append(list(messages))
         if self._next >= len(self.replies):
-            raise LLMError(f"{self.name} has no replies left: all {len(self.replies)} were used "
-                           f"(request {len(self.requests)})")
+            raise LLMError(
+                f"{self.name} has no replies left: all {len(self.replies)} were used (request {len(self.requests)})"
+            )
         text = self.replies[self._next]
         self._next += 1
         text, stopped = cut_at_stop(text, stop)
         prompt_tokens = sum(len(m.text.split()) for m in messages)
-        return Reply(text=text, usage=Usage(prompt_tokens, len(text.split())), cached=False, model=self.name,
-                     stop_reason="stop_sequence" if stopped else "stop")
+        return Reply(
+            text=text,
+            usage=Usage(prompt_tokens, len(text.split())),
+            cached=False,
+            model=self.name,
+            stop_reason="stop_sequence" if stopped else "stop",
+        )
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs) -> "ScriptedChatModel":
+    def from_file(cls, path: str | Path, **kwargs) -> ScriptedChatModel:
         """Load the replies from a JSON list, a JSON object with "replies", or JSONL lines of {"reply": ...}.
 
         Raises:
@@ -88,8 +95,9 @@ class ScriptedChatModel(ChatModel):
             try:
                 data = [json.loads(line)["reply"] for line in text.splitlines() if line.strip()]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InputError(f"{path} must hold a JSON list of strings or JSONL lines of "
-                                 f'{{"reply": "..."}}: {exc}') from exc
+                raise InputError(
+                    f'{path} must hold a JSON list of strings or JSONL lines of {{"reply": "..."}}: {exc}'
+                ) from exc
         if isinstance(data, dict):
             options = {k: data[k] for k in ("supports_images", "supports_prefill") if k in data}
             data = data.get("replies")

@@ -30,7 +30,10 @@ def exchange_record(
         "params": params,
         "reply": reply.text,
         "stop_reason": reply.stop_reason,
-        "usage": {"prompt_tokens": reply.usage.prompt_tokens, "completion_tokens": reply.usage.completion_tokens},
+        "usage": {
+            "prompt_tokens": reply.usage.prompt_tokens,
+            "completion_tokens": reply.usage.completion_tokens,
+        },
         "cached": reply.cached,
         "seconds": round(seconds, 4),
     }

@@ -94,15 +94,55 @@ class FamilyMap:
     post_mlp_norm: str = ""
 
 
-LLAMA = FamilyMap("Llama-style (Llama, SmolLM2, Mistral, Qwen2)", "model.layers", "self_attn", "o_proj", "mlp",
-                  "separate", "q_proj", "k_proj", "v_proj")
-GEMMA3 = FamilyMap("Gemma-3 (text)", "model.layers", "self_attn", "o_proj", "mlp", "separate",
-                   "q_proj", "k_proj", "v_proj", mlp_norm="pre_feedforward_layernorm", residual="sandwich",
-                   post_attn_norm="post_attention_layernorm", post_mlp_norm="post_feedforward_layernorm")
-GPT2 = FamilyMap("GPT-2", "transformer.h", "attn", "c_proj", "mlp", "gpt2_fused", "c_attn", input_norm="ln_1",
-                 mlp_norm="ln_2", final_norm="transformer.ln_f")
-GPT_NEOX = FamilyMap("GPT-NeoX (Pythia)", "gpt_neox.layers", "attention", "dense", "mlp", "neox_fused",
-                     "query_key_value", final_norm="gpt_neox.final_layer_norm", residual="parallel")
+LLAMA = FamilyMap(
+    "Llama-style (Llama, SmolLM2, Mistral, Qwen2)",
+    "model.layers",
+    "self_attn",
+    "o_proj",
+    "mlp",
+    "separate",
+    "q_proj",
+    "k_proj",
+    "v_proj",
+)
+GEMMA3 = FamilyMap(
+    "Gemma-3 (text)",
+    "model.layers",
+    "self_attn",
+    "o_proj",
+    "mlp",
+    "separate",
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    mlp_norm="pre_feedforward_layernorm",
+    residual="sandwich",
+    post_attn_norm="post_attention_layernorm",
+    post_mlp_norm="post_feedforward_layernorm",
+)
+GPT2 = FamilyMap(
+    "GPT-2",
+    "transformer.h",
+    "attn",
+    "c_proj",
+    "mlp",
+    "gpt2_fused",
+    "c_attn",
+    input_norm="ln_1",
+    mlp_norm="ln_2",
+    final_norm="transformer.ln_f",
+)
+GPT_NEOX = FamilyMap(
+    "GPT-NeoX (Pythia)",
+    "gpt_neox.layers",
+    "attention",
+    "dense",
+    "mlp",
+    "neox_fused",
+    "query_key_value",
+    final_norm="gpt_neox.final_layer_norm",
+    residual="parallel",
+)
 
 FAMILIES: dict[str, FamilyMap] = {
     "llama": LLAMA,

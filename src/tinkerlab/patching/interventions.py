@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from tinkerlab.patching.archmap import ArchMap, SiteKind, arch_map
 from tinkerlab.core.errors import InputError
+from tinkerlab.patching.archmap import ArchMap, SiteKind, arch_map
 
 Head = tuple[int, int]
 """A head as (layer, head index)."""
@@ -170,8 +169,10 @@ class Intervention:
                 if means.shape[0] != x.shape[0]:
                     means = means.repeat(x.shape[0] // means.shape[0], 1, 1, 1)
             if means.shape[1] != seq:
-                raise InputError(f"ablation on {ablation.site} covers positions {ablation.start}.. but the run "
-                                 f"sees {self.offset}..{self.offset + seq - 1}")
+                raise InputError(
+                    f"ablation on {ablation.site} covers positions {ablation.start}.. but the run "
+                    f"sees {self.offset}..{self.offset + seq - 1}"
+                )
             if ablation.keep is None:
                 x = means.expand_as(x).contiguous()
             else:

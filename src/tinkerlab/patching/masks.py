@@ -31,11 +31,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from tinkerlab.patching.interventions import Head, Intervention, Patch
-
-from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
+from tinkerlab.patching.interventions import Head, Intervention, Patch
+from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
 
 Relaxation = Literal["clamp", "sigmoid"]
 
@@ -101,20 +100,28 @@ class DCMResult:
     losses: list[float]
 
     def to_dict(self) -> dict:
-        return {"heads": [list(h) for h in self.heads], "mask": self.mask, "selected": [list(h) for h in self.selected],
-                "eval_accuracy": self.eval_accuracy, "test_accuracy": self.test_accuracy, "losses": self.losses}
+        return {
+            "heads": [list(h) for h in self.heads],
+            "mask": self.mask,
+            "selected": [list(h) for h in self.selected],
+            "eval_accuracy": self.eval_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "losses": self.losses,
+        }
 
 
-def source_head_values(model, source_ids: torch.Tensor, source_pos: torch.Tensor, heads: list[Head], *,
-                       batch_size: int = 50) -> torch.Tensor:
+def source_head_values(
+    model, source_ids: torch.Tensor, source_pos: torch.Tensor, heads: list[Head], *, batch_size: int = 50
+) -> torch.Tensor:
     """[N, n_heads, Dh] outputs of `heads` on the source prompts at each prompt's position."""
     every = head_outputs_at(model, source_ids, {"source": source_pos}, batch_size=batch_size)["source"]
     return torch.stack([every[layer, :, head] for layer, head in heads], dim=1)
 
 
 @torch.inference_mode()
-def head_outputs_at(model, input_ids: torch.Tensor, positions: dict[str, torch.Tensor], *,
-                    batch_size: int = 50) -> dict[str, torch.Tensor]:
+def head_outputs_at(
+    model, input_ids: torch.Tensor, positions: dict[str, torch.Tensor], *, batch_size: int = 50
+) -> dict[str, torch.Tensor]:
     """Every head's output at named per-prompt positions, without keeping whole runs.
 
     Args:
@@ -151,8 +158,16 @@ def _patches(heads: list[Head], strength: torch.Tensor, positions: torch.Tensor,
         rows = torch.arange(batch).repeat_interleave(len(idx))  # [B * k]
         which = idx_t.repeat(batch)  # [B * k] index into heads
         head_ids = torch.tensor([heads[i][1] for i in idx]).repeat(batch)
-        patches.append(Patch(f"layers.{layer}.attn.head_out", rows, positions[rows], values[rows, which], head_ids,
-                             strength[which]))
+        patches.append(
+            Patch(
+                f"layers.{layer}.attn.head_out",
+                rows,
+                positions[rows],
+                values[rows, which],
+                head_ids,
+                strength[which],
+            )
+        )
     return patches
 
 
@@ -169,8 +184,9 @@ def _forward(model, clean: CleanRun, base_pos, values, heads, strength) -> torch
 
 
 @torch.no_grad()
-def masked_accuracy(model, clean: CleanRun, base_pos, values, heads, patched: torch.Tensor, targets, *,
-                    batch_size: int = 50) -> float:
+def masked_accuracy(
+    model, clean: CleanRun, base_pos, values, heads, patched: torch.Tensor, targets, *, batch_size: int = 50
+) -> float:
     """Accuracy (argmax == target) with the heads in `patched` ([n] bool) fully patched from the source."""
     correct = 0
     n = base_pos.shape[0]
@@ -181,10 +197,20 @@ def masked_accuracy(model, clean: CleanRun, base_pos, values, heads, patched: to
     return correct / n
 
 
-def train_mask(model, heads: list[Head], base_ids: torch.Tensor, base_pos: torch.Tensor, source_ids: torch.Tensor,
-               source_pos: torch.Tensor, targets: torch.Tensor, config: DCMConfig = DCMConfig(), *,
-               description: str = "DCM", clean: CleanRun | None = None,
-               values: torch.Tensor | None = None) -> DCMResult:
+def train_mask(
+    model,
+    heads: list[Head],
+    base_ids: torch.Tensor,
+    base_pos: torch.Tensor,
+    source_ids: torch.Tensor,
+    source_pos: torch.Tensor,
+    targets: torch.Tensor,
+    config: DCMConfig = DCMConfig(),
+    *,
+    description: str = "DCM",
+    clean: CleanRun | None = None,
+    values: torch.Tensor | None = None,
+) -> DCMResult:
     """Learn a mask over `heads` so that patching the masked-out heads from source into base gives `targets`.
 
     Args:
@@ -236,18 +262,30 @@ def train_mask(model, heads: list[Head], base_ids: torch.Tensor, base_pos: torch
             step += 1
             if step % config.eval_every == 0 or first + config.batch_size >= n_train:
                 selected = mask.selected()
-                acc = masked_accuracy(model, clean.select(evaluation), base_pos[evaluation], values[evaluation],
-                                      heads, selected, targets[evaluation])
+                acc = masked_accuracy(
+                    model,
+                    clean.select(evaluation),
+                    base_pos[evaluation],
+                    values[evaluation],
+                    heads,
+                    selected,
+                    targets[evaluation],
+                )
                 key = (acc, int(selected.sum()))
                 if best is None or key > best[:2]:
                     best = (acc, int(selected.sum()), mask().detach().clone())
     assert best is not None  # at least one evaluation ran (internal invariant, not user input)
     kept = best[2]
     selected = kept.round() == 0
-    test_acc = masked_accuracy(model, clean.select(test), base_pos[test], values[test], heads, selected,
-                               targets[test])
-    return DCMResult(heads, kept.tolist(), [h for h, s in zip(heads, selected.tolist()) if s], best[0], test_acc,
-                     losses)
+    test_acc = masked_accuracy(model, clean.select(test), base_pos[test], values[test], heads, selected, targets[test])
+    return DCMResult(
+        heads,
+        kept.tolist(),
+        [h for h, s in zip(heads, selected.tolist(), strict=False) if s],
+        best[0],
+        test_acc,
+        losses,
+    )
 
 
 def patch_accuracy(model, heads: list[Head], base_ids, base_pos, source_ids, source_pos, targets) -> float:
@@ -255,5 +293,12 @@ def patch_accuracy(model, heads: list[Head], base_ids, base_pos, source_ids, sou
     if not heads:
         return 0.0
     values = source_head_values(model, source_ids, source_pos, heads)
-    return masked_accuracy(model, base_runs(model, base_ids), base_pos, values, heads,
-                           torch.ones(len(heads), dtype=torch.bool), targets)
+    return masked_accuracy(
+        model,
+        base_runs(model, base_ids),
+        base_pos,
+        values,
+        heads,
+        torch.ones(len(heads), dtype=torch.bool),
+        targets,
+    )

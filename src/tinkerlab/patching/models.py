@@ -17,8 +17,9 @@ Family = Literal["llama", "gemma3", "gpt2", "gpt_neox"]
 FAMILIES: tuple[str, ...] = ("llama", "gemma3", "gpt2", "gpt_neox")
 
 
-def tiny_model(family: Family, *, seed: int = 0, n_layers: int = 3, n_heads: int = 4, d_model: int = 32,
-               vocab: int = 64) -> nn.Module:
+def tiny_model(
+    family: Family, *, seed: int = 0, n_layers: int = 3, n_heads: int = 4, d_model: int = 32, vocab: int = 64
+) -> nn.Module:
     """A tiny randomly initialised causal LM of a supported family (for tests and examples).
 
     Args:
@@ -34,23 +35,50 @@ def tiny_model(family: Family, *, seed: int = 0, n_layers: int = 3, n_heads: int
 
     common = dict(vocab_size=vocab, bos_token_id=0, eos_token_id=1, pad_token_id=1)
     if family == "llama":
-        config = tf.LlamaConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                num_attention_heads=n_heads, num_key_value_heads=max(1, n_heads // 2),
-                                max_position_embeddings=128, **common)
+        config = tf.LlamaConfig(
+            hidden_size=d_model,
+            intermediate_size=2 * d_model,
+            num_hidden_layers=n_layers,
+            num_attention_heads=n_heads,
+            num_key_value_heads=max(1, n_heads // 2),
+            max_position_embeddings=128,
+            **common,
+        )
         cls = tf.LlamaForCausalLM
     elif family == "gemma3":
-        config = tf.Gemma3TextConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                     num_attention_heads=n_heads, num_key_value_heads=max(1, n_heads // 2),
-                                     head_dim=d_model // n_heads, max_position_embeddings=128, sliding_window=64,
-                                     **common)
+        config = tf.Gemma3TextConfig(
+            hidden_size=d_model,
+            intermediate_size=2 * d_model,
+            num_hidden_layers=n_layers,
+            num_attention_heads=n_heads,
+            num_key_value_heads=max(1, n_heads // 2),
+            head_dim=d_model // n_heads,
+            max_position_embeddings=128,
+            sliding_window=64,
+            **common,
+        )
         cls = tf.Gemma3ForCausalLM
     elif family == "gpt2":
-        config = tf.GPT2Config(n_embd=d_model, n_layer=n_layers, n_head=n_heads, n_positions=128,
-                               resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, **common)
+        config = tf.GPT2Config(
+            n_embd=d_model,
+            n_layer=n_layers,
+            n_head=n_heads,
+            n_positions=128,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            **common,
+        )
         cls = tf.GPT2LMHeadModel
     elif family == "gpt_neox":
-        config = tf.GPTNeoXConfig(hidden_size=d_model, intermediate_size=2 * d_model, num_hidden_layers=n_layers,
-                                  num_attention_heads=n_heads, max_position_embeddings=128, **common)
+        config = tf.GPTNeoXConfig(
+            hidden_size=d_model,
+            intermediate_size=2 * d_model,
+            num_hidden_layers=n_layers,
+            num_attention_heads=n_heads,
+            max_position_embeddings=128,
+            **common,
+        )
         cls = tf.GPTNeoXForCausalLM
     else:
         raise InputError(f"unknown family {family!r}: expected llama, gemma3, gpt2 or gpt_neox")

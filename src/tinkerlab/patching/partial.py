@@ -24,8 +24,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from tinkerlab.patching.archmap import ArchMap, arch_map
 from tinkerlab.core.errors import InputError
+from tinkerlab.patching.archmap import ArchMap, arch_map
 
 
 def skip_supported() -> bool:
@@ -66,8 +66,10 @@ def skip_layers(model: nn.Module, first: int, hidden: torch.Tensor) -> Iterator[
 
     def handover(hidden_states, *args, **kwargs):
         if hidden_states.shape != hidden.shape:
-            raise InputError(f"the residual stream handed to block {first} has shape {tuple(hidden.shape)}, but "
-                             f"the forward computes {tuple(hidden_states.shape)}")
+            raise InputError(
+                f"the residual stream handed to block {first} has shape {tuple(hidden.shape)}, but "
+                f"the forward computes {tuple(hidden_states.shape)}"
+            )
         return hidden.to(hidden_states.dtype)
 
     patched = []
@@ -81,8 +83,9 @@ def skip_layers(model: nn.Module, first: int, hidden: torch.Tensor) -> Iterator[
             del block.forward  # the class's forward shows through again
 
 
-def block_with_attention(model: nn.Module, layer: int, hidden: torch.Tensor, attn_out: torch.Tensor,
-                         amap: ArchMap | None = None) -> torch.Tensor:
+def block_with_attention(
+    model: nn.Module, layer: int, hidden: torch.Tensor, attn_out: torch.Tensor, amap: ArchMap | None = None
+) -> torch.Tensor:
     """Block `layer` given its attention output: the residual stream after the block.
 
     Args:
@@ -114,9 +117,15 @@ def unembed(model: nn.Module, hidden: torch.Tensor, amap: ArchMap | None = None)
     return logits
 
 
-def frozen_attention_pass(model: nn.Module, attn_out: Callable[[int], torch.Tensor], *,
-                          entering: Callable[[int], torch.Tensor], start_layers: torch.Tensor, stop: int,
-                          record: Sequence[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def frozen_attention_pass(
+    model: nn.Module,
+    attn_out: Callable[[int], torch.Tensor],
+    *,
+    entering: Callable[[int], torch.Tensor],
+    start_layers: torch.Tensor,
+    stop: int,
+    record: Sequence[str] = (),
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run blocks at one position whose attention outputs are given (no attention is computed).
 
     Row r runs blocks start_layers[r]..stop-1, starting from the clean residual stream entering its first block.

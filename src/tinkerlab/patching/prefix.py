@@ -57,24 +57,38 @@ class CleanRun:
 
     def select(self, rows: torch.Tensor, *, with_cache: bool = True) -> CleanRun:
         """The clean run of a subset of the prompts (cached sites included unless `with_cache` is False)."""
-        return CleanRun(self.input_ids[rows], self.logits[rows], [k[rows] for k in self.keys],
-                        [v[rows] for v in self.values],
-                        {s: c[rows] for s, c in self.cache.items()} if with_cache else {},
-                        None if self.resid is None else self.resid[:, rows])
+        return CleanRun(
+            self.input_ids[rows],
+            self.logits[rows],
+            [k[rows] for k in self.keys],
+            [v[rows] for v in self.values],
+            {s: c[rows] for s, c in self.cache.items()} if with_cache else {},
+            None if self.resid is None else self.resid[:, rows],
+        )
 
     @staticmethod
     def concat(runs: list[CleanRun]) -> CleanRun:
         """Join clean runs of several batches of one layout."""
         resid = None if runs[0].resid is None else torch.cat([r.resid for r in runs], dim=1)
-        return CleanRun(torch.cat([r.input_ids for r in runs]), torch.cat([r.logits for r in runs]),
-                        [torch.cat(k) for k in zip(*[r.keys for r in runs])],
-                        [torch.cat(v) for v in zip(*[r.values for r in runs])],
-                        {s: torch.cat([r.cache[s] for r in runs]) for s in runs[0].cache}, resid)
+        return CleanRun(
+            torch.cat([r.input_ids for r in runs]),
+            torch.cat([r.logits for r in runs]),
+            [torch.cat(k) for k in zip(*[r.keys for r in runs], strict=False)],
+            [torch.cat(v) for v in zip(*[r.values for r in runs], strict=False)],
+            {s: torch.cat([r.cache[s] for r in runs]) for s in runs[0].cache},
+            resid,
+        )
 
 
-def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str] = (),
-              cache_positions: torch.Tensor | None = None, batch_size: int | None = None,
-              keep_resid: bool = False) -> CleanRun:
+def clean_run(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    *,
+    cache: Sequence[str] = (),
+    cache_positions: torch.Tensor | None = None,
+    batch_size: int | None = None,
+    keep_resid: bool = False,
+) -> CleanRun:
     """Run the prompts once, keeping logits at the last position, keys/values and the requested sites.
 
     Args:
@@ -90,15 +104,25 @@ def clean_run(model: nn.Module, input_ids: torch.Tensor, *, cache: Sequence[str]
         A `CleanRun` for `run_from`.
     """
     if batch_size is not None and input_ids.shape[0] > batch_size:
-        return CleanRun.concat([clean_run(model, input_ids[i : i + batch_size], cache=cache,
-                                          cache_positions=cache_positions, keep_resid=keep_resid)
-                                for i in range(0, input_ids.shape[0], batch_size)])
+        return CleanRun.concat(
+            [
+                clean_run(
+                    model,
+                    input_ids[i : i + batch_size],
+                    cache=cache,
+                    cache_positions=cache_positions,
+                    keep_resid=keep_resid,
+                )
+                for i in range(0, input_ids.shape[0], batch_size)
+            ]
+        )
     if cache_positions is not None and keep_resid:
         raise InputError("keep_resid needs every position: leave cache_positions unset")
     n_layers = arch_map(model).n_layers
     resid_sites = [f"layers.{layer}.resid_pre" for layer in range(n_layers)] if keep_resid else []
-    with Intervention(model, cache=list(cache) + [s for s in resid_sites if s not in cache],
-                      cache_positions=cache_positions) as run:
+    with Intervention(
+        model, cache=list(cache) + [s for s in resid_sites if s not in cache], cache_positions=cache_positions
+    ) as run:
         out = model(input_ids, use_cache=True, logits_to_keep=1)
     kv = getattr(out, "cache", None) or out.past_key_values
     keys = [layer.keys for layer in kv.layers]
@@ -138,15 +162,16 @@ def _prefix_layer_class():
     return PrefixLayer
 
 
-def _build_cache(model: nn.Module, clean: CleanRun, start: int, repeat: int, from_layer: int = 0,
-                 stop: int | None = None):
+def _build_cache(
+    model: nn.Module, clean: CleanRun, start: int, repeat: int, from_layer: int = 0, stop: int | None = None
+):
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
     prefix_layer = _prefix_layer_class()
     stop = clean.input_ids.shape[1] if stop is None else stop
     cache = DynamicCache(config=model.config)
-    for layer, (k, v) in enumerate(zip(clean.keys, clean.values)):
+    for layer, (k, v) in enumerate(zip(clean.keys, clean.values, strict=False)):
         k = k[:, :, :start]
         v = v[:, :, :start]
         if layer < from_layer:  # never read: the block is skipped; only its length is (for the causal mask)
@@ -191,9 +216,18 @@ def _lowest_layer(model: nn.Module, intervention: dict) -> int | None:
     return min(layers) if layers else None
 
 
-def run_from(model: nn.Module, clean: CleanRun, start: int, *, stop: int | None = None, repeat: int = 1,
-             input_ids: torch.Tensor | None = None, all_logits: bool = False, from_layer: int = 0,
-             **intervention) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def run_from(
+    model: nn.Module,
+    clean: CleanRun,
+    start: int,
+    *,
+    stop: int | None = None,
+    repeat: int = 1,
+    input_ids: torch.Tensor | None = None,
+    all_logits: bool = False,
+    from_layer: int = 0,
+    **intervention,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Recompute positions `start..S-1` for `repeat` copies of the batch, reusing the clean keys/values before it.
 
     Args:
@@ -242,8 +276,11 @@ def run_from(model: nn.Module, clean: CleanRun, start: int, *, stop: int | None 
         kwargs["position_ids"] = torch.arange(start, stop, device=ids.device).unsqueeze(0).expand(rows, -1)
     from tinkerlab.patching.partial import skip_layers
 
-    with skip_layers(model, from_layer, hidden), grouped_query_sdpa(model), \
-            Intervention(model, offset=start, **intervention) as run:
+    with (
+        skip_layers(model, from_layer, hidden),
+        grouped_query_sdpa(model),
+        Intervention(model, offset=start, **intervention) as run,
+    ):
         out = model(ids[:, start:stop], **kwargs)
     logits = out.logits if all_logits else out.logits[:, -1]
     return logits, run.cache

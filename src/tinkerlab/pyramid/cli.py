@@ -17,7 +17,9 @@ PRESET_HELP = "cpu: longer side 64, 5 scales, 300 iterations (minutes on a CPU);
 @app.command()
 def train(
     image: str = typer.Argument(..., help="Image file, or sample:NAME for a packaged photo (e.g. sample:brick)."),
-    out: Path = typer.Option(..., "--out", help="Run directory (checkpoints, images of every scale); resumed when it matches."),
+    out: Path = typer.Option(
+        ..., "--out", help="Run directory (checkpoints, images of every scale); resumed when it matches."
+    ),
     preset: str = typer.Option("cpu", "--preset", help=PRESET_HELP),
     iterations: int | None = typer.Option(None, "--iterations", help="Iterations per scale (overrides the preset)."),
     max_size: int | None = typer.Option(None, "--max-size", help="Longer side of the finest scale."),

@@ -134,4 +134,3 @@ def preset_config(
         pyramid = replace(pyramid, max_size=max_size or pyramid.max_size, num_scales=scales or pyramid.num_scales)
         config = replace(config, pyramid=pyramid)
     return config
-

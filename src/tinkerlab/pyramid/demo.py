@@ -7,7 +7,6 @@ CPU minute.
 
 from __future__ import annotations
 
-
 SINGAN_IMAGE = "china"
 SINGAN_ITERATIONS = 200
 

@@ -96,7 +96,13 @@ def patch_swd(
 
 
 def hole_patch_distance(
-    filled: np.ndarray, hole: np.ndarray, *, patch: int = 7, scales: int = 2, projections: int = 128, seed: int = 0
+    filled: np.ndarray,
+    hole: np.ndarray,
+    *,
+    patch: int = 7,
+    scales: int = 2,
+    projections: int = 128,
+    seed: int = 0,
 ) -> float:
     """How far the patches of a filled hole are from the image's visible patches (lower = more plausible fill).
 
@@ -122,7 +128,11 @@ def hole_patch_distance(
                     f"need patches in the hole and in the visible region, got {int(inside.sum())} and {int(visible.sum())}"
                 )
             break
-        values.append(sliced_wasserstein(rows[torch.from_numpy(inside)], rows[torch.from_numpy(visible)], projections, seed + level))
+        values.append(
+            sliced_wasserstein(
+                rows[torch.from_numpy(inside)], rows[torch.from_numpy(visible)], projections, seed + level
+            )
+        )
     return float(np.mean(values))
 
 
@@ -166,12 +176,16 @@ def copy_fraction(generated: np.ndarray, training: np.ndarray, *, patch: int = 7
 
 def nearest_patch_distance(generated: np.ndarray, training: np.ndarray, *, patch: int = 7) -> float:
     """The mean L2 distance from each generated patch to its nearest training patch (fidelity)."""
-    distances = torch.cdist(patches(generated, patch), patches(training, patch), compute_mode="donot_use_mm_for_euclid_dist")
+    distances = torch.cdist(
+        patches(generated, patch), patches(training, patch), compute_mode="donot_use_mm_for_euclid_dist"
+    )
     return float(distances.min(dim=1).values.mean())
 
 
 def sifid(
-    real: np.ndarray, fake: np.ndarray, features: Callable[[torch.Tensor], torch.Tensor] | str | Path | None = None
+    real: np.ndarray,
+    fake: np.ndarray,
+    features: Callable[[torch.Tensor], torch.Tensor] | str | Path | None = None,
 ) -> float:
     """Single-image FID: the Frechet distance between the per-position feature statistics of two images.
 

@@ -111,7 +111,12 @@ class ImageDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, channels: int = 3, width: int = 32, num_layers: int = 5, kernel_size: int = 3, masked: bool = False
+        self,
+        channels: int = 3,
+        width: int = 32,
+        num_layers: int = 5,
+        kernel_size: int = 3,
+        masked: bool = False,
     ) -> None:
         super().__init__()
         self.kernel_size = kernel_size

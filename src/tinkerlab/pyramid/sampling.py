@@ -15,8 +15,8 @@ import torch
 
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.seeding import make_generator
-from tinkerlab.pyramid.trainer import Pyramid, Shape
 from tinkerlab.pyramid.scales import tensor_to_image
+from tinkerlab.pyramid.trainer import Pyramid, Shape
 
 
 def sample_shapes(pyramid: Pyramid, size: tuple[int, int] | None = None) -> list[Shape]:
@@ -31,9 +31,7 @@ def sample_shapes(pyramid: Pyramid, size: tuple[int, int] | None = None) -> list
     if height < 1 or width < 1:
         raise InputError(f"expected a positive output size HxW, got {height}x{width}")
     fine_h, fine_w = pyramid.shapes[-1]
-    return [
-        (max(1, round(h * height / fine_h)), max(1, round(w * width / fine_w))) for h, w in pyramid.shapes
-    ]
+    return [(max(1, round(h * height / fine_h)), max(1, round(w * width / fine_w))) for h, w in pyramid.shapes]
 
 
 def random_samples(

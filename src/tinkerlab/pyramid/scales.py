@@ -29,7 +29,9 @@ def finest_shape(height: int, width: int, config: PyramidConfig) -> tuple[int, i
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
-def scale_shapes(height: int, width: int, config: PyramidConfig, model: ModelConfig | None = None) -> list[tuple[int, int]]:
+def scale_shapes(
+    height: int, width: int, config: PyramidConfig, model: ModelConfig | None = None
+) -> list[tuple[int, int]]:
     """Shapes (height, width) of every scale, coarsest first.
 
     Args:

@@ -22,6 +22,9 @@ from tinkerlab.core.images import save_image
 from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device
 from tinkerlab.pyramid.config import SinGANConfig
+from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
+from tinkerlab.pyramid.sampling import random_samples
+from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize, scale_shapes, tensor_to_image
 from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
@@ -33,9 +36,6 @@ from tinkerlab.pyramid.trainer import (
     load_pyramid,
     padded_shape,
 )
-from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
-from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize, scale_shapes, tensor_to_image
-from tinkerlab.pyramid.sampling import random_samples
 
 SYSTEM = "pyramid"
 
@@ -222,7 +222,9 @@ def load(run_path: str | Path, device: str = "cpu") -> TrainedModel:
     path = Path(run_path)
     config_file = path / "config.json"
     if not config_file.exists():
-        raise InputError(f"{path} is not a run directory: expected {config_file} (train one with `tinkerlab pyramid train`)")
+        raise InputError(
+            f"{path} is not a run directory: expected {config_file} (train one with `tinkerlab pyramid train`)"
+        )
     run = RunDir(path=path, system=SYSTEM)
     record = dict(run.config())
     kind = record.pop("kind", None)
@@ -241,6 +243,10 @@ def load(run_path: str | Path, device: str = "cpu") -> TrainedModel:
     reals = build_pyramid(image_to_tensor(array, device), shapes)
     checkpoints = [run.checkpoints / f"scale_{i}.pt" for i in range(len(shapes))]
     pyramid = load_pyramid(
-        checkpoints, lambda i: build_generator(config.model, i), channels=config.model.channels, resize=resize, device=device
+        checkpoints,
+        lambda i: build_generator(config.model, i),
+        channels=config.model.channels,
+        resize=resize,
+        device=device,
     )
     return TrainedModel(pyramid, reals, config, path)

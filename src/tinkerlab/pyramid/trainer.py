@@ -184,7 +184,14 @@ class Pyramid:
 
     def draw_noise(self, index: int, spatial: Shape, rng: torch.Generator, batch: int = 1) -> torch.Tensor:
         """Unscaled random noise for scale `index` at image shape `spatial`: (batch, C, *padded)."""
-        return draw_noise(self.noise_channels[index], self.channels, padded_shape(spatial, self.generators[index].padding), rng, batch, self.device)
+        return draw_noise(
+            self.noise_channels[index],
+            self.channels,
+            padded_shape(spatial, self.generators[index].padding),
+            rng,
+            batch,
+            self.device,
+        )
 
     @torch.no_grad()
     def run(
@@ -226,7 +233,12 @@ class Pyramid:
         return self.run(self.rec_noises, stop_scale=stop_scale)
 
     def sample(
-        self, rng: torch.Generator, *, batch: int = 1, stop_scale: int | None = None, shapes: Sequence[Shape] | None = None
+        self,
+        rng: torch.Generator,
+        *,
+        batch: int = 1,
+        stop_scale: int | None = None,
+        shapes: Sequence[Shape] | None = None,
     ) -> list[torch.Tensor]:
         """Random samples at every scale (from the coarsest), at the training shapes or at `shapes`."""
         shapes = list(shapes or self.shapes)
@@ -236,7 +248,12 @@ class Pyramid:
 
 
 def draw_noise(
-    noise_channels: int, channels: int, spatial: Shape, rng: torch.Generator, batch: int = 1, device: Any = "cpu"
+    noise_channels: int,
+    channels: int,
+    spatial: Shape,
+    rng: torch.Generator,
+    batch: int = 1,
+    device: Any = "cpu",
 ) -> torch.Tensor:
     """Standard normal noise (batch, channels, *spatial); with `noise_channels` 1, one map repeated over channels."""
     noise = torch.randn((batch, noise_channels, *spatial), generator=rng, device=rng.device).to(device)
@@ -322,8 +339,12 @@ class PyramidTrainer:
                         copy_if_compatible(previous_spec.generator, spec.generator)
                         copy_if_compatible(previous_spec.discriminator, spec.discriminator)
                     shape = "x".join(str(s) for s in spec.real.shape[2:])
-                    task = progress.add_task(f"scale {index + 1}/{self.plan.num_scales} ({shape})", total=spec.iterations)
-                    noise_amp, losses = self._train_scale(index, spec, pyramid, lambda task=task: progress.advance(task))
+                    task = progress.add_task(
+                        f"scale {index + 1}/{self.plan.num_scales} ({shape})", total=spec.iterations
+                    )
+                    noise_amp, losses = self._train_scale(
+                        index, spec, pyramid, lambda task=task: progress.advance(task)
+                    )
                     report = ScaleReport(index, time.perf_counter() - start, spec.iterations, noise_amp, losses)
                 spec.generator.eval().requires_grad_(False)
                 spec.discriminator.requires_grad_(False)
@@ -347,7 +368,11 @@ class PyramidTrainer:
         rng = self.scale_rng(index, device)
         real = spec.real
         spatial = tuple(real.shape[2:])
-        generator, discriminator, objective = spec.generator.train(), spec.discriminator.train(), spec.objective
+        generator, discriminator, objective = (
+            spec.generator.train(),
+            spec.discriminator.train(),
+            spec.objective,
+        )
         generator.requires_grad_(True)
         discriminator.requires_grad_(True)
         if index == 0:
@@ -390,7 +415,9 @@ class PyramidTrainer:
             if iteration % self.log_every == 0 or iteration == spec.iterations - 1:
                 losses = {"d": loss_d.item(), "g_adv": loss_adv.item(), "rec": loss_rec.item()}
                 if self.run is not None:
-                    self.run.log(f"scale {index} iteration {iteration}: " + " ".join(f"{k}={v:.4f}" for k, v in losses.items()))
+                    self.run.log(
+                        f"scale {index} iteration {iteration}: " + " ".join(f"{k}={v:.4f}" for k, v in losses.items())
+                    )
         return noise_amp, losses
 
     def _random_previous(

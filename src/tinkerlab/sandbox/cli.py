@@ -19,9 +19,7 @@ def _sandbox() -> None:
 @app.command("run")
 def run_command(
     file: Annotated[Path, typer.Argument(help="The Python file to run ('-' reads the code from stdin).")],
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Wall-clock seconds before the code is killed.")
-    ] = 10.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Wall-clock seconds before the code is killed.")] = 10.0,
     memory_mb: Annotated[
         int, typer.Option("--memory-mb", help="Address-space limit in MB (importing torch takes ~600).")
     ] = 1024,
@@ -55,9 +53,7 @@ def run_command(
             target = out / "files" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        typer.echo(
-            f"saved {len(outcome.images)} image(s) and {len(outcome.files)} file(s) to {out}", err=True
-        )
+        typer.echo(f"saved {len(outcome.images)} image(s) and {len(outcome.files)} file(s) to {out}", err=True)
     elif outcome.images:
         typer.echo(f"{len(outcome.images)} image(s) returned (use --out DIR to save them)", err=True)
     if outcome.error:

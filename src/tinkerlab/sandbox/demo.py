@@ -41,9 +41,7 @@ def run_demo(ctx) -> None:
     outcome = run(FIGURE_CODE, timeout_s=30)
     ctx.section.add_code("sandboxed code", FIGURE_CODE)
     for image in outcome.images:
-        ctx.section.add_image(
-            "figure returned by the sandbox", image, caption=f"stdout: {outcome.stdout.strip()}"
-        )
+        ctx.section.add_image("figure returned by the sandbox", image, caption=f"stdout: {outcome.stdout.strip()}")
     if outcome.error:
         ctx.section.add_text("error", outcome.error)
 

@@ -50,9 +50,7 @@ MAX_RETURNED_FILES_TOTAL = 8_000_000
 MAX_IMAGES = 32
 MAX_SCANNED_FILES = 5_000
 FILE_SIZE_LIMIT_MB = 512  # RLIMIT_FSIZE: the largest file the code may write
-EXTRA_TASKS = (
-    256  # RLIMIT_NPROC headroom over the user's current processes and threads (not enforced for root)
-)
+EXTRA_TASKS = 256  # RLIMIT_NPROC headroom over the user's current processes and threads (not enforced for root)
 START_TIMEOUT_S = 60.0
 STREAM_GRACE_S = 2.0
 
@@ -174,9 +172,7 @@ def write_files(scratch_dir: Path, files: FileSpec | None) -> None:
         elif isinstance(content, str):
             target.write_text(content, encoding="utf-8")
         else:
-            raise InputError(
-                f"file {name!r}: expected str (text), bytes or pathlib.Path, got {type(content).__name__}"
-            )
+            raise InputError(f"file {name!r}: expected str (text), bytes or pathlib.Path, got {type(content).__name__}")
 
 
 def _snapshot(scratch_dir: Path) -> dict[str, tuple[int, int]]:
@@ -282,9 +278,7 @@ class SandboxWorker:
     def scratch_dir(self) -> Path:
         """The working directory of the code (created on start, removed by `close`)."""
         if self._scratch is None:
-            raise SandboxError(
-                "the sandbox worker is not started; use it as a context manager or call start()"
-            )
+            raise SandboxError("the sandbox worker is not started; use it as a context manager or call start()")
         return self._scratch
 
     @property
@@ -350,12 +344,8 @@ class SandboxWorker:
         os.close(reply_write)
         self._process = process
         self._request_fd, self._reply_fd = request_write, reply_read
-        self._stdout = _StreamCollector(
-            process.stdout, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stdout"
-        )
-        self._stderr = _StreamCollector(
-            process.stderr, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stderr"
-        )
+        self._stdout = _StreamCollector(process.stdout, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stdout")
+        self._stderr = _StreamCollector(process.stderr, sentinel.encode("ascii"), MAX_OUTPUT_BYTES, "sandbox-stderr")
         self._stdout.start()
         self._stderr.start()
         self._cleanup["pid"] = process.pid

@@ -19,9 +19,10 @@ every exchange goes to the chat model's JSONL transcript (`transcript=` or `mode
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 from tinkerlab.core.errors import SketchSyntaxError
 from tinkerlab.sketch import prompts
@@ -85,10 +86,22 @@ def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "au
     if preset not in ("auto", "full", "tiny"):
         raise ValueError(f"expected preset 'auto', 'full' or 'tiny', got {preset!r}")
     tiny = preset == "tiny" or (preset == "auto" and model_spec == "local")
-    base = AgentConfig(
-        max_tokens=120, stroke_max_tokens=40, plan_max_tokens=24, retries=1, max_strokes=3, compact=True,
-        with_example=False, prefill="answer", forced_strokes=3, prefill_points=True,
-    ) if tiny else AgentConfig()
+    base = (
+        AgentConfig(
+            max_tokens=120,
+            stroke_max_tokens=40,
+            plan_max_tokens=24,
+            retries=1,
+            max_strokes=3,
+            compact=True,
+            with_example=False,
+            prefill="answer",
+            forced_strokes=3,
+            prefill_points=True,
+        )
+        if tiny
+        else AgentConfig()
+    )
     from dataclasses import replace
 
     return replace(base, **overrides)
@@ -176,16 +189,25 @@ class SketchAgent:
 
         def read(text: str) -> Sketch:
             sketch = parse_sketch(text, resolution=self.config.resolution, strict=not self.config.lenient)
-            return sketch if sketch.concept else Sketch(sketch.strokes, concept, sketch.thinking, sketch.warnings,
-                                                        sketch.resolution)
+            return (
+                sketch
+                if sketch.concept
+                else Sketch(sketch.strokes, concept, sketch.thinking, sketch.warnings, sketch.resolution)
+            )
 
         answer = f"<answer>\n<concept>{concept}</concept>\n<strokes>\n<s1>\n<points>'x"
         result.sketch = self._ask(messages, read, result.replies, result.failures, answer)
         result.seconds = time.perf_counter() - start
         return result
 
-    def _ask(self, messages: list, read: Callable[[str], object], replies: list[str], failures: list[str],
-             answer_prefill: str = ""):
+    def _ask(
+        self,
+        messages: list,
+        read: Callable[[str], object],
+        replies: list[str],
+        failures: list[str],
+        answer_prefill: str = "",
+    ):
         """Ask for a full answer (plan + <answer>), retrying with the parse error on unreadable replies.
 
         `answer_prefill` is the reply start used when `config.prefill` is "answer".
@@ -198,8 +220,9 @@ class SketchAgent:
         for attempt in range(self.config.retries + 1):
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
             request = messages + ([Message.assistant(prefill)] if prefill else [])
-            text = prefill + self._complete(request, temperature=temperature, max_tokens=self.config.max_tokens,
-                                            stop=["</answer>"])
+            text = prefill + self._complete(
+                request, temperature=temperature, max_tokens=self.config.max_tokens, stop=["</answer>"]
+            )
             if "<answer>" in text and "</answer>" not in text:
                 text += "\n</answer>"
             replies.append(text)
@@ -207,7 +230,10 @@ class SketchAgent:
                 return read(text)
             except SketchSyntaxError as exc:
                 failures.append(str(exc))
-                messages = messages + [Message.assistant(text), Message.user(prompts.RETRY_PROMPT.format(error=exc))]
+                messages = messages + [
+                    Message.assistant(text),
+                    Message.user(prompts.RETRY_PROMPT.format(error=exc)),
+                ]
         raise SketchSyntaxError(
             f"no readable sketch after {self.config.retries + 1} attempts; last error: {failures[-1]}", 1, 1
         )
@@ -227,13 +253,24 @@ class SketchAgent:
         messages = [self._system(), self._task(concept, collaborative=collaborative)]
         prefill = "<thinking>" if self.config.prefill == "thinking" and self.model.supports_prefill else ""
         request = messages + ([Message.assistant(prefill)] if prefill else [])
-        text = prefill + self._complete(request, temperature=self.config.temperature,
-                                        max_tokens=self.config.plan_max_tokens, stop=["<strokes>"])
+        text = prefill + self._complete(
+            request,
+            temperature=self.config.temperature,
+            max_tokens=self.config.plan_max_tokens,
+            stop=["<strokes>"],
+        )
         return _close_plan(text, concept)
 
     def next_stroke(
-        self, concept: str, prefix: str, strokes: Sequence[Stroke], *, collaborative: bool = False,
-        must_draw: bool = False, replies: list[str] | None = None, failures: list[str] | None = None,
+        self,
+        concept: str,
+        prefix: str,
+        strokes: Sequence[Stroke],
+        *,
+        collaborative: bool = False,
+        must_draw: bool = False,
+        replies: list[str] | None = None,
+        failures: list[str] | None = None,
     ) -> Stroke | None:
         """Ask for stroke number ``len(strokes) + 1``.
 
@@ -261,13 +298,16 @@ class SketchAgent:
         if prefill_capable:
             messages = base + [Message.assistant(so_far + (f"<s{index}>{points_prefill}" if opened else ""))]
         else:
-            messages = base + [Message.assistant(so_far.rstrip()),
-                               Message.user(prompts.CONTINUE_PROMPT.format(index=index, concept=concept))]
+            messages = base + [
+                Message.assistant(so_far.rstrip()),
+                Message.user(prompts.CONTINUE_PROMPT.format(index=index, concept=concept)),
+            ]
         stop = [f"</s{index}>", "</strokes>", "</answer>"]
         for attempt in range(self.config.retries + 1):
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
-            text = self._complete(messages, temperature=temperature, max_tokens=self.config.stroke_max_tokens,
-                                  stop=stop)
+            text = self._complete(
+                messages, temperature=temperature, max_tokens=self.config.stroke_max_tokens, stop=stop
+            )
             replies.append(text)
             body = points_prefill + text
             if not opened:
@@ -277,19 +317,25 @@ class SketchAgent:
                         return None
                     failures.append(f"no <s{index}> element in the reply")
                     continue
-                body = text[opening.end():]
+                body = text[opening.end() :]
             try:
-                stroke, _ = parse_stroke(body, name=f"s{index}", resolution=self.config.resolution,
-                                         strict=not self.config.lenient)
+                stroke, _ = parse_stroke(
+                    body, name=f"s{index}", resolution=self.config.resolution, strict=not self.config.lenient
+                )
                 return stroke
             except SketchSyntaxError as exc:
                 failures.append(str(exc))
         raise SketchSyntaxError(
-            f"no readable stroke s{index} after {self.config.retries + 1} attempts; last error: {failures[-1]}", 1, 1
+            f"no readable stroke s{index} after {self.config.retries + 1} attempts; last error: {failures[-1]}",
+            1,
+            1,
         )
 
     def draw_stroke_by_stroke(
-        self, concept: str, *, max_strokes: int | None = None,
+        self,
+        concept: str,
+        *,
+        max_strokes: int | None = None,
         on_stroke: Callable[[int, Stroke], None] | None = None,
     ) -> DrawResult:
         """Draw `concept` one stroke per call until the model closes ``</strokes>`` or `max_strokes` is reached.
@@ -310,8 +356,14 @@ class SketchAgent:
         strokes: list[Stroke] = []
         while len(strokes) < limit:
             try:
-                stroke = self.next_stroke(concept, prefix, strokes, replies=result.replies, failures=result.failures,
-                                          must_draw=len(strokes) < self.config.forced_strokes)
+                stroke = self.next_stroke(
+                    concept,
+                    prefix,
+                    strokes,
+                    replies=result.replies,
+                    failures=result.failures,
+                    must_draw=len(strokes) < self.config.forced_strokes,
+                )
             except SketchSyntaxError:
                 if not strokes:
                     raise
@@ -345,28 +397,40 @@ class SketchAgent:
             raise ValueError("expected an editing instruction such as 'add a sun in the top right', got nothing")
         start = time.perf_counter()
         concept = sketch.concept or "sketch"
-        listing = "\n".join(
-            f"s{i}: {s.label or 'unnamed'} (from {s.cells[0]} to {s.cells[-1]})" for i, s in enumerate(sketch.strokes, 1)
-        ) or "(none)"
+        listing = (
+            "\n".join(
+                f"s{i}: {s.label or 'unnamed'} (from {s.cells[0]} to {s.cells[-1]})"
+                for i, s in enumerate(sketch.strokes, 1)
+            )
+            or "(none)"
+        )
         text = prompts.edit_prompt(instruction, listing, len(sketch.strokes))
         parts: list = []
         if self.config.send_image == "auto" and self.model.supports_images and sketch.strokes:
             parts.append(render_image(sketch, grid=self.grid, show_grid=True).convert("RGB"))
         parts.append(text)
-        messages = [self._system(), self._task(concept), Message.assistant(sketch.to_text(include_thinking=True)),
-                    Message.user(*parts)]
+        messages = [
+            self._system(),
+            self._task(concept),
+            Message.assistant(sketch.to_text(include_thinking=True)),
+            Message.user(*parts),
+        ]
         replies: list[str] = []
         failures: list[str] = []
         answer = f"<answer>\n<strokes>\n<s{len(sketch.strokes) + 1}>\n<points>'x"
-        edit = self._ask(messages, lambda reply: parse_edit(reply, resolution=self.config.resolution,
-                                                            strict=not self.config.lenient), replies, failures,
-                         answer)
+        edit = self._ask(
+            messages,
+            lambda reply: parse_edit(reply, resolution=self.config.resolution, strict=not self.config.lenient),
+            replies,
+            failures,
+            answer,
+        )
         edited, changes = edit.apply(sketch)
         return EditResult(edited, changes, replies, failures, time.perf_counter() - start)
 
     # --- collaboration ---------------------------------------------------------------------------------------
 
-    def collaborate(self, concept: str) -> "Collaboration":
+    def collaborate(self, concept: str) -> Collaboration:
         """A turn-taking session with a person (see `Collaboration`)."""
         return Collaboration(self, _check_concept(concept))
 
@@ -393,8 +457,13 @@ class Collaboration:
 
     @property
     def sketch(self) -> Sketch:
-        return Sketch(tuple(self.strokes), self.concept, _thinking_of(self.prefix or ""), (),
-                      self.agent.config.resolution)
+        return Sketch(
+            tuple(self.strokes),
+            self.concept,
+            _thinking_of(self.prefix or ""),
+            (),
+            self.agent.config.resolution,
+        )
 
     @property
     def colors(self) -> list[str]:
@@ -417,8 +486,15 @@ class Collaboration:
         if self.prefix is None:
             self.prefix = self.agent.plan(self.concept, collaborative=True)
             self.replies.append(self.prefix)
-        stroke = self.agent.next_stroke(self.concept, self.prefix, self.strokes, collaborative=True, must_draw=True,
-                                        replies=self.replies, failures=self.failures)
+        stroke = self.agent.next_stroke(
+            self.concept,
+            self.prefix,
+            self.strokes,
+            collaborative=True,
+            must_draw=True,
+            replies=self.replies,
+            failures=self.failures,
+        )
         if stroke is None:  # must_draw never ends the sketch; kept for type checkers
             raise SketchSyntaxError("the model ended the sketch instead of drawing a stroke", 1, 1)
         if not stroke.label:

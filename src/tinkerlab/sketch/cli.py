@@ -1,22 +1,24 @@
 """`tinkerlab sketch ...`: SketchAgent (Vinker et al., CVPR 2025) from the shell.
 
-    tinkerlab sketch draw "sailboat" --model local --out runs/sailboat
-    tinkerlab sketch edit runs/sailboat "add a sun in the top right corner"
-    tinkerlab sketch render sketch.txt --out sketch.png --grid
-    tinkerlab sketch serve
-    tinkerlab sketch evaluate runs/ --concepts concepts.txt
+tinkerlab sketch draw "sailboat" --model local --out runs/sailboat
+tinkerlab sketch edit runs/sailboat "add a sun in the top right corner"
+tinkerlab sketch render sketch.txt --out sketch.png --grid
+tinkerlab sketch serve
+tinkerlab sketch evaluate runs/ --concepts concepts.txt
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="SketchAgent: a chat model draws stroke by stroke on a 50x50 grid.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="SketchAgent: a chat model draws stroke by stroke on a 50x50 grid.",
+)
 
 MODEL_HELP = "local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"
 
@@ -32,14 +34,21 @@ def draw(
     model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for the sketch, its pictures and transcript."),
     mode: str = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
-    preset: str = typer.Option("auto", "--preset", help="full (the paper's prompt), tiny (for the embedded "
-                               "135M model) or auto (tiny for --model local)."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Reply budget of the drawing call "
-                                             "(default 3000, 120 with the tiny preset)."),
-    max_strokes: Optional[int] = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
+    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    preset: str = typer.Option(
+        "auto",
+        "--preset",
+        help="full (the paper's prompt), tiny (for the embedded 135M model) or auto (tiny for --model local).",
+    ),
+    max_tokens: int | None = typer.Option(
+        None,
+        "--max-tokens",
+        min=1,
+        help="Reply budget of the drawing call (default 3000, 120 with the tiny preset).",
+    ),
+    max_strokes: int | None = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, help="Extra attempts after an unreadable reply."),
+    retries: int | None = typer.Option(None, "--retries", min=0, help="Extra attempts after an unreadable reply."),
 ) -> None:
     """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF."""
     from tinkerlab.sketch.agent import preset_config
@@ -48,14 +57,19 @@ def draw(
     if mode not in ("whole", "strokes"):
         raise typer.BadParameter(f"expected 'whole' or 'strokes', got {mode!r}", param_hint="--mode")
     overrides = {"max_tokens": max_tokens, "max_strokes": max_strokes, "retries": retries}
-    agent = preset_config(model, preset, temperature=temperature,  # type: ignore[arg-type]
-                          **{k: v for k, v in overrides.items() if v is not None})
+    agent = preset_config(
+        model,
+        preset,
+        temperature=temperature,  # type: ignore[arg-type]
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
     config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
     result, run = draw_run(config, out)
     for warning in result.sketch.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"{len(result.sketch)} strokes in {result.seconds:.1f} s "
-               f"({len(result.failures)} unreadable replies retried)")
+    typer.echo(
+        f"{len(result.sketch)} strokes in {result.seconds:.1f} s ({len(result.failures)} unreadable replies retried)"
+    )
     typer.echo(f"wrote {run.outputs / 'sketch.png'} (and .svg, .txt, sketch_grid.png, strokes.gif)")
 
 
@@ -63,8 +77,8 @@ def draw(
 def edit(
     folder: Path = typer.Argument(..., help="A run directory made by `sketch draw`."),
     instruction: str = typer.Argument(..., help="What to change, e.g. 'add a sun in the top right'."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP + " (default: the drawing's model)"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP + " (default: the drawing's model)"),
+    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
 ) -> None:
     """Edit the latest version of a drawing by instruction: strokes are added, removed or modified."""
     from tinkerlab.sketch.runs import edit_run
@@ -80,10 +94,11 @@ def render(
     file: Path = typer.Argument(..., help="A text file holding a sketch (a model reply or sketch.txt)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output: .png, .svg, .gif (stroke order) or .txt."),
     grid: bool = typer.Option(False, "--grid", help="Draw on the labelled grid."),
-    colors: Optional[str] = typer.Option(None, "--colors", help="'order' (by drawing order) or one colour."),
-    size: Optional[int] = typer.Option(None, "--size", min=16, help="Output side in pixels (PNG)."),
-    animate: Optional[float] = typer.Option(None, "--animate", min=0.01, help="SVG only: seconds per stroke of a "
-                                            "stroke-order animation (CSS)."),
+    colors: str | None = typer.Option(None, "--colors", help="'order' (by drawing order) or one colour."),
+    size: int | None = typer.Option(None, "--size", min=16, help="Output side in pixels (PNG)."),
+    animate: float | None = typer.Option(
+        None, "--animate", min=0.01, help="SVG only: seconds per stroke of a stroke-order animation (CSS)."
+    ),
 ) -> None:
     """Render a sketch written in the language to PNG, SVG, GIF or canonical text."""
     from tinkerlab.core.errors import InputError
@@ -112,13 +127,14 @@ def render(
 @app.command()
 def serve(
     model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
     concept: str = typer.Option("sailboat", "--concept", help="The concept the page starts with."),
-    transcript: Optional[Path] = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
-    stroke_max_tokens: Optional[int] = typer.Option(None, "--stroke-max-tokens", min=16,
-                                                    help="Reply budget per stroke (default 300; 40 with tiny)."),
+    transcript: Path | None = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
+    stroke_max_tokens: int | None = typer.Option(
+        None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 40 with tiny)."
+    ),
     preset: str = typer.Option("auto", "--preset", help="full, tiny or auto (tiny for --model local)."),
 ) -> None:
     """Open a page where you and the agent take turns drawing, one stroke each."""
@@ -138,20 +154,31 @@ def serve(
 
 @app.command()
 def evaluate(
-    sketches: Optional[list[Path]] = typer.Argument(None, help="Run directories (searched recursively) or sketch "
-                                                    "text files; their concepts are the true labels."),
-    concepts: Optional[str] = typer.Option(None, "--concepts", help="Comma-separated concept list (the label set); "
-                                           "default: the 27 built-in QuickDraw categories."),
-    concepts_file: Optional[Path] = typer.Option(None, "--concepts-file", help="One concept per line."),
-    recognizer: str = typer.Option("default", "--recognizer", help="default (offline, built once) or "
-                                   "clip:ARCH:WEIGHTS (open_clip with a local checkpoint)."),
+    sketches: list[Path] | None = typer.Argument(
+        None,
+        help="Run directories (searched recursively) or sketch text files; their concepts are the true labels.",
+    ),
+    concepts: str | None = typer.Option(
+        None,
+        "--concepts",
+        help="Comma-separated concept list (the label set); default: the 27 built-in QuickDraw categories.",
+    ),
+    concepts_file: Path | None = typer.Option(None, "--concepts-file", help="One concept per line."),
+    recognizer: str = typer.Option(
+        "default",
+        "--recognizer",
+        help="default (offline, built once) or clip:ARCH:WEIGHTS (open_clip with a local checkpoint).",
+    ),
     generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
     model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
     preset: str = typer.Option("auto", "--preset", help="Agent settings with --generate: full, tiny or auto."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for generated sketches and results.json."),
-    clipart_check: bool = typer.Option(False, "--clipart-check", help="Also measure the recogniser on held-out "
-                                       "openclipart drawings (default recogniser only)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for generated sketches and results.json."),
+    clipart_check: bool = typer.Option(
+        False,
+        "--clipart-check",
+        help="Also measure the recogniser on held-out openclipart drawings (default recogniser only).",
+    ),
 ) -> None:
     """Zero-shot top-1/top-5 recognition of sketches over a concept list, as in the paper's evaluation."""
     from tinkerlab.core.errors import InputError
@@ -171,8 +198,7 @@ def evaluate(
 
         if out is None:
             raise typer.BadParameter("--generate needs --out for the sketches", param_hint="--out")
-        ev.generate_sketches(labels_list, model, per_concept, out,
-                             agent_config=preset_config(model, preset))  # type: ignore[arg-type]
+        ev.generate_sketches(labels_list, model, per_concept, out, agent_config=preset_config(model, preset))  # type: ignore[arg-type]
         paths.append(out)
     if not paths and not clipart_check:
         raise InputError("nothing to evaluate: give sketch folders or files, --generate, or --clipart-check")
@@ -183,9 +209,11 @@ def evaluate(
             raise InputError("--clipart-check measures the default recogniser; drop --recognizer")
         check = clipart_benchmark(scorer)
         results["clipart_check"] = json.loads(check.to_json())
-        typer.echo(f"recogniser on {check.count} held-out openclipart drawings, {len(check.concepts)} concepts: "
-                   f"top-1 {check.top1:.3f}, top-5 {check.top5:.3f} (chance {1 / len(check.concepts):.3f}, "
-                   f"{min(5, len(check.concepts)) / len(check.concepts):.3f})")
+        typer.echo(
+            f"recogniser on {check.count} held-out openclipart drawings, {len(check.concepts)} concepts: "
+            f"top-1 {check.top1:.3f}, top-5 {check.top5:.3f} (chance {1 / len(check.concepts):.3f}, "
+            f"{min(5, len(check.concepts)) / len(check.concepts):.3f})"
+        )
     if paths:
         found = ev.collect_sketches(paths)
         if not found:

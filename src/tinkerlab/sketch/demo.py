@@ -32,9 +32,11 @@ def run_demo(ctx) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     example = parse_sketch(example_answer())
-    section.add_image("The prompt's worked example (hand-written, not model output)",
-                      render_image(example, show_grid=True, colors="order", size=400),
-                      "The sailboat the prompt teaches the format with, rendered by the same pipeline (10 strokes).")
+    section.add_image(
+        "The prompt's worked example (hand-written, not model output)",
+        render_image(example, show_grid=True, colors="order", size=400),
+        "The sailboat the prompt teaches the format with, rendered by the same pipeline (10 strokes).",
+    )
 
     # The tiny model copies the prompt when asked to plan, so its reply starts at the first stroke's cells, and
     # the prompt is kept short (no worked example) so each call stays well under a minute on a shared CPU.
@@ -45,15 +47,21 @@ def run_demo(ctx) -> None:
     try:
         drawn = agent.draw(CONCEPT)
     except SketchSyntaxError as exc:
-        section.add_text("The local model's sketch", f"No readable sketch after {config.retries + 1} attempts: {exc}",
-                         "Shown as it happened: the model's replies could not be read as strokes.")
+        section.add_text(
+            "The local model's sketch",
+            f"No readable sketch after {config.retries + 1} attempts: {exc}",
+            "Shown as it happened: the model's replies could not be read as strokes.",
+        )
         return
     seconds = time.perf_counter() - start
     sketch = drawn.sketch
     notes = "; ".join(sketch.warnings) or "none"
-    section.add_image(f"SmolLM2-135M draws a {CONCEPT!r}", render_image(sketch, show_grid=True, colors="order", size=400),
-                      f"{len(sketch)} strokes in {seconds:.1f} s. Parser notes: {notes}. A model this small mostly "
-                      "repeats cell names from the prompt instead of drawing the concept.")
+    section.add_image(
+        f"SmolLM2-135M draws a {CONCEPT!r}",
+        render_image(sketch, show_grid=True, colors="order", size=400),
+        f"{len(sketch)} strokes in {seconds:.1f} s. Parser notes: {notes}. A model this small mostly "
+        "repeats cell names from the prompt instead of drawing the concept.",
+    )
     animation = save_stroke_animation(sketch, out / "local_strokes.gif", show_grid=True, colors="order")
     section.add_image("Its stroke order", animation, "Each stroke drawn in turn (GIF).")
     section.add_code("The model's reply, as read", drawn.replies[-1][:1500])
@@ -65,8 +73,11 @@ def run_demo(ctx) -> None:
         section.add_text(f"Edit: {EDIT!r}", f"No readable edit: {exc}")
     else:
         changes = ", ".join(f"{k} {v}" for k, v in edited.changes.items() if v) or "no change"
-        section.add_image(f"Edit: {EDIT!r}", render_image(edited.sketch, show_grid=True, colors="order", size=400),
-                          f"{changes} in {time.perf_counter() - start:.1f} s (stroke numbers before the edit).")
+        section.add_image(
+            f"Edit: {EDIT!r}",
+            render_image(edited.sketch, show_grid=True, colors="order", size=400),
+            f"{changes} in {time.perf_counter() - start:.1f} s (stroke numbers before the edit).",
+        )
     if model.requests_sent == 0:
         ctx.reused("local-model replies (response cache)")
 
@@ -76,6 +87,9 @@ def run_demo(ctx) -> None:
         render_png(parse_sketch(example_answer()))
         timings.append(1000 * (time.perf_counter() - tick))
     timings.sort()
-    section.add_table("Parse + fit + render to PNG (the 10-stroke example)", ["median ms", "fastest ms"],
-                      [[f"{timings[len(timings) // 2]:.2f}", f"{timings[0]:.2f}"]],
-                      "Measured in this run; benchmarks/sketch_render.py compares against lstsq + CairoSVG.")
+    section.add_table(
+        "Parse + fit + render to PNG (the 10-stroke example)",
+        ["median ms", "fastest ms"],
+        [[f"{timings[len(timings) // 2]:.2f}", f"{timings[0]:.2f}"]],
+        "Measured in this run; benchmarks/sketch_render.py compares against lstsq + CairoSVG.",
+    )

@@ -73,8 +73,14 @@ def collect_sketches(paths: Sequence[str | Path]) -> list[tuple[Sketch, str]]:
 
 
 def generate_sketches(
-    concepts: Sequence[str], model_spec: str, per_concept: int, out: str | Path, *, agent_config=None,
-    base_url: str | None = None, temperature: float = 0.7,
+    concepts: Sequence[str],
+    model_spec: str,
+    per_concept: int,
+    out: str | Path,
+    *,
+    agent_config=None,
+    base_url: str | None = None,
+    temperature: float = 0.7,
 ) -> list[Path]:
     """Draw every concept `per_concept` times into ``out/<concept>/<i>`` run directories (existing ones are kept,
     so an interrupted generation resumes). Returns the run directories.
@@ -98,8 +104,12 @@ def generate_sketches(
         runs.append(folder)
         if (folder / "outputs" / "sketch.txt").exists():
             continue
-        config = DrawConfig(concept=concept, model=model_spec, base_url=base_url,
-                            agent=base if index == 0 else replace(base, temperature=temperature))
+        config = DrawConfig(
+            concept=concept,
+            model=model_spec,
+            base_url=base_url,
+            agent=base if index == 0 else replace(base, temperature=temperature),
+        )
         try:
             draw_run(config, folder, model=model)
         except Exception as exc:  # an undrawable concept counts as a miss, not a crash

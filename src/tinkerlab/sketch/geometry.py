@@ -23,10 +23,10 @@ with a precomputed basis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from math import comb
-from typing import Sequence
 
 import numpy as np
 

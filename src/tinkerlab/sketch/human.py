@@ -14,7 +14,7 @@ Human strokes carry no ``<id>`` label, which is how the agent tells them apart f
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def human_stroke(
         keep[[0, -1]] = True
     cells: list[tuple[int, int]] = []
     kept_times: list[float] = []
-    for column, row, stamp in zip(columns[keep], rows[keep], stamps[keep]):
+    for column, row, stamp in zip(columns[keep], rows[keep], stamps[keep], strict=False):
         cell = (int(column), int(row))
         if cells and cells[-1] == cell:
             continue

@@ -25,8 +25,8 @@ What cannot be read raises `SketchSyntaxError` with the line and column of the p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
 
 from tinkerlab.core.errors import InputError, SketchSyntaxError
 
@@ -86,7 +86,7 @@ class Stroke:
         object.__setattr__(self, "label", _clean_label(self.label))
 
     @classmethod
-    def from_cells(cls, cells: Sequence[str], t_values: Sequence[float] | None = None, label: str = "") -> "Stroke":
+    def from_cells(cls, cells: Sequence[str], t_values: Sequence[float] | None = None, label: str = "") -> Stroke:
         """A stroke from cell names such as ``['x1y1', 'x10y5']``; t defaults to evenly spaced.
 
         Raises:
@@ -165,15 +165,15 @@ class Sketch:
         """Only the ``<sN>`` elements, numbered from `start`."""
         return "\n".join(stroke.to_text(start + i) for i, stroke in enumerate(self.strokes))
 
-    def with_strokes(self, strokes: Iterable[Stroke]) -> "Sketch":
+    def with_strokes(self, strokes: Iterable[Stroke]) -> Sketch:
         """A copy with these strokes (warnings cleared)."""
         return replace(self, strokes=tuple(strokes), warnings=())
 
-    def add(self, *strokes: Stroke) -> "Sketch":
+    def add(self, *strokes: Stroke) -> Sketch:
         """A copy with `strokes` appended."""
         return self.with_strokes(self.strokes + tuple(strokes))
 
-    def remove(self, indices: Iterable[int]) -> "Sketch":
+    def remove(self, indices: Iterable[int]) -> Sketch:
         """A copy without the strokes at these 1-based indices (``s1`` is index 1).
 
         Raises:
@@ -221,7 +221,12 @@ def _field(body: str, base: int, patterns: tuple[re.Pattern[str], re.Pattern[str
 
 
 def _check_leftovers(
-    text: str, content: str, base: int, pattern: re.Pattern[str], what: str, hint: str,
+    text: str,
+    content: str,
+    base: int,
+    pattern: re.Pattern[str],
+    what: str,
+    hint: str,
     warnings: list[str] | None = None,
 ) -> None:
     """Raise on text that is neither `pattern` nor a separator; with `warnings` (lenient) note it instead."""
@@ -249,7 +254,12 @@ def _parse_stroke_body(
         raise _error(text, base, f"stroke {name} has no <points> element")
     content, offset = points_field
     _check_leftovers(
-        text, content, offset, _CELL, f"<points> of stroke {name}", "expected cells like 'x12y30' separated by commas",
+        text,
+        content,
+        offset,
+        _CELL,
+        f"<points> of stroke {name}",
+        "expected cells like 'x12y30' separated by commas",
         warnings if lenient else None,
     )
     points = []
@@ -272,7 +282,12 @@ def _parse_stroke_body(
     else:
         t_content, t_offset = t_field
         _check_leftovers(
-            text, t_content, t_offset, _NUMBER, f"<t_values> of stroke {name}", "expected numbers in [0, 1]",
+            text,
+            t_content,
+            t_offset,
+            _NUMBER,
+            f"<t_values> of stroke {name}",
+            "expected numbers in [0, 1]",
             warnings if lenient else None,
         )
         for match in _NUMBER.finditer(t_content):
@@ -332,11 +347,16 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
         ((1, 1), (5, 5))
     """
     reading = _read(text, resolution, strict, require_strokes=True)
-    return Sketch(tuple(s for _, s in reading.strokes), reading.concept, reading.thinking, tuple(reading.warnings),
-                  resolution)
+    return Sketch(
+        tuple(s for _, s in reading.strokes),
+        reading.concept,
+        reading.thinking,
+        tuple(reading.warnings),
+        resolution,
+    )
 
 
-def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_Reading":
+def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> _Reading:
     if not isinstance(text, str):
         raise TypeError(f"parse_sketch expects a str, got {type(text).__name__}")
     thinking_spans = [m.span() for m in _THINKING_BLOCK.finditer(text)]
@@ -379,7 +399,9 @@ def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> "_
 
     warnings: list[str] = []
     strokes: list[tuple[int, Stroke]] = []
-    openings = [m for m in STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())]
+    openings = [
+        m for m in STROKE_OPEN.finditer(text, region_start, region_end) if not _inside(thinking_spans, m.start())
+    ]
     if not openings:
         if not require_strokes:
             return _Reading([], concept, thinking, warnings, thinking_spans)

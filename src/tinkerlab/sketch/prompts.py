@@ -84,8 +84,12 @@ EXAMPLE_STROKES = [
     ("'x5y6', 'x11y7', 'x17y5', 'x23y6'", "0.00, 0.33, 0.67, 1.00", "wave on the left"),
     ("'x30y6', 'x36y7', 'x42y5', 'x48y6'", "0.00, 0.33, 0.67, 1.00", "wave on the right"),
 ]
-EXAMPLE_STEPS = [(0, 2, "the hull"), (2, 5, "the mast and the main sail"), (5, 8, "the front sail and the flag"),
-                 (8, 10, "the waves")]
+EXAMPLE_STEPS = [
+    (0, 2, "the hull"),
+    (2, 5, "the mast and the main sail"),
+    (5, 8, "the front sail and the flag"),
+    (8, 10, "the waves"),
+]
 
 
 def stroke_element(index: int, points: str, t_values: str, label: str) -> str:
@@ -96,8 +100,10 @@ def stroke_element(index: int, points: str, t_values: str, label: str) -> str:
 def example_answer() -> str:
     """The worked example as a complete reply (plan and answer)."""
     strokes = "\n".join(stroke_element(i + 1, *s) for i, s in enumerate(EXAMPLE_STROKES))
-    return (f"<thinking>{EXAMPLE_THINKING}</thinking>\n<answer>\n<concept>{EXAMPLE_CONCEPT}</concept>\n"
-            f"<strokes>\n{strokes}\n</strokes>\n</answer>")
+    return (
+        f"<thinking>{EXAMPLE_THINKING}</thinking>\n<answer>\n<concept>{EXAMPLE_CONCEPT}</concept>\n"
+        f"<strokes>\n{strokes}\n</strokes>\n</answer>"
+    )
 
 
 def example_block() -> str:

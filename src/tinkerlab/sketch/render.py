@@ -13,9 +13,9 @@ import html
 import io
 import struct
 import zlib
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFont
@@ -25,11 +25,20 @@ from tinkerlab.sketch.geometry import DEFAULT_GRID, Grid, fit_sketch, flatten
 from tinkerlab.sketch.language import Sketch
 
 STROKE_WIDTH = 7.0
-Colors = Union[str, Sequence[str], None]
+Colors = str | Sequence[str] | None
 
 # A qualitative palette for colouring strokes by drawing order (readable on white and on the grid).
 ORDER_PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
 )
 AGENT_COLOR = "#d6336c"
 HUMAN_COLOR = "#2b8a3e"
@@ -124,7 +133,7 @@ def sketch_svg(
         parts.append(f'<rect width="{size}" height="{size}" fill="{html.escape(background)}"/>')
     if show_grid:
         parts.append(_grid_svg(grid))
-    for index, (stroke, segments) in enumerate(zip(sketch.strokes, fit_sketch(sketch, grid)), start=1):
+    for index, (stroke, segments) in enumerate(zip(sketch.strokes, fit_sketch(sketch, grid), strict=False), start=1):
         parts.append(
             f'<g id="s{index}" stroke="{html.escape(palette[index - 1])}" stroke-width="{stroke_width:g}" '
             'fill="none" stroke-linecap="round" stroke-linejoin="round">'
@@ -135,8 +144,10 @@ def sketch_svg(
             extra = ""
             if animate_seconds_per_stroke is not None:
                 delay = (index - 1 + k / len(segments)) * animate_seconds_per_stroke
-                extra = f' pathLength="1" style="animation-delay:{delay:.3f}s;animation-duration:' \
-                        f'{animate_seconds_per_stroke / len(segments):.3f}s"'
+                extra = (
+                    f' pathLength="1" style="animation-delay:{delay:.3f}s;animation-duration:'
+                    f'{animate_seconds_per_stroke / len(segments):.3f}s"'
+                )
             parts.append(f'<path d="{_path_data(control)}"{extra}/>')
         parts.append("</g>")
     parts.append("</svg>")

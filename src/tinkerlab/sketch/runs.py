@@ -97,7 +97,12 @@ def draw_run(config: DrawConfig, out: str | Path, *, model=None) -> tuple[DrawRe
 
 
 def edit_run(
-    folder: str | Path, instruction: str, *, model_spec: str | None = None, base_url: str | None = None, model=None
+    folder: str | Path,
+    instruction: str,
+    *,
+    model_spec: str | None = None,
+    base_url: str | None = None,
+    model=None,
 ) -> tuple[EditResult, Path]:
     """Apply an editing instruction to the latest version of the sketch in run directory `folder`.
 
@@ -120,11 +125,11 @@ def edit_run(
     current = folder / state["current"]
     sketch = parse_sketch(current.read_text(encoding="utf-8"))
     spec = model_spec or recorded.get("model", "local")
-    model = model if model is not None else _load_model(spec, base_url or recorded.get("base_url"),
-                                                        run.transcript_path)
+    model = model if model is not None else _load_model(spec, base_url or recorded.get("base_url"), run.transcript_path)
     model.set_transcript(run.transcript_path)
-    agent_config = AgentConfig(**{k: v for k, v in (recorded.get("agent") or {}).items()
-                                  if k in AgentConfig.__dataclass_fields__})
+    agent_config = AgentConfig(
+        **{k: v for k, v in (recorded.get("agent") or {}).items() if k in AgentConfig.__dataclass_fields__}
+    )
     result = SketchAgent(model, agent_config).edit(sketch, instruction)
     number = len(state["edits"]) + 1
     target = run.outputs / f"edit_{number:02d}"

@@ -22,14 +22,15 @@ class FeatureExtractor:
         from tinkerlab.core.errors import require
 
         require("efficientnet_lite_pytorch", package="efficientnet-lite-pytorch")
-        from efficientnet_lite_pytorch import EfficientNet
-
         import contextlib
         import io
 
+        from efficientnet_lite_pytorch import EfficientNet
+
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints a line when it loads weights
-            self.net = EfficientNet.from_pretrained("efficientnet-lite0",
-                                                    weights_path=str(efficientnet_lite0_weights()))
+            self.net = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=str(efficientnet_lite0_weights())
+            )
         self.net.eval()
         self.image_size = image_size
         self.torch = torch
@@ -39,8 +40,10 @@ class FeatureExtractor:
         out = []
         with torch.inference_mode():
             for start in range(0, len(images), batch):
-                chunk = [im.convert("RGB").resize((self.image_size,) * 2, Image.Resampling.BILINEAR)
-                         for im in images[start:start + batch]]
+                chunk = [
+                    im.convert("RGB").resize((self.image_size,) * 2, Image.Resampling.BILINEAR)
+                    for im in images[start : start + batch]
+                ]
                 pixels = torch.from_numpy(np.stack([np.asarray(im, dtype=np.float32) for im in chunk]))  # (b,H,W,3)
                 pixels = (pixels.permute(0, 3, 1, 2) - 127.0) / 128.0  # Lite models take [-1, 1]
                 features = self.net.extract_features(pixels).mean(dim=(2, 3))  # (b, 1280)

@@ -75,41 +75,21 @@ def evaluate_images(
     per: dict[str, dict[str, float]] = {}
     for concept in sorted(set(labels)):
         mask = np.array([label == concept for label in labels])
-        per[concept] = {"n": int(mask.sum()), "top1": float((rank[mask] < 1).mean()),
-                        "top5": float((rank[mask] < 5).mean())}
+        per[concept] = {
+            "n": int(mask.sum()),
+            "top1": float((rank[mask] < 1).mean()),
+            "top5": float((rank[mask] < 5).mean()),
+        }
     predictions = [{"label": label, "top5": [concepts[j] for j in order[i, :5]]} for i, label in enumerate(labels)]
-    return EvalResult(float((rank < 1).mean()), float((rank < 5).mean()), len(labels), concepts, per, predictions,
-                      getattr(recognizer, "name", type(recognizer).__name__))
-
-
-def evaluate_images(
-    images: Sequence[Image.Image], labels: Sequence[str], concepts: Sequence[str], recognizer: Recognizer
-) -> EvalResult:
-    """Zero-shot top-1 / top-5 accuracy of `recognizer` on `images` whose true concepts are `labels`.
-
-    Raises:
-        InputError: a label is not among `concepts`, or the lengths differ.
-    """
-    concepts = list(concepts)
-    if len(images) != len(labels):
-        raise InputError(f"expected one label per image ({len(images)}), got {len(labels)}")
-    unknown = sorted(set(labels) - set(concepts))
-    if unknown:
-        raise InputError(f"labels {unknown} are not in the concept list ({len(concepts)} concepts)")
-    if not images:
-        raise InputError("nothing to evaluate: no images")
-    scores = np.asarray(recognizer.scores(list(images), concepts))  # (n, k)
-    order = np.argsort(-scores, axis=1)
-    truth = np.array([concepts.index(label) for label in labels])
-    rank = np.argmax(order == truth[:, None], axis=1)  # (n,) 0 = top-1
-    per: dict[str, dict[str, float]] = {}
-    for concept in sorted(set(labels)):
-        mask = np.array([label == concept for label in labels])
-        per[concept] = {"n": int(mask.sum()), "top1": float((rank[mask] < 1).mean()),
-                        "top5": float((rank[mask] < 5).mean())}
-    predictions = [{"label": label, "top5": [concepts[j] for j in order[i, :5]]} for i, label in enumerate(labels)]
-    return EvalResult(float((rank < 1).mean()), float((rank < 5).mean()), len(labels), concepts, per, predictions,
-                      getattr(recognizer, "name", type(recognizer).__name__))
+    return EvalResult(
+        float((rank < 1).mean()),
+        float((rank < 5).mean()),
+        len(labels),
+        concepts,
+        per,
+        predictions,
+        getattr(recognizer, "name", type(recognizer).__name__),
+    )
 
 
 class ClipRecognizer:
@@ -145,7 +125,7 @@ class ClipRecognizer:
 
 
 def load_recognizer(spec: str) -> Recognizer:
-    """"default" (the offline clip-art recogniser) or "clip:ARCH:WEIGHTS" (open_clip with a local checkpoint).
+    """ "default" (the offline clip-art recogniser) or "clip:ARCH:WEIGHTS" (open_clip with a local checkpoint).
 
     Raises:
         InputError: an unknown spec.

@@ -36,7 +36,9 @@ class TextEncoder:
         import torch
 
         with torch.inference_mode():
-            batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+            batch = self.tokenizer(
+                list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            )
             hidden = self.model(**batch).last_hidden_state  # (n, L, 384)
             mask = batch["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-6)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 64
@@ -84,7 +85,9 @@ def create_app(agent_factory: Callable[[], Any], *, default_concept: str = "sail
                     "color": color,
                     "polyline": [[round(x, 2), round(y, 2)] for x, y in polyline.tolist()],
                 }
-                for stroke, author, color, polyline in zip(sketch.strokes, collab.authors, colors, polylines)
+                for stroke, author, color, polyline in zip(
+                    sketch.strokes, collab.authors, colors, polylines, strict=False
+                )
             ],
             "text": sketch.to_text(),
         }
@@ -169,15 +172,21 @@ def create_app(agent_factory: Callable[[], Any], *, default_concept: str = "sail
     def download_svg(sid: str):
         collab, _ = session(sid)
         svg = sketch_svg(collab.sketch, colors=collab.colors or None)
-        return Response(svg, media_type="image/svg+xml",
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(collab.concept)}.svg"'})
+        return Response(
+            svg,
+            media_type="image/svg+xml",
+            headers={"Content-Disposition": f'attachment; filename="{_filename(collab.concept)}.svg"'},
+        )
 
     @app.get("/api/sketch.png")
     def download_png(sid: str):
         collab, _ = session(sid)
         png = encode_png(render_image(collab.sketch, colors=collab.colors or None))
-        return Response(png, media_type="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(collab.concept)}.png"'})
+        return Response(
+            png,
+            media_type="image/png",
+            headers={"Content-Disposition": f'attachment; filename="{_filename(collab.concept)}.png"'},
+        )
 
     return app
 
