@@ -39,9 +39,9 @@ def run(
         SandboxError: The sandbox process itself could not start.
 
     Example:
-        >>> outcome = run("print(6 * 7)", timeout_s=5)  # doctest: +SKIP
-        >>> outcome.stdout
-        '42\\n'
+        >>> outcome = run("print(6 * 7)", timeout_s=5)
+        >>> outcome.ok, outcome.stdout
+        (True, '42\\n')
     """
     if not isinstance(code, str):
         raise InputError(f"code must be a str of Python source, got {type(code).__name__}")

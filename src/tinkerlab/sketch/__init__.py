@@ -8,6 +8,7 @@ SVG and pixels that the model can look at again.
 - `tinkerlab.sketch.render`: `sketch_svg`, `render_image`, `render_png`, `save_sketch`, stroke-order animations.
 - `tinkerlab.sketch.agent`: `SketchAgent` (text-to-sketch, stroke-by-stroke, chat editing, collaboration).
 - `tinkerlab.sketch.human`: a person's mouse stroke mapped into the language.
+- `tinkerlab.sketch.evaluate`: the paper's zero-shot recognition protocol, on recognisers of `tinkerlab.vision`.
 """
 
 from tinkerlab.sketch.language import Sketch, Stroke, parse_sketch, parse_stroke
