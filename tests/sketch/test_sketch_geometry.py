@@ -41,7 +41,8 @@ def test_three_points_are_an_exact_quadratic():
 
 
 def test_four_points_are_an_exact_cubic():
-    # Samples S0..S3 at t = 0, 1/3, 2/3, 1: P1 = (-5 S0 + 18 S1 - 9 S2 + 2 S3) / 6, P2 = (2 S0 - 9 S1 + 18 S2 - 5 S3) / 6.
+    # Samples S0..S3 at t = 0, 1/3, 2/3, 1:
+    # P1 = (-5 S0 + 18 S1 - 9 S2 + 2 S3) / 6, P2 = (2 S0 - 9 S1 + 18 S2 - 5 S3) / 6.
     # S = (18,594) (54,486) (90,486) (126,594)  =>  P1 = (54, 432), P2 = (90, 432).
     (segment,) = fit_cells(["x1y1", "x4y10", "x7y10", "x10y1"], [0.0, 1 / 3, 2 / 3, 1.0])
     np.testing.assert_allclose(segment, [[18, 594], [54, 432], [90, 432], [126, 594]], atol=1e-9)

@@ -100,7 +100,8 @@ def test_cells_outside_the_grid_are_clamped_with_a_warning():
 def test_t_count_mismatch_and_missing_t_values_warn():
     sketch = parse_sketch(
         "<strokes><s1><points>'x1y1','x2y2','x3y3'</points><t_values>0,1</t_values></s1>"
-        "<s2><points>'x1y1','x9y9'</points></s2><s3><points>'x1y1','x2y2'</points><t_values>-0.5, 1.5</t_values></s3></strokes>"
+        "<s2><points>'x1y1','x9y9'</points></s2>"
+        "<s3><points>'x1y1','x2y2'</points><t_values>-0.5, 1.5</t_values></s3></strokes>"
     )
     assert any("3 points but 2 t-values" in w for w in sketch.warnings)
     assert any("no <t_values>" in w for w in sketch.warnings)

@@ -549,11 +549,3 @@ def perturbed_positional_pairs(
         targets.append(b_objs[(p_s + 1) % n_boxes if perturbation == "incorrect_segment" else p_s])
     target_ids = torch.tensor([single_token_id(tokenizer, t) for t in targets], dtype=torch.long)
     return tokenize_prompts(tokenizer, bases, rng), tokenize_prompts(tokenizer, sources, rng), target_ids
-
-
-def encode_batch_texts(tokenizer, texts: list[str]) -> torch.Tensor:
-    """Token ids of equal-length texts (for the fine-tuning tasks)."""
-    rows = [tokenizer(t, add_special_tokens=True).input_ids for t in texts]
-    if len({len(r) for r in rows}) != 1:
-        raise InputError("texts of one batch must tokenise to one length")
-    return torch.tensor(rows, dtype=torch.long)

@@ -59,7 +59,8 @@ def run_demo(ctx) -> None:
     section.description = (
         "Path patching (Prakash et al., ICLR 2024): each of SmolLM2's 270 heads in turn gets "
         "its output from a corrupted prompt at the last token, with every other head frozen; "
-        "red heads (p(answer) drops) carry the answer: the Value Fetcher step; blue heads raise it on these few prompts. All 270 heads run as a few "
+        "red heads (p(answer) drops) carry the answer: the Value Fetcher step; blue heads raise it on these few "
+        "prompts. All 270 heads run as a few "
         "batched forwards that recompute only the last position."
     )
     cache = ctx.cache_dir / "vf_sweep.json"

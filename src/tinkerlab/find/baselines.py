@@ -162,7 +162,8 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
             "square wave",
             4,
             mse,
-            f"{_fmt(coef[0])} * np.where(np.sin(2 * np.pi * (x - {_fmt(shift)}) / {_fmt(period)}) > 0, 1.0, -1.0) + {_fmt(coef[1])}",
+            f"{_fmt(coef[0])} * np.where(np.sin(2 * np.pi * (x - {_fmt(shift)}) / {_fmt(period)}) > 0, 1.0, -1.0)"
+            f" + {_fmt(coef[1])}",
             f"a square wave of amplitude {abs(coef[0]):.3g}, period {period:.3g} and offset {coef[1]:.3g}",
         )
     )
@@ -222,7 +223,8 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
                 "rational",
                 num_deg + den_deg + 1,
                 mse,
-                f"np.polyval({[round(float(c), 8) for c in num[::-1]]}, x) / np.polyval({[round(float(c), 8) for c in den[::-1]]}, x)",
+                f"np.polyval({[round(float(c), 8) for c in num[::-1]]}, x)"
+                f" / np.polyval({[round(float(c), 8) for c in den[::-1]]}, x)",
                 f"a rational function of degrees {num_deg}/{den_deg}",
             )
         )

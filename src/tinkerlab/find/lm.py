@@ -183,10 +183,6 @@ class FunctionLM:
                     self.cache.put(keys[index], float(value))
         return [float(values[i]) for i in range(len(prompts))]
 
-    def prob_one(self, instruction: str, text: str) -> float:
-        """P("1") for one input (see `prob_one_many`)."""
-        return self.prob_one_many(instruction, [text])[0]
-
     def continuation_logprob_many(self, prefixes: list[str], texts: list[str]) -> list[float]:
         """log P(" " + text | prefix) summed over the text's tokens, for each (prefix, text) pair (plain text,
         no chat template); batched with left padding and cached.

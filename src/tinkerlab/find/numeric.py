@@ -367,7 +367,10 @@ def term_description(term: dict[str, Any]) -> str:
     if family == "gaussian":
         return f"a Gaussian bump of height {p['a']} centred at {p['mean']} with width (std) {p['std']}"
     if family == "rational":
-        return f"a rational function with numerator coefficients {p['num']} and denominator coefficients {p['den']} (lowest power first)"
+        return (
+            f"a rational function with numerator coefficients {p['num']} and denominator coefficients {p['den']} "
+            "(lowest power first)"
+        )
     if family == "rectangle":
         return f"a rectangle of height {p['h']} and width {p['width']} centred at {p['center']}, zero elsewhere"
     if family == "square_wave":

@@ -226,7 +226,8 @@ _TABLE: list[tuple[str, str, str, tuple[str, ...]]] = [
     ),
     (
         "atbash",
-        "return ''.join(chr(219 - ord(c)) if 'a' <= c <= 'z' else chr(155 - ord(c)) if 'A' <= c <= 'Z' else c for c in s)",
+        "return ''.join(chr(219 - ord(c)) if 'a' <= c <= 'z' else chr(155 - ord(c)) if 'A' <= c <= 'Z' else c "
+        "for c in s)",
         "maps each letter to its mirror in the alphabet (a<->z, b<->y, ...)",
         (),
     ),

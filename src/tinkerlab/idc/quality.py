@@ -146,7 +146,8 @@ def table(results: list[ImageResult], iterations: int) -> str:
     for r in results:
         div = " / ".join(f"{r.diversity[d]:.3f}" for d in (1, 3, 5, 8))
         lines.append(
-            f"| {r.name} | {r.shape[0]}x{r.shape[1]} | {r.hole_fraction:.0%} | {r.masking_start} | {r.ground_truth:.4f} "
+            f"| {r.name} | {r.shape[0]}x{r.shape[1]} | {r.hole_fraction:.0%} | {r.masking_start} "
+            f"| {r.ground_truth:.4f} "
             f"| {r.mean_fill:.4f} "
             f"| {r.dip_fill:.4f} | {r.idc_mean:.4f} | {r.idc_best:.4f} | {div} | {r.seconds:.0f} |"
         )

@@ -43,7 +43,8 @@ class Message:
             return
         if not isinstance(self.content, (list, tuple)):
             raise InputError(
-                f"message content must be a string or a list of strings and PIL images, got {type(self.content).__name__}"
+                "message content must be a string or a list of strings and PIL images, "
+                f"got {type(self.content).__name__}"
             )
         for part in self.content:
             if not isinstance(part, (str, Image.Image)):

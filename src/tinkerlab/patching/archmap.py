@@ -179,10 +179,6 @@ class ArchMap:
     d_model: int
     residual: ResidualLayout = "sequential"
 
-    @property
-    def n_total_heads(self) -> int:
-        return self.n_layers * self.n_heads
-
     def kv_head_of(self, head: int | torch.Tensor) -> int | torch.Tensor:
         """The key/value head a query head reads (grouped-query attention)."""
         return head // (self.n_heads // self.n_kv_heads)

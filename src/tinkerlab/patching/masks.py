@@ -1,8 +1,8 @@
 """Desiderata-based Component Masking (DCM): learn which heads of a group carry a desideratum's variable.
 
-Part of the `tinkerlab.patching` engine: DCM after Davies et al., "Discovering Variable Binding Circuitry with Desiderata"
-(2023), as used by Prakash et al. (ICLR 2024, section 4). For one head group and one desideratum, each head gets a
-mask value m in [0, 1]; on the base prompt, at the group's position, head h's output becomes
+Part of the `tinkerlab.patching` engine: DCM after Davies et al., "Discovering Variable Binding Circuitry with
+Desiderata" (2023), as used by Prakash et al. (ICLR 2024, section 4). For one head group and one desideratum, each
+head gets a mask value m in [0, 1]; on the base prompt, at the group's position, head h's output becomes
 
     m_h * base_h + (1 - m_h) * source_h
 

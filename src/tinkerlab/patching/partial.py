@@ -1,8 +1,8 @@
 """Partial forwards: run only part of a Hugging Face LM, starting from its cached residual stream.
 
-Part of the `tinkerlab.patching` engine (first written for Prakash et al., "Fine-Tuning Enhances Existing Mechanisms", ICLR 2024). Path patching
-and DCM change a model at one layer and one position, so most of a full forward recomputes what a clean run already
-knows. Two exact shortcuts, both written against the architecture map (`archmap.FamilyMap`), so they work on every
+Part of the `tinkerlab.patching` engine (first written for Prakash et al., "Fine-Tuning Enhances Existing
+Mechanisms", ICLR 2024). Path patching and DCM change a model at one layer and one position, so most of a full
+forward recomputes what a clean run already knows. Two exact shortcuts, both written against the architecture map (`archmap.FamilyMap`), so they work on every
 supported family:
 
 * `skip_layers`: inside it, a forward of the model starts at block `l` from a residual stream it is handed (blocks

@@ -37,10 +37,15 @@ def run_demo(ctx) -> None:
     section.add_image(
         f"SinGAN: {SINGAN_IMAGE} (left) and 3 random samples at the training size",
         enlarge(image_grid([tensor_to_image(trained.reals[-1]), *same], columns=4, pad=2)),
-        caption=f"{height}x{width}, {SINGAN_ITERATIONS} iterations per scale (fewer than the benchmark's 300). Shown 3x enlarged.",
+        caption=(
+            f"{height}x{width}, {SINGAN_ITERATIONS} iterations per scale (fewer than the benchmark's 300). "
+            "Shown 3x enlarged."
+        ),
     )
     section.add_image(
         f"SinGAN: 2 random samples at {height}x{2 * width} (twice as wide)",
         enlarge(image_grid(wide, columns=1, pad=2)),
-        caption="The same model; the noise maps of every scale are stretched to the new aspect ratio. Shown 3x enlarged.",
+        caption=(
+            "The same model; the noise maps of every scale are stretched to the new aspect ratio. Shown 3x enlarged."
+        ),
     )

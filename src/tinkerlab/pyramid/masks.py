@@ -29,13 +29,6 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
     return (F.conv2d(mask, disk, padding=radius) > 0.5).float()
 
 
-def erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Erode a (B, 1, H, W) {0, 1} mask by a disk of `radius` pixels (pixels beyond the border count as inside)."""
-    if radius <= 0:
-        return mask
-    return 1.0 - dilate(1.0 - mask, radius)
-
-
 def gaussian_blur(mask: torch.Tensor, sigma: float, truncate: float = 2.0) -> torch.Tensor:
     """Separable Gaussian blur of (B, 1, H, W), support cut at `truncate` sigmas (so far pixels stay exactly 0)."""
     radius = max(1, math.ceil(truncate * sigma))

@@ -125,7 +125,8 @@ def hole_patch_distance(
         if inside.sum() < 4 or visible.sum() < 4:
             if level == 0:
                 raise InputError(
-                    f"need patches in the hole and in the visible region, got {int(inside.sum())} and {int(visible.sum())}"
+                    "need patches in the hole and in the visible region, "
+                    f"got {int(inside.sum())} and {int(visible.sum())}"
                 )
             break
         values.append(

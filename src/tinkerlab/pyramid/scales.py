@@ -124,11 +124,3 @@ def tensor_to_image(x: torch.Tensor) -> np.ndarray:
         x = x[0]
     array = ((x.detach().float().cpu().clamp(-1.0, 1.0) + 1.0) / 2.0).numpy().transpose(1, 2, 0)
     return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def mask_to_tensor(mask: np.ndarray, device: str = "cpu") -> torch.Tensor:
-    """HxW (or HxWxC) mask, hole where > 0.5 (for [0, 1] floats) -> (1, 1, H, W) float32 in {0, 1}."""
-    array = np.asarray(mask, dtype=np.float32)
-    if array.ndim == 3:
-        array = array.max(axis=2)
-    return torch.from_numpy((array > 0.5).astype(np.float32))[None, None].to(device)

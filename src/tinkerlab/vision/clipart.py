@@ -95,7 +95,7 @@ def outline_image(svg: Path, size: int = 224) -> Image.Image | None:
 
     from tinkerlab.core.errors import require
 
-    cairosvg = require("cairosvg", extra="sketch")
+    cairosvg = require("cairosvg", extra="vision")
     try:
         png = cairosvg.svg2png(url=str(svg), output_width=size, output_height=size)
     except Exception:  # broken or exotic SVGs are skipped

@@ -21,7 +21,7 @@ class FeatureExtractor:
         from tinkerlab.core.assets import efficientnet_lite0_weights
         from tinkerlab.core.errors import require
 
-        require("efficientnet_lite_pytorch", package="efficientnet-lite-pytorch")
+        require("efficientnet_lite_pytorch", extra="vision")
         import contextlib
         import io
 

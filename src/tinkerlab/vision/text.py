@@ -18,7 +18,7 @@ class TextEncoder:
         from tinkerlab.core.assets import minilm_dir
         from tinkerlab.core.errors import require
 
-        transformers = require("transformers", extra="llm")
+        transformers = require("transformers", extra="vision")
         folder = minilm_dir()
         verbosity = transformers.logging.get_verbosity()
         transformers.logging.set_verbosity_error()
