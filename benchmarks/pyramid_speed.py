@@ -8,7 +8,7 @@
    current PyTorch) on the same weights, alternating blocks of iterations, and prints the ratio.
 3. Times the engine's step at the finest scale with 2 torch threads against 1.
 
-    .venv/bin/python benchmarks/internal_speed.py [--iterations 300] [--probe 15] [--image chelsea]
+    .venv/bin/python benchmarks/pyramid_speed.py [--iterations 300] [--probe 15] [--image chelsea]
 
 The numbers are wall-clock on whatever the machine is doing; the comparisons are measured in the same run.
 """
@@ -91,7 +91,7 @@ def prefix(pyramid: Pyramid, index: int) -> Pyramid:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="internal: engine speed on the demo configuration")
+    parser = argparse.ArgumentParser(description="pyramid: engine speed on the demo configuration")
     parser.add_argument("--iterations", type=int, default=300, help="iterations per scale of the full training")
     parser.add_argument("--probe", type=int, default=15, help="iterations per timed block in the comparison")
     parser.add_argument("--image", default="chelsea")

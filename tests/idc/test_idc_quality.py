@@ -2,7 +2,7 @@
 
 The image set is chosen by a rule (`quality.screen`: the ground truth of the hole scores at least 25 % below the
 mean-colour fill, i.e. the metric can rank fills there); the screening itself is fast. The evaluation trains one
-model per image (slow: minutes each on a CPU). The figures are in docs/internal.md.
+model per image (slow: minutes each on a CPU). The figures are in docs/idc.md.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tinkerlab.idc.config import demo_idc_config
 
 pytest.importorskip("skimage", reason="the packaged photos come with scikit-image")
 
-# Every packaged image that passes the screening rule with its hole (measured; see docs/internal.md).
+# Every packaged image that passes the screening rule with its hole (measured; see docs/idc.md).
 SCREENED = {"brick", "chelsea", "coins", "grass", "gravel", "hubble_deep_field", "logo"}
 # Measured with 200 iterations: on these the mean of 8 completions beats both trivial fills. On the others it
 # loses to one of them (chelsea, hubble_deep_field, logo: the mean-colour fill; coins: the DIP pre-fill); they are

@@ -5,7 +5,7 @@ by ridge regression into the all-MiniLM-L6-v2 text space. It is trained on openc
 `openclipart-svg`) reduced to their outlines, with text from their file and folder names; any concept name can then
 be scored by the cosine between the mapped image and "a drawing of {concept}". It is built once (a few minutes of
 CPU) and cached in the user cache directory. Its accuracy on held-out real drawings is measured by
-`clipart_benchmark` and documented in docs/sketch.md: it is far weaker than CLIP.
+`clipart_benchmark` and documented in docs/vision.md: it is far weaker than CLIP.
 """
 
 from __future__ import annotations
