@@ -2,11 +2,11 @@
 
 Part of the `tinkerlab.patching` engine (first written for Prakash et al., "Fine-Tuning Enhances Existing
 Mechanisms", ICLR 2024). Path patching and DCM change a model at one layer and one position, so most of a full
-forward recomputes what a clean run already knows. Two exact shortcuts, both written against the architecture map (`archmap.FamilyMap`), so they work on every
-supported family:
+forward recomputes what a clean run already knows. Two exact shortcuts, both written against the architecture map
+(`archmap.FamilyMap`), so they work on every supported family:
 
 * `skip_layers`: inside it, a forward of the model starts at block `l` from a residual stream it is handed (blocks
-  below `l` return it without computing). With the prefix reuse of `hooks.run_from`, a patch at layer `l` and
+  below `l` return it without computing). With the prefix reuse of `prefix.run_from`, a patch at layer `l` and
   position `p` recomputes blocks `l..` at positions `p..` only.
 * `block_with_attention` / `frozen_attention_pass`: when every head's output at a position is fixed (path patching
   freezes all heads at the sender position at their clean values), the attention output of each block there is a
