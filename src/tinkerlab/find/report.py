@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tinkerlab.core.errors import InputError
+from tinkerlab.core.runs import RunDir
 
 COLUMNS = ("Numeric", "Str-code", "Str-unit", "Entities", "Relations")
 
@@ -57,9 +58,9 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     scores_file = run_dir / "outputs" / "scores.json"
     if not scores_file.exists():
-        raise InputError(f"{run_dir} is not scored yet; run `tinkerlab find score --run {run_dir}` first")
+        raise InputError(f"{run_dir} is not scored yet; run `tinkerlab find score {run_dir}` first")
     data = json.loads(scores_file.read_text())
-    config = json.loads((run_dir / "config.json").read_text())["config"]
+    _, config = RunDir.load(run_dir, system="find", hint="make one with `tinkerlab find run`")
     sums: dict[str, list[float]] = {}
     for score in data["scores"]:
         column = _column(score)

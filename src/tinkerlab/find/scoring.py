@@ -22,17 +22,20 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
 
     Returns:
         All scores (numeric, strings_code, and unit where an evaluator was given).
+
+    Raises:
+        InputError: `run_dir` holds no interpretations, or is not a FIND run (or its config.json is damaged).
     """
     import csv
     from pathlib import Path
 
-    from tinkerlab.core.runs import atomic_write_text
+    from tinkerlab.core.runs import RunDir, atomic_write_text
     from tinkerlab.find.runner import load_interpretations
     from tinkerlab.find.suite import load_suite
 
     run_dir = Path(run_dir)
     records = load_interpretations(run_dir)
-    run_config = json.loads((run_dir / "config.json").read_text())["config"]
+    _, run_config = RunDir.load(run_dir, system="find", hint="make one with `tinkerlab find run`")
     suite = load_suite(run_config["suite"], categories=tuple(records))
     scores: list[Score] = []
     for category, by_id in records.items():

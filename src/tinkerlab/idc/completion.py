@@ -19,14 +19,13 @@ Entry points: `train(image, mask, config, out=RUN)`, `load(RUN)`, `complete(imag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tinkerlab.core.config import config_from_dict, config_to_dict
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import save_image
 from tinkerlab.core.runs import RunDir
@@ -328,7 +327,7 @@ def train(
         mask: HxW (or HxWxC), the hole where > 0.5 (floats) or > 127 (uint8); the image's size.
         config: the settings (paper defaults when None; `demo_idc_config` is CPU-sized).
         out: a run directory (checkpoints, images of every scale, the pre-fill); resumed when it matches.
-        overwrite: start afresh in `out` even where another config was recorded.
+        overwrite: start afresh in `out`: a run already there is moved aside (see `tinkerlab.core.runs`).
         callbacks: called after every scale.
         progress: show progress bars.
 
@@ -337,6 +336,7 @@ def train(
 
     Raises:
         InputError: bad mask (size, empty, almost everything) or an image too small for the pyramid.
+        ResumeError: `out` holds a different run (another config, image or mask), or damaged run files.
     """
     config = config or IDCConfig()
     base = config.base
@@ -346,13 +346,12 @@ def train(
     start = masking_start_scale(holes, config)
     run = None
     if out is not None:
-        record = {
+        provenance = {
             "kind": "idc",
             "input_sha1": image_digest(known),
             "mask_sha1": image_digest(hole.astype(np.float32)),
-            **config_to_dict(config),
         }
-        run = RunDir.open(out, system=SYSTEM, config=record, overwrite=overwrite)
+        run = RunDir.open(out, system=SYSTEM, config=config, provenance=provenance, overwrite=overwrite)
     prefill_path = run.path / "prefill.npy" if run is not None else None
     if prefill_path is not None and prefill_path.exists() and run.resumed:
         prefill = np.load(prefill_path)
@@ -390,21 +389,15 @@ def load(run_path: str | Path, device: str = "cpu") -> IDCModel:
     """Rebuild a trained IDC model from its run directory.
 
     Raises:
-        InputError: the folder is not a finished IDC run.
+        InputError: the folder is not a finished IDC run, or its files are damaged.
+        ResumeError: its state.json is damaged.
     """
     from tinkerlab.core.images import load_image
 
     path = Path(run_path)
-    if not (path / "config.json").exists():
-        raise InputError(f"{path} is not a run directory: expected {path / 'config.json'}")
-    run = RunDir(path=path, system=SYSTEM)
-    record = dict(run.config())
-    kind = record.pop("kind", None)
-    if kind != "idc":
-        raise InputError(f"{path} holds a {kind!r} run; expected an 'idc' run (from `tinkerlab idc complete`)")
-    record.pop("input_sha1", None)
-    record.pop("mask_sha1", None)
-    config = config_from_dict(IDCConfig, record)
+    run, config = RunDir.load(
+        path, IDCConfig, system=SYSTEM, provenance={"kind": "idc"}, hint="make one with `tinkerlab idc complete`"
+    )
     state = run.state()
     if not state.get("done"):
         raise InputError(f"{path} is not finished; run `tinkerlab idc complete` again with the same arguments")
@@ -444,8 +437,3 @@ def complete(
         raise InputError(f"diversity must be an integer from {MIN_DIVERSITY} to {MAX_DIVERSITY}, got {diversity!r}")
     model = train(image, mask, config, out=out)
     return model.complete(n, diversity=diversity, seed=seed)
-
-
-def with_seed(config: IDCConfig, seed: int) -> IDCConfig:
-    """A copy of `config` with another seed."""
-    return replace(config, base=replace(config.base, seed=seed))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tinkerlab.core.config import config_from_dict, config_to_dict
+from tinkerlab.core.config import config_to_dict
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import save_image
 from tinkerlab.core.runs import RunDir
@@ -149,7 +149,7 @@ def scale_image_writer(run: RunDir, reals: Sequence[torch.Tensor], seed: int, na
 
 
 def image_digest(image: np.ndarray) -> str:
-    """A short hash of an image's 8-bit values (recorded in the run config, so another image is not resumed)."""
+    """A short hash of an image's 8-bit values (recorded in the run's provenance, so another image is not resumed)."""
     return hashlib.sha1(np.round(np.asarray(image) * 255).astype(np.uint8).tobytes()).hexdigest()[:16]
 
 
@@ -168,7 +168,7 @@ def train(
         config: the settings (paper defaults when None; see `demo_singan_config` for a CPU-sized one).
         out: a run directory for checkpoints, logs and the images of every scale; an unfinished run with the same
             config and image is resumed. None trains in memory.
-        overwrite: start afresh in `out` even where another config was recorded.
+        overwrite: start afresh in `out`: a run already there is moved aside (see `tinkerlab.core.runs`).
         callbacks: called after every scale.
 
     Returns:
@@ -176,7 +176,7 @@ def train(
 
     Raises:
         InputError: the image is not HxWx3 or is too small for the pyramid.
-        ResumeError: `out` holds a different run.
+        ResumeError: `out` holds a different run (another config or image), or damaged run files.
 
     Example:
         >>> from tinkerlab.pyramid.config import demo_singan_config
@@ -191,8 +191,8 @@ def train(
     run = None
     all_callbacks = list(callbacks)
     if out is not None:
-        record = {"kind": "singan", "input_sha1": image_digest(array), **config_to_dict(config)}
-        run = RunDir.open(out, system=SYSTEM, config=record, overwrite=overwrite)
+        provenance = {"kind": "singan", "input_sha1": image_digest(array)}
+        run = RunDir.open(out, system=SYSTEM, config=config, provenance=provenance, overwrite=overwrite)
         save_image(array, run.path / "input.png")
         all_callbacks.insert(0, scale_image_writer(run, reals, config.seed))
     plan = SinGANPlan(reals, config)
@@ -215,23 +215,19 @@ def load(run_path: str | Path, device: str = "cpu") -> TrainedModel:
     """Rebuild a trained SinGAN model from its run directory.
 
     Raises:
-        InputError: the folder is not a finished SinGAN run.
+        InputError: the folder is not a finished SinGAN run, or its files are damaged.
+        ResumeError: its state.json is damaged.
     """
     from tinkerlab.core.images import load_image
 
     path = Path(run_path)
-    config_file = path / "config.json"
-    if not config_file.exists():
-        raise InputError(
-            f"{path} is not a run directory: expected {config_file} (train one with `tinkerlab pyramid train`)"
-        )
-    run = RunDir(path=path, system=SYSTEM)
-    record = dict(run.config())
-    kind = record.pop("kind", None)
-    record.pop("input_sha1", None)
-    if kind != "singan":
-        raise InputError(f"{path} holds a {kind!r} run; expected a 'singan' run (from `tinkerlab pyramid train`)")
-    config = config_from_dict(SinGANConfig, record)
+    run, config = RunDir.load(
+        path,
+        SinGANConfig,
+        system=SYSTEM,
+        provenance={"kind": "singan"},
+        hint="train one with `tinkerlab pyramid train`",
+    )
     state = run.state()
     if not state.get("done"):
         raise InputError(

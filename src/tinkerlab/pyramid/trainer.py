@@ -4,8 +4,8 @@
 reconstruction loss. It knows nothing about images, holes or audio: each scale is described by a `ScaleSpec`
 (the target, the two networks, the objective, the reconstruction noise, the optimisation budget) that a
 `ScalePlan` builds, and the trained result is a `Pyramid` of generators that samples by running the scales in
-turn. SinGAN (`singan.py`) and IDC (`idc.py`) are two plans; a 1-D audio model or a multi-image model is another
-plan with its own networks, objective and `resize`.
+turn. SinGAN (`singan.py`) and IDC (`tinkerlab.idc.completion`) are two plans; a 1-D audio model or a multi-image
+model is another plan with its own networks, objective and `resize`.
 
 The step differs from the original code in two ways:
 - It recomputes the fake inside the generator loop after every optimiser step, so it does not raise the in-place
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from tinkerlab.core.errors import ResumeError
+from tinkerlab.core.errors import InputError, ResumeError, TinkerlabError
 from tinkerlab.core.progress import make_progress
 from tinkerlab.core.runs import RunDir
 
@@ -453,15 +453,17 @@ class PyramidTrainer:
 
     def _load_scale(self, index: int, spec: ScaleSpec) -> float:
         path = self._checkpoint_path(index)
+        advice = "pass --overwrite to start the run again (the old run is moved aside)"
         if not path.exists():
-            raise ResumeError(f"{self.run.path} says scale {index} finished, but {path.name} is missing; start afresh")
-        state = torch.load(path, map_location=spec.real.device, weights_only=True)
+            raise ResumeError(f"{self.run.path} says scale {index} finished, but {path.name} is missing; {advice}")
+        state = read_checkpoint(path, spec.real.device, error=ResumeError, advice=advice, keys=("discriminator",))
         if list(state["shape"]) != list(spec.real.shape[2:]):
             raise ResumeError(
-                f"checkpoint of scale {index} has shape {state['shape']}, expected {list(spec.real.shape[2:])}"
+                f"checkpoint of scale {index} has shape {state['shape']}, expected {list(spec.real.shape[2:])}; "
+                + advice
             )
-        spec.generator.load_state_dict(state["generator"])
-        spec.discriminator.load_state_dict(state["discriminator"])
+        load_weights(spec.generator, state["generator"], path, error=ResumeError, advice=advice)
+        load_weights(spec.discriminator, state["discriminator"], path, error=ResumeError, advice=advice)
         spec.rec_noise = state["rec_noise"].to(spec.real.device)
         self.run.log(f"scale {index} loaded from checkpoint")
         return float(state["noise_amp"])
@@ -492,15 +494,68 @@ def load_pyramid(
         channels: image channels.
         resize: the resize of the domain.
         device: where to put the pyramid.
+
+    Raises:
+        InputError: a checkpoint is missing, unreadable or does not fit its generator.
     """
     pyramid = Pyramid([], [], [], [], [], channels, resize)
+    advice = "train the run again (--overwrite starts it afresh)"
     for index, path in enumerate(checkpoints):
-        state = torch.load(path, map_location=device, weights_only=True)
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path} is missing; {advice}")
+        state = read_checkpoint(path, device, error=InputError, advice=advice)
         generator = build_generator(index).to(device)
-        generator.load_state_dict(state["generator"])
+        load_weights(generator, state["generator"], path, error=InputError, advice=advice)
         pyramid.generators.append(generator.eval().requires_grad_(False))
         pyramid.noise_amps.append(float(state["noise_amp"]))
         pyramid.rec_noises.append(state["rec_noise"].to(device))
         pyramid.noise_channels.append(int(state["noise_channels"]))
         pyramid.shapes.append(tuple(state["shape"]))
     return pyramid
+
+
+CHECKPOINT_KEYS = ("generator", "noise_amp", "rec_noise", "noise_channels", "shape")
+
+
+def read_checkpoint(
+    path: Path,
+    device: Any,
+    *,
+    error: type[TinkerlabError] = ResumeError,
+    advice: str = "pass --overwrite to start the run again",
+    keys: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The dict in a checkpoint written by `PyramidTrainer`; a damaged one raises `error` naming it and `advice`.
+
+    Args:
+        path: a ``scale_N.pt`` file.
+        device: where to map its tensors.
+        error: the error type to raise (`ResumeError` while resuming, `InputError` while loading a model).
+        advice: what the user can do, ending the message.
+        keys: entries needed beyond the generator, noise and shape (e.g. "discriminator" to resume training).
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: torch raises RuntimeError, EOFError, UnpicklingError...
+        raise error(
+            f"{path} cannot be read as a checkpoint (truncated, or not written by tinkerlab: "
+            f"{type(exc).__name__}); {advice}"
+        ) from None
+    missing = [k for k in (*CHECKPOINT_KEYS, *keys) if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise error(f"{path} is not a pyramid checkpoint (no {', '.join(missing)}); {advice}")
+    return state
+
+
+def load_weights(
+    module: nn.Module, weights: dict[str, torch.Tensor], path: Path, *, error: type[TinkerlabError], advice: str
+) -> None:
+    """`module.load_state_dict(weights)`; weights that do not fit raise `error` naming the checkpoint `path`."""
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if len(reason) > 160:
+            reason = reason[:157] + "..."
+        raise error(f"{path} does not fit the model ({reason}); {advice}") from None

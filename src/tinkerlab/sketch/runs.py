@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tinkerlab.core.errors import InputError
+from tinkerlab.core.config import config_to_dict
+from tinkerlab.core.errors import ResumeError
 from tinkerlab.core.runs import RunDir
 from tinkerlab.sketch.agent import AgentConfig, DrawResult, EditResult, SketchAgent
 from tinkerlab.sketch.language import Sketch, parse_sketch
@@ -59,23 +60,49 @@ def write_sketch_files(sketch: Sketch, folder: Path, *, colors=None) -> dict[str
     return paths
 
 
-def _load_model(spec: str, base_url: str | None, transcript: Path):
+def _load_model(spec: str, base_url: str | None, transcript: Path, device: str = "cpu"):
     from tinkerlab.llm import load_chat_model
 
-    return load_chat_model(spec, base_url=base_url, transcript=transcript)
+    return load_chat_model(spec, base_url=base_url, transcript=transcript, device=device)
 
 
-def draw_run(config: DrawConfig, out: str | Path, *, model=None) -> tuple[DrawResult, RunDir]:
+def draw_run(
+    config: DrawConfig, out: str | Path, *, model=None, overwrite: bool = False, device: str = "cpu"
+) -> tuple[DrawResult, RunDir]:
     """Draw `config.concept` into the run directory `out`.
 
+    A folder holding an unfinished drawing with the same config (e.g. after a failed attempt) is drawn into again;
+    one holding a finished drawing, or a run with another config, is refused unless `overwrite`, which moves the
+    old run aside (see `tinkerlab.core.runs`), so old edits and transcripts never mix with the new drawing.
+
     Args:
+        config: what to draw, and how.
+        out: the run directory.
         model: a chat model to use instead of loading `config.model` (tests pass a scripted one).
+        overwrite: start afresh where `out` already holds a sketch run.
+        device: where a local chat model runs ('cpu', 'cuda', 'cuda:N', 'mps', 'auto'); remote models ignore it.
+
+    Returns:
+        The drawing and its run directory.
 
     Raises:
         SketchSyntaxError: the model gave no readable sketch within the retries (its replies are still saved).
+        ResumeError: `out` holds a finished drawing or another run, and `overwrite` is False.
+        InputError: `out` is a file.
+
+    Example:
+        >>> result, run = draw_run(DrawConfig("sailboat"), "runs/sailboat")  # doctest: +SKIP
     """
-    run = RunDir.open(out, system="sketch", config=config, overwrite=True)
-    model = model if model is not None else _load_model(config.model, config.base_url, run.transcript_path)
+    folder = Path(out)
+    if not overwrite and (folder / "config.json").is_file():
+        previous, recorded = RunDir.load(folder)
+        if previous.system == "sketch" and recorded == config_to_dict(config) and previous.state().get("current"):
+            raise ResumeError(
+                f"{folder} already holds a drawing of {config.concept!r}; pass --overwrite to draw it again "
+                "(the old run is moved aside) or choose another --out"
+            )
+    run = RunDir.open(out, system="sketch", config=config, overwrite=overwrite)
+    model = model if model is not None else _load_model(config.model, config.base_url, run.transcript_path, device)
     model.set_transcript(run.transcript_path)
     agent = SketchAgent(model, config.agent)
     run.log(f"drawing {config.concept!r} with {getattr(model, 'name', config.model)} ({config.mode})")
@@ -103,29 +130,31 @@ def edit_run(
     model_spec: str | None = None,
     base_url: str | None = None,
     model=None,
+    device: str = "cpu",
 ) -> tuple[EditResult, Path]:
     """Apply an editing instruction to the latest version of the sketch in run directory `folder`.
+
+    Args:
+        device: where a local chat model runs ('cpu', 'cuda', 'cuda:N', 'mps', 'auto'); remote models ignore it.
 
     Returns:
         The edit result and the folder the edited version was written to (``outputs/edit_NN``).
 
     Raises:
-        InputError: `folder` is not a sketch run directory.
+        InputError: `folder` is not a sketch run directory, or its config.json is damaged.
+        ResumeError: its state.json is damaged.
     """
     folder = Path(folder)
-    config_file = folder / "config.json"
-    if not config_file.exists():
-        raise InputError(f"{folder} is not a sketch run directory (no config.json); create one with `sketch draw`")
-    record = json.loads(config_file.read_text())
-    if record.get("system") != "sketch":
-        raise InputError(f"{folder} holds a run of {record.get('system')!r}, not a sketch")
-    recorded = record.get("config") or {}
-    run = RunDir(path=folder, system="sketch")
+    run, recorded = RunDir.load(folder, system="sketch", hint="create one with `tinkerlab sketch draw`")
     state = run.state() or {"current": "outputs/sketch.txt", "edits": []}
     current = folder / state["current"]
     sketch = parse_sketch(current.read_text(encoding="utf-8"))
     spec = model_spec or recorded.get("model", "local")
-    model = model if model is not None else _load_model(spec, base_url or recorded.get("base_url"), run.transcript_path)
+    model = (
+        model
+        if model is not None
+        else _load_model(spec, base_url or recorded.get("base_url"), run.transcript_path, device)
+    )
     model.set_transcript(run.transcript_path)
     agent_config = AgentConfig(
         **{k: v for k, v in (recorded.get("agent") or {}).items() if k in AgentConfig.__dataclass_fields__}
