@@ -22,6 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tinkerlab"
 # dependency between engines is part of the design.
 ENGINE_DEPENDENCIES: dict[str, set[str]] = {name: set() for name in ENGINES}
 TOP_LEVEL = {"cli", "cli_options", "demo"}  # the command and the gallery may import every package
+SHARED_OPTIONS = "cli_options"  # every package's CLI may use the shared Typer options
 
 
 def _imports(path: Path) -> set[str]:
@@ -70,12 +71,16 @@ def test_core_imports_nothing_of_ours():
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_engines_import_core_and_their_named_engines_only(engine):
-    assert _violations(engine, {"core", *ENGINE_DEPENDENCIES[engine]}) == []
+    assert _violations(engine, {"core", SHARED_OPTIONS, *ENGINE_DEPENDENCIES[engine]}) == []
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS))
 def test_systems_never_import_another_system(system):
-    assert _violations(system, {"core", *ENGINES}) == []
+    assert _violations(system, {"core", SHARED_OPTIONS, *ENGINES}) == []
+
+
+def test_shared_options_import_only_core():
+    assert _imports(SRC / "cli_options.py") <= {"core"}
 
 
 def test_the_rule_checker_sees_function_level_imports(tmp_path):
