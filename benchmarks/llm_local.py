@@ -54,8 +54,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from tinkerlab.core.assets import smollm2_gguf
+    from tinkerlab.core.progress import quiet_transformers
     from tinkerlab.llm import Message, ResponseCache
-    from tinkerlab.llm.local import LocalChatModel, load_local_model, quiet_transformers
+    from tinkerlab.llm.local import LocalChatModel, load_local_model
 
     gguf = smollm2_gguf()
     print(f"model: {gguf.name} ({gguf.stat().st_size / 2**20:.0f} MiB GGUF)")

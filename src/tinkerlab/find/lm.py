@@ -321,7 +321,8 @@ def load_function_lm(spec: str = "local", *, cache: bool = True) -> FunctionLM:
             f"or a .gguf file), got {spec!r}"
         )
     from tinkerlab.core.paths import cache_dir
-    from tinkerlab.llm.local import load_local_model, quiet_transformers
+    from tinkerlab.core.progress import quiet_transformers
+    from tinkerlab.llm.local import load_local_model
 
     with quiet_transformers():
         loaded = load_local_model(source)

@@ -7,7 +7,7 @@
 - `prefix`: prefix reuse, `clean_run` then `run_from` recomputes only the positions and blocks an edit can change;
 - `partial`: partial forwards (`skip_layers`, `frozen_attention_pass`, `unembed`);
 - `masks`: learned masks over heads (`HeadMask`, `train_mask`: Desiderata-based Component Masking);
-- `models`: tiny random models of every supported family, for tests.
+- `models`: `load_pretrained(folder)`, and tiny random models of every supported family, for tests.
 
 Used by the entity-tracking circuits study; the desiderata system builds on the same pieces.
 """
@@ -36,6 +36,7 @@ _EXPORTS = {
     "train_mask": "tinkerlab.patching.masks",
     "head_outputs_at": "tinkerlab.patching.masks",
     "tiny_model": "tinkerlab.patching.models",
+    "load_pretrained": "tinkerlab.patching.models",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,11 +1,14 @@
-"""Tiny randomly initialised causal LMs of every architecture family the `tinkerlab.patching` engine maps.
+"""Models for the `tinkerlab.patching` engine: any transformers causal-LM folder, and tiny random models.
 
-They run in milliseconds, so the engine's tests (and the systems' tests) check every intervention on Llama (with
+`load_pretrained(path)` loads a model folder (a user's own weights, or a cached copy) frozen, in eval mode.
+`tiny_model(family)` builds a tiny randomly initialised causal LM of every architecture family the engine maps;
+they run in milliseconds, so the engine's tests (and the systems' tests) check every intervention on Llama (with
 grouped-query attention), Gemma-3, GPT-2 and GPT-NeoX layouts without any download.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -15,6 +18,36 @@ from tinkerlab.core.errors import InputError, require
 
 Family = Literal["llama", "gemma3", "gpt2", "gpt_neox"]
 FAMILIES: tuple[str, ...] = ("llama", "gemma3", "gpt2", "gpt_neox")
+
+
+def load_pretrained(path: str | Path, *, device: str = "cpu", with_tokenizer: bool = False):
+    """A transformers causal LM from a local folder, float32, frozen and in eval mode.
+
+    Args:
+        path: a folder with config.json and weights (as written by `save_pretrained`).
+        device: where the weights go.
+        with_tokenizer: also load the folder's tokenizer and return (model, tokenizer).
+
+    Raises:
+        InputError: the folder does not exist or holds no config.json.
+    """
+    require("transformers", extra="patching")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise InputError(
+            f"{path} is not a transformers model folder: expected {path / 'config.json'} and weights "
+            "(save one with model.save_pretrained(folder))"
+        )
+    from tinkerlab.core.progress import quiet_transformers
+
+    with quiet_transformers():
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(path) if with_tokenizer else None
+    model.eval()
+    model.requires_grad_(False)
+    return (model, tokenizer) if with_tokenizer else model
 
 
 def tiny_model(

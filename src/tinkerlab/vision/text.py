@@ -17,18 +17,13 @@ class TextEncoder:
     def __init__(self, max_length: int = 64) -> None:
         from tinkerlab.core.assets import minilm_dir
         from tinkerlab.core.errors import require
+        from tinkerlab.core.progress import quiet_transformers
 
         transformers = require("transformers", extra="vision")
         folder = minilm_dir()
-        verbosity = transformers.logging.get_verbosity()
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
-        try:
+        with quiet_transformers():
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
             self.model = transformers.AutoModel.from_pretrained(str(folder))
-        finally:
-            transformers.logging.set_verbosity(verbosity)
-            transformers.logging.enable_progress_bar()
         self.model.eval()
         self.max_length = max_length
 
