@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from tinkerlab import __version__
+from tinkerlab.cli_options import Spec, out_option
+
+try:  # typer >= 0.22 carries its own copy of click
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as _click_exceptions
 
 # Order is the order shown in --help and in the demo gallery. A package's CLI name is its package name.
 ENGINES: dict[str, str] = {
@@ -60,10 +67,15 @@ def _root(
     """tinkerlab: one install, one CLI, offline defaults."""
 
 
+PACKAGE_NAMES = Spec(tuple(PACKAGES))
+
+
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the gallery (index.html)."),
-    only: list[str] | None = typer.Option(None, "--only", help="Run only these systems' demos."),
+    out: Annotated[Path, out_option("a folder for the gallery (index.html).")] = Path("demo-output"),
+    only: list[str] | None = typer.Option(
+        None, "--only", parser=PACKAGE_NAMES, metavar="NAME", help="Run only these packages' demos (repeatable)."
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore cached demo artifacts and recompute."),
 ) -> None:
     """Run each system's small offline demo and write a self-contained HTML gallery."""
@@ -89,15 +101,36 @@ def _register_packages() -> None:
 _register_packages()
 
 
-def main() -> None:
-    """Entry point of the console script; turns tinkerlab errors into a one-line message and exit code 1."""
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the console script: every error a user can cause prints as one `error:` line, exit code 1.
+
+    Tinkerlab errors carry their own message; command-line mistakes (an unknown option, a bad choice, a missing
+    argument) say what was wrong and which `--help` to read. Anything else is a bug and keeps its traceback.
+    """
     from tinkerlab.core.errors import TinkerlabError
 
     try:
-        app()
+        code = app(args=args, prog_name="tinkerlab", standalone_mode=False)
     except TinkerlabError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise SystemExit(1) from None
+        _fail(str(exc))
+    except _click_exceptions.NoArgsIsHelpError as exc:  # the help was printed already
+        raise SystemExit(exc.exit_code) from None
+    except _click_exceptions.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        _fail(f"{exc.format_message().replace(': Value error, ', ': ')}{where}")
+    except _click_exceptions.ClickException as exc:
+        _fail(exc.format_message())
+    except typer.Abort:
+        _fail("aborted")
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
+def _fail(message: str) -> None:
+    first, *rest = message.strip().splitlines() or ["failed"]
+    line = " ".join([first.strip(), *(part.strip() for part in rest if part.strip())])
+    typer.secho(f"error: {line}", fg=typer.colors.RED, err=True)
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import image_to_data_uri
 
 
@@ -107,7 +108,11 @@ def demo_systems() -> list[str]:
 
 
 def run_gallery(out: Path, *, only: list[str] | None = None, fresh: bool = False) -> Path:
-    """Run the demos and write `out/index.html`; returns its path."""
+    """Run the demos and write `out/index.html`; returns its path.
+
+    Raises:
+        InputError: `only` names a package without a demo (checked before anything runs).
+    """
 
     from rich.console import Console
     from rich.table import Table
@@ -116,13 +121,16 @@ def run_gallery(out: Path, *, only: list[str] | None = None, fresh: bool = False
 
     console = Console(stderr=True)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     systems = demo_systems()
     if only:
         unknown = sorted(set(only) - set(systems))
         if unknown:
-            raise ValueError(f"no demo for {unknown}; systems with a demo: {systems}")
+            raise InputError(
+                f"no demo for {', '.join(unknown)}; the packages with a demo are {', '.join(systems)} "
+                f"(e.g. `tinkerlab demo --only {systems[0] if systems else 'sketch'}`)"
+            )
         systems = [s for s in systems if s in only]
+    out.mkdir(parents=True, exist_ok=True)
     sections: list[DemoSection] = []
     for name in systems:
         section = DemoSection(system=name, title=name)

@@ -7,14 +7,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
+
+from tinkerlab.cli_options import Seed, Spec, model_option, one_of, out_option
 
 app = typer.Typer(
     help="Entity-tracking circuits (Prakash et al., ICLR 2024): patching, DCM, CMAP.", no_args_is_help=True
 )
 
-_RUN = typer.Option(Path("circuits-run"), "--out", help="Run directory (resumable; one JSON per step).")
+STEPS = (
+    "accuracy",
+    "pp_base",
+    "pp_finetuned",
+    "faithfulness",
+    "overlap",
+    "sizes",
+    "dcm",
+    "dcm_finetuned",
+    "semantics",
+    "extra",
+    "cmap",
+    "completeness",
+)
+"""`tinkerlab.circuits.experiment.STEPS`, in order (not imported here: the experiment module loads torch)."""
+STEP_SPEC = Spec(STEPS)
+Kind = Literal["plain", "path-patching", "positional", "object_value", "box_label_value"]
+"""Prompt sets: plain, path-patching pairs, or the pairs of one desideratum (`tinkerlab.circuits.data.DESIDERATA`)."""
+RunOut = Annotated[Path, out_option("the run directory (resumable; one JSON per step).")]
+_DEFAULT_RUN = Path("circuits-run")
 
 
 def _experiment(out: Path, **sizes):
@@ -29,16 +51,20 @@ def _experiment(out: Path, **sizes):
 def data(
     n: int = typer.Option(5, help="Number of prompts."),
     boxes: int = typer.Option(7, help="Segments per prompt."),
-    kind: str = typer.Option("plain", help="plain | path-patching | positional | object_value | box_label_value"),
-    seed: int = typer.Option(0),
-    model: str = typer.Option("original", help="Model whose tokenizer checks the layout."),
+    kind: Kind = typer.Option("plain", help="Which prompts: plain, path-patching pairs, or a desideratum's pairs."),
+    seed: Seed = 0,
+    model: Annotated[str, model_option(("original", "base", "finetuned", "local:PATH"))] = "original",
 ) -> None:
-    """Print entity-tracking prompts (and counterfactuals) checked against the tokenizer's fixed layout."""
+    """Print entity-tracking prompts (and counterfactuals) checked against the tokenizer's fixed layout.
+
+    The --model's tokenizer checks the layout: a model of the pair, or any transformers folder (local:PATH).
+    """
     from tinkerlab.circuits import data as d
     from tinkerlab.circuits.models import load_model
     from tinkerlab.core.errors import InputError
 
-    _, tokenizer = load_model(model)
+    path = model[len("local:") :] if model.startswith("local:") else None
+    _, tokenizer = load_model(model, path=path)
     d.check_vocabulary(tokenizer)
     if kind == "plain":
         batch = d.entity_batch(tokenizer, n, n_boxes=boxes, seed=seed)
@@ -61,10 +87,13 @@ def finetune(
     warmup_steps: int = typer.Option(50, help="Entity-tracking warm-up steps (makes 'base')."),
     steps: int = typer.Option(150, help="Variable-binding fine-tune steps (makes 'finetuned')."),
     lr: float = typer.Option(1e-4, help="Fine-tune learning rate."),
-    seed: int = typer.Option(11, help="Fine-tune data and initialisation seed."),
+    seed: Seed = 11,
     redo: bool = typer.Option(False, help="Remake models that already exist."),
 ) -> None:
-    """Make the base / fine-tuned SmolLM2 pair in the user cache directory (about 10 min on 2 CPU cores)."""
+    """Make the base / fine-tuned SmolLM2 pair in the user cache directory (about 10 min on 2 CPU cores).
+
+    The seed picks the fine-tune's data and initialisation.
+    """
     from tinkerlab.circuits.finetune import FinetuneConfig, WarmupConfig, make_base, make_finetuned
     from tinkerlab.circuits.models import is_cached
 
@@ -84,9 +113,9 @@ def finetune(
 
 @app.command("path-patch")
 def path_patch_cmd(
-    out: Path = _RUN,
-    model: str = typer.Option("base", help="base | finetuned"),
-    n: int = typer.Option(100, help="Prompts."),
+    out: RunOut = _DEFAULT_RUN,
+    model: Annotated[str, model_option(("base", "finetuned"))] = "base",
+    n: int = typer.Option(100, min=1, help="Prompts."),
 ) -> None:
     """Four-step path patching (VF, PT, PD, SR) on a model; saves scores and the circuit."""
     exp = _experiment(out, n_path_patching=n)
@@ -95,7 +124,7 @@ def path_patch_cmd(
 
 
 @app.command("evaluate-circuit")
-def evaluate_circuit_cmd(out: Path = _RUN, completeness: bool = typer.Option(False)) -> None:
+def evaluate_circuit_cmd(out: RunOut = _DEFAULT_RUN, completeness: bool = typer.Option(False)) -> None:
     """Faithfulness of the circuits (mean ablation) with random-circuit baselines; optionally completeness."""
     exp = _experiment(out)
     typer.echo(json.dumps(exp.run("faithfulness"), indent=1))
@@ -104,7 +133,7 @@ def evaluate_circuit_cmd(out: Path = _RUN, completeness: bool = typer.Option(Fal
 
 
 @app.command()
-def dcm(out: Path = _RUN, finetuned: bool = typer.Option(False, help="Also the fine-tuned circuit.")) -> None:
+def dcm(out: RunOut = _DEFAULT_RUN, finetuned: bool = typer.Option(False, help="Also the fine-tuned circuit.")) -> None:
     """DCM per head group and desideratum, then semantic patching and the extra positional desiderata."""
     exp = _experiment(out)
     exp.run("dcm")
@@ -116,7 +145,7 @@ def dcm(out: Path = _RUN, finetuned: bool = typer.Option(False, help="Also the f
 
 
 @app.command()
-def cmap(out: Path = _RUN) -> None:
+def cmap(out: RunOut = _DEFAULT_RUN) -> None:
     """Cross-model activation patching: fine-tuned circuit heads into the base model, per group."""
     exp = _experiment(out)
     typer.echo(json.dumps(exp.run("cmap"), indent=1))
@@ -124,12 +153,12 @@ def cmap(out: Path = _RUN) -> None:
 
 @app.command()
 def run(
-    out: Path = _RUN,
-    steps: list[str] | None = typer.Option(None, "--step", help="Steps to run (default: all)."),
+    out: RunOut = _DEFAULT_RUN,
+    steps: list[str] | None = typer.Option(
+        None, "--step", parser=STEP_SPEC, metavar="STEP", help=f"Steps to run (default: all): {STEP_SPEC.text}."
+    ),
 ) -> None:
-    """The whole pipeline on the model pair (resumable)."""
-    from tinkerlab.circuits.experiment import STEPS
-
+    """The whole pipeline on the model pair (resumable); --step runs only the steps named (repeatable)."""
     exp = _experiment(out)
     for step in steps or STEPS:
         exp.run(step)
@@ -137,10 +166,15 @@ def run(
 
 @app.command()
 def report(
-    out: Path = _RUN, html: Path | None = typer.Option(None, help="Output file (default RUN/report.html).")
+    run_dir: Path | None = typer.Argument(
+        None, metavar="RUN", help="The run directory (from `tinkerlab circuits run`).", show_default="circuits-run"
+    ),
+    out: Path | None = typer.Option(None, "--out", hidden=True, help="The old spelling of RUN."),
+    html: Path | None = typer.Option(None, help="Output file (default RUN/report.html)."),
 ) -> None:
     """A self-contained HTML report with head heatmaps and the tables of the finished steps."""
     from tinkerlab.circuits.report import write_report
 
-    path = write_report(out, html or out / "report.html")
+    folder = _DEFAULT_RUN if run_dir is None and out is None else one_of(run_dir, out, name="RUN", alias_name="--out")
+    path = write_report(folder, html or folder / "report.html")
     typer.echo(f"report -> {path}")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
 
 
@@ -68,6 +69,18 @@ STEPS = (
     "completeness",
 )
 SIZE_THRESHOLDS = (0.04, 0.02, 0.01, 0.005)
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "faithfulness": ("pp_base",),
+    "overlap": ("pp_base", "pp_finetuned"),
+    "sizes": ("pp_base",),
+    "completeness": ("pp_base",),
+    "dcm": ("pp_base",),
+    "dcm_finetuned": ("pp_finetuned",),
+    "semantics": ("dcm",),
+    "extra": ("dcm",),
+    "cmap": ("pp_base",),
+}
+"""The steps whose saved results a step reads (every step of `STEPS` comes after the steps it needs)."""
 
 
 class Experiment:
@@ -99,7 +112,12 @@ class Experiment:
 
     def result(self, step: str) -> dict | None:
         path = self.run_dir.outputs / f"{step}.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path} is damaged ({exc}); delete it to compute step {step} again") from None
 
     def _save(self, step: str, data: dict) -> dict:
         atomic_write_text(self.run_dir.outputs / f"{step}.json", json.dumps(data, indent=1) + "\n")
@@ -126,11 +144,29 @@ class Experiment:
     def circuit(self, name: str) -> dict:
         data = self.result(f"pp_{name}")
         if data is None:
-            raise RuntimeError(f"step pp_{name} has not run yet")
+            raise InputError(
+                f"step pp_{name} has not run in {self.run_dir.path}; run it first with "
+                f"`tinkerlab circuits run --out {self.run_dir.path} --step pp_{name}`"
+            )
         return {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()}
 
     def run(self, step: str, *, force: bool = False) -> dict:
-        """Compute one step (or load it when saved), returning its JSON-able result."""
+        """Compute one step (or load it when saved), returning its JSON-able result.
+
+        Raises:
+            InputError: an unknown step, or a step whose prerequisite steps (`REQUIRES`) have not run yet; both
+                are checked before any model is loaded.
+        """
+        if step not in STEPS:
+            raise InputError(f"unknown step {step!r}; expected one of {', '.join(STEPS)}")
+        missing = [need for need in REQUIRES.get(step, ()) if self.result(need) is None]
+        if missing and (force or self.result(step) is None):
+            steps = " ".join(f"--step {need}" for need in missing)
+            raise InputError(
+                f"step {step} needs the results of {', '.join(missing)}, which have not run in {self.run_dir.path}; "
+                f"run `tinkerlab circuits run --out {self.run_dir.path} {steps}` first "
+                "(or `tinkerlab circuits run` for the whole pipeline)"
+            )
         if not force and (done := self.result(step)) is not None:
             self.log(f"{step}: reused saved result")
             return done

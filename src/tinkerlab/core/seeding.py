@@ -40,9 +40,11 @@ def choose_device(name: DeviceName | str = "auto") -> str:
     """Resolve a device name: 'auto' picks CUDA when available, else CPU.
 
     Raises:
-        ValueError: an unknown name, or 'cuda'/'mps' asked for where it is not available.
+        InputError: an unknown name, or 'cuda'/'mps' asked for where it is not available (a `ValueError`).
     """
     import torch
+
+    from tinkerlab.core.errors import InputError
 
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -50,13 +52,19 @@ def choose_device(name: DeviceName | str = "auto") -> str:
         return "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} was asked for, but CUDA is not available here; use 'cpu' or 'auto'")
+            raise InputError(f"device {name!r} was asked for, but CUDA is not available here; use 'cpu' or 'auto'")
+        index = name.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise InputError(
+                f"device {name!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA device(s): "
+                f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}"
+            )
         return name
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' was asked for, but MPS is not available here; use 'cpu' or 'auto'")
+            raise InputError("device 'mps' was asked for, but MPS is not available here; use 'cpu' or 'auto'")
         return name
-    raise ValueError(f"unknown device {name!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    raise InputError(f"unknown device {name!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
 
 
 @contextmanager

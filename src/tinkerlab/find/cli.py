@@ -3,37 +3,90 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 
+from tinkerlab.cli_options import (
+    CHAT_MODEL_FORMS,
+    CommaList,
+    ExecutorOption,
+    Overwrite,
+    Seed,
+    Spec,
+    Workers,
+    model_option,
+    one_of,
+    out_option,
+)
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="FIND: function-interpretation benchmark.")
 
-_ALL = "numeric,strings,entities,relations"
+CATEGORIES = ("numeric", "strings", "entities", "relations")
+"""`tinkerlab.find.suite.CATEGORIES` (not imported here, so `--help` stays fast)."""
+_ALL = ",".join(CATEGORIES)
+EntityReadout = Literal["instruction", "association"]
+"""`tinkerlab.find.entities.Readout`."""
+INTERPRETERS = Spec(("baseline", "fit", "interp", "search", "exemplar", "agent", "agent:SPEC"))
+"""The interpreter forms of `tinkerlab.find.runner` (`agent:SPEC` is the older spelling of `agent --model SPEC`)."""
+EVALUATORS = Spec(("embedding", "logprob:SPEC", *CHAT_MODEL_FORMS))
+FUNCTION_LMS = ("local", "local:PATH")
+Categories = Annotated[
+    str, typer.Option("--categories", parser=CommaList(CATEGORIES), metavar="LIST", help="Comma-separated categories.")
+]
 
 
 def _categories(text: str) -> tuple[str, ...]:
     return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
+def _interpreter(interpreter: str | None, model: str | None) -> str:
+    """The runner's interpreter spec from --interpreter and --model (`agent` + `--model X` is `agent:X`)."""
+    from tinkerlab.core.errors import InputError
+
+    if interpreter is None:
+        interpreter = "agent" if model else "baseline"
+    if interpreter == "agent":
+        return f"agent:{model or 'local'}"
+    if interpreter.startswith("agent:"):
+        if model and model != interpreter[len("agent:") :]:
+            raise InputError(f"--interpreter {interpreter} and --model {model} name two models; give --model only")
+        return interpreter
+    if model:
+        raise InputError(
+            f"--model is the agent's chat model, but --interpreter {interpreter} is a baseline; "
+            "use --interpreter agent (or leave --interpreter out)"
+        )
+    return interpreter
+
+
 @app.command()
 def build(
-    out: Path = typer.Option(..., "--out", help="Folder for the suite."),
-    seed: int = typer.Option(0, "--seed", help="Seed: the same seed writes an identical suite."),
+    out: Annotated[Path, out_option("a folder for the suite.")] = ...,
+    seed: Seed = 0,
     small: bool = typer.Option(False, "--small", help="A quick subset (40/40/10/6) instead of 1000/1000/200/75."),
-    lm: str = typer.Option("local", "--lm", help="LM behind entity/relation functions: local or local:PATH."),
-    categories: str = typer.Option(_ALL, "--categories", help="Comma-separated categories to build."),
-    entity_readout: str = typer.Option(
+    model: Annotated[str | None, model_option(FUNCTION_LMS)] = None,
+    lm: Annotated[
+        str | None, typer.Option("--lm", hidden=True, parser=Spec(FUNCTION_LMS), help="The old name of --model.")
+    ] = None,
+    categories: Categories = _ALL,
+    entity_readout: EntityReadout = typer.Option(
         "instruction",
         "--entity-readout",
-        help='Entity neurons: instruction (the original P("1")) or association (concept-word PMI; selective even on a 135M LM).',
+        help='Entity neurons: instruction (the original P("1")) or association (concept-word PMI; selective even '
+        "on a 135M LM).",
     ),
 ) -> None:
-    """Write a FIND suite deterministically."""
+    """Write a FIND suite deterministically (the same seed writes an identical suite).
+
+    --model is the LM behind the entity and relation functions (default: local, the embedded SmolLM2).
+    """
     from tinkerlab.find.suite import BuildConfig, build_suite, load_suite
 
+    lm_spec = one_of(model, lm, name="--model", alias_name="--lm") if model or lm else "local"
     config = BuildConfig(
-        seed=seed, small=small, lm=lm, categories=_categories(categories), entity_readout=entity_readout
-    )  # type: ignore[arg-type]
+        seed=seed, small=small, lm=lm_spec, categories=_categories(categories), entity_readout=entity_readout
+    )
     path = build_suite(out, config)
     suite = load_suite(path)
     counts = ", ".join(f"{k}: {len(v)}" for k, v in suite.functions.items())
@@ -42,27 +95,41 @@ def build(
 
 @app.command()
 def run(
-    suite: Path = typer.Option(..., "--suite", help="Suite folder (from `tinkerlab find build`)."),
-    interpreter: str = typer.Option(
-        "baseline", "--interpreter", help="baseline | fit | interp | search | exemplar | agent:<llm spec>."
+    suite: Path | None = typer.Argument(
+        None, metavar="SUITE", help="The suite folder (from `tinkerlab find build`).", show_default=False
     ),
-    out: Path = typer.Option(Path("find-run"), "--out", help="Run folder (resumed when it matches)."),
-    categories: str = typer.Option(_ALL, "--categories", help="Comma-separated categories."),
+    suite_option: Path | None = typer.Option(None, "--suite", hidden=True, help="The old spelling of SUITE."),
+    interpreter: str | None = typer.Option(
+        None,
+        "--interpreter",
+        parser=INTERPRETERS,
+        metavar="KIND",
+        show_default="baseline, or agent with --model",
+        help=f"{INTERPRETERS.text}: a baseline, or the LLM agent on --model.",
+    ),
+    model: Annotated[str | None, model_option()] = None,
+    out: Annotated[Path, out_option("the run folder (resumed when it matches).")] = Path("find-run"),
+    categories: Categories = _ALL,
     limit: int | None = typer.Option(None, "--limit", help="Only the first N functions of each category."),
     hints: bool = typer.Option(False, "--hints", help="Give the agent the search-initialisation words."),
     single_round: bool = typer.Option(False, "--single-round", help="The agent's one-round setting (with hints)."),
     max_rounds: int = typer.Option(20, "--max-rounds", help="The agent's round limit."),
-    workers: int | None = typer.Option(None, "--workers", help="Local pool size (default: CPUs, at most 4)."),
-    executor: str = typer.Option("local", "--executor", help="local (process pool) or ray."),
-    seed: int = typer.Option(0, "--seed", help="Seeds the black boxes' noise."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Start afresh where another run's config is recorded."),
+    workers: Workers = None,
+    executor: ExecutorOption = "local",
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
 ) -> None:
-    """Interpret the suite's functions; every transcript is saved in the run folder."""
+    """Interpret the suite's functions; every transcript is saved in the run folder.
+
+    The seed seeds the black boxes' noise. `--interpreter agent --model SPEC` runs the LLM agent on a chat model
+    (`--interpreter agent:SPEC` is the same).
+    """
     from tinkerlab.find.runner import RunConfig, run_interpretations
 
+    suite_dir = one_of(suite, suite_option, name="SUITE", alias_name="--suite")
     config = RunConfig(
-        interpreter=interpreter,
-        suite=str(suite),
+        interpreter=_interpreter(interpreter, model),
+        suite=str(suite_dir),
         categories=_categories(categories),
         limit=limit,
         hints=hints,
@@ -70,24 +137,34 @@ def run(
         max_rounds=max_rounds,
         seed=seed,
     )
-    path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)  # type: ignore[arg-type]
+    path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)
     typer.echo(f"interpretations written to {path}/outputs/interpretations")
 
 
 @app.command()
 def score(
-    run_dir: Path = typer.Option(..., "--run", help="Run folder (from `tinkerlab find run`)."),
+    run: Path | None = typer.Argument(
+        None, metavar="RUN", help="The run folder (from `tinkerlab find run`).", show_default=False
+    ),
+    run_option: Path | None = typer.Option(None, "--run", hidden=True, help="The old spelling of RUN."),
     evaluator: str | None = typer.Option(
         None,
         "--evaluator",
-        help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...), 'logprob:local' (or logprob:local:PATH: a local model compares the options' log-probabilities, position-debiased) or 'embedding' (offline MiniLM proxy); none skips them.",
+        parser=EVALUATORS,
+        metavar="SPEC",
+        help="Judge of the language unit tests: a chat model spec (local, openai:gpt-4o, ...), 'logprob:local' (or "
+        "logprob:local:PATH: a local model compares the options' log-probabilities, position-debiased) or "
+        "'embedding' (offline MiniLM proxy); none skips them.",
     ),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
     from tinkerlab.find.harness import SandboxConfig
+    from tinkerlab.find.runner import load_interpretations
     from tinkerlab.find.scoring import score_run
 
+    run_dir = one_of(run, run_option, name="RUN", alias_name="--run")
+    load_interpretations(run_dir)  # a folder without interpretations fails here, before a judge model loads
     model = None
     if evaluator == "embedding":
         from tinkerlab.find.judges import EmbeddingJudge
@@ -112,8 +189,8 @@ def score(
 
 @app.command()
 def report(
-    runs: list[Path] = typer.Argument(..., help="Scored run folders."),
-    out: Path = typer.Option(Path("find-report"), "--out", help="Report folder."),
+    runs: list[Path] = typer.Argument(..., metavar="RUN...", help="Scored run folders."),
+    out: Annotated[Path, out_option("the report folder.")] = Path("find-report"),
     published: bool = typer.Option(True, "--published/--no-published", help="Add the published rows."),
 ) -> None:
     """Table per category in the paper's layout, as JSON, CSV, Markdown and plots."""

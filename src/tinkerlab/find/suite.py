@@ -188,7 +188,7 @@ def load_suite(path: str | Path, categories: tuple[str, ...] | None = None) -> S
         categories: load only these (None: all that the suite holds).
 
     Raises:
-        InputError: no suite there.
+        InputError: no suite there, or a damaged suite file (cut short, not JSON).
         SuiteVersionError: the suite was written by another format version.
     """
     path = Path(path)
@@ -197,13 +197,15 @@ def load_suite(path: str | Path, categories: tuple[str, ...] | None = None) -> S
         raise InputError(
             f"{path} is not a FIND suite (no suite.json); build one with `tinkerlab find build --out {path}`"
         )
-    header = json.loads(header_file.read_text(encoding="utf-8"))
-    if header.get("format") != SUITE_FORMAT:
+    header = _read_json(header_file, path)
+    if not isinstance(header, dict) or header.get("format") != SUITE_FORMAT:
+        header = header if isinstance(header, dict) else {}
         raise SuiteVersionError(f"{header_file} has format {header.get('format')!r}, expected {SUITE_FORMAT!r}")
     if header.get("version") != SUITE_VERSION:
         raise SuiteVersionError(
             f"suite {path} was written by format version {header.get('version')}, but this tinkerlab reads "
-            f"version {SUITE_VERSION}; rebuild it with `tinkerlab find build --out {path} --seed {header.get('seed', 0)}`"
+            f"version {SUITE_VERSION}; rebuild it with "
+            f"`tinkerlab find build --out {path} --seed {header.get('seed', 0)}`"
         )
     suite = Suite(path=path, header=header)
     for category in categories or tuple(header.get("counts", {})):
@@ -212,5 +214,22 @@ def load_suite(path: str | Path, categories: tuple[str, ...] | None = None) -> S
         file = path / f"{category}.json"
         if not file.exists():
             raise InputError(f"suite {path} has no {category} functions ({file.name} missing)")
-        suite.functions[category] = json.loads(file.read_text(encoding="utf-8"))["functions"]
+        functions = _read_json(file, path)
+        if not isinstance(functions, dict) or not isinstance(functions.get("functions"), list):
+            raise InputError(
+                f'{file} is not a FIND function file (expected {{"functions": [...]}}); '
+                f"rebuild the suite with `tinkerlab find build --out {path} --seed {header.get('seed', 0)}`"
+            )
+        suite.functions[category] = functions["functions"]
     return suite
+
+
+def _read_json(file: Path, suite: Path) -> Any:
+    """The JSON in a suite file, or an InputError that says the suite is damaged and how to rebuild it."""
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{file} is damaged (not valid JSON: {exc}); it was cut short or edited by hand. Rebuild the suite with "
+            f"`tinkerlab find build --out {suite}` (with the seed and options it was built with)"
+        ) from None

@@ -7,10 +7,12 @@ Only typer, pathlib and typing are imported at the top, so `tinkerlab --help` st
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from tinkerlab.pyramid.cli import PRESET_HELP
+from tinkerlab.cli_options import Device, Overwrite, Seed, out_option
+from tinkerlab.pyramid.cli import PresetOption
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -27,16 +29,17 @@ def complete(
         ...,
         help="Mask image of the same size (white = hole), or box:TOP,BOTTOM,LEFT,RIGHT as fractions of the image.",
     ),
-    out: Path = typer.Option(..., "--out", help="Run directory; a finished matching run is reused."),
-    n: int = typer.Option(8, "--n", help="How many completions."),
+    out: Annotated[Path, out_option("the run directory; a finished matching run is reused.")] = ...,
+    n: int = typer.Option(8, "--n", min=1, help="How many completions."),
     diversity: int = typer.Option(
         5, "--diversity", min=1, max=8, help="1 (close to one completion) .. 8 (most diverse)."
     ),
-    preset: str = typer.Option("cpu", "--preset", help=PRESET_HELP),
-    iterations: int | None = typer.Option(None, "--iterations", help="Iterations per unmasked scale."),
-    seed: int = typer.Option(0, "--seed"),
-    threads: int = typer.Option(1, "--threads"),
-    overwrite: bool = typer.Option(False, "--overwrite"),
+    preset: PresetOption = "cpu",
+    iterations: int | None = typer.Option(None, "--iterations", min=1, help="Iterations per unmasked scale."),
+    seed: Seed = 0,
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads; 1 is fastest for these small networks."),
+    overwrite: Overwrite = False,
+    device: Device = "cpu",
 ) -> None:
     """Complete the hole of an image with IDC: N diverse completions learned from the visible part only."""
     from dataclasses import replace
@@ -49,7 +52,7 @@ def complete(
     from tinkerlab.idc.holes import load_mask
     from tinkerlab.pyramid.config import preset_config
 
-    base = preset_config(preset, iterations=iterations, seed=seed)
+    base = replace(preset_config(preset, iterations=iterations, seed=seed), device=device)
     config = replace(demo_idc_config(seed=seed) if preset == "cpu" else IDCConfig(), base=base)
     photo = image_source(image)
     hole = load_mask(mask, photo.shape[:2])

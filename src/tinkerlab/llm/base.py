@@ -15,7 +15,7 @@ from typing import Any
 from tinkerlab.core.errors import InputError, LLMError
 from tinkerlab.llm.cache import ResponseCache, request_key
 from tinkerlab.llm.messages import Message, Reply, Usage
-from tinkerlab.llm.transcript import append_record, exchange_record
+from tinkerlab.llm.transcript import append_record, check_transcript_path, exchange_record
 
 
 class ChatModel:
@@ -38,7 +38,7 @@ class ChatModel:
         transcript: str | Path | None = None,
         cache: bool | ResponseCache = False,
     ) -> None:
-        self.transcript: Path | None = Path(transcript) if transcript is not None else None
+        self.transcript: Path | None = check_transcript_path(transcript) if transcript is not None else None
         if cache is True:
             self.cache: ResponseCache | None = ResponseCache()
         elif cache is False or cache is None:
@@ -63,7 +63,7 @@ class ChatModel:
 
     def set_transcript(self, path: str | Path | None) -> None:
         """Append every later exchange to this JSONL file (None stops writing a transcript)."""
-        self.transcript = Path(path) if path is not None else None
+        self.transcript = check_transcript_path(path) if path is not None else None
 
     def complete(
         self,

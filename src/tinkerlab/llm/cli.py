@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from tinkerlab.cli_options import Device, Model
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -25,9 +27,7 @@ def _group() -> None:
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="The user message."),
-    model: str = typer.Option(
-        "local", "--model", "-m", help="local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"
-    ),
+    model: Model = "local",
     image: list[Path] | None = typer.Option(None, "--image", help="An image to attach (repeatable)."),
     system: str | None = typer.Option(None, "--system", help="A system message."),
     base_url: str | None = typer.Option(
@@ -38,8 +38,9 @@ def chat(
     transcript: Path | None = typer.Option(None, "--transcript", help="Append the exchange to this JSONL file."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
     usage: bool = typer.Option(False, "--usage", help="Print token usage and timing to stderr."),
+    device: Device = "cpu",
 ) -> None:
-    """Send PROMPT (and any images) to a chat model and print the reply."""
+    """Send PROMPT (and any images) to a chat model and print the reply (--device applies to local models)."""
     import time
 
     from tinkerlab.core.images import to_pil
@@ -47,8 +48,8 @@ def chat(
     from tinkerlab.llm.messages import Message
 
     start = time.perf_counter()
-    chat_model = load_chat_model(model, base_url=base_url, transcript=transcript, cache=not no_cache)
-    images = [to_pil(path).convert("RGB") for path in image or []]
+    images = [to_pil(path).convert("RGB") for path in image or []]  # read first: a bad file fails before a load
+    chat_model = load_chat_model(model, base_url=base_url, transcript=transcript, cache=not no_cache, device=device)
     messages = ([Message.system(system)] if system else []) + [Message.user(prompt, *images)]
     reply = chat_model.complete(messages, temperature=temperature, max_tokens=max_tokens)
     typer.echo(reply.text)

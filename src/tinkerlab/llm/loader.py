@@ -28,6 +28,7 @@ def load_chat_model(
     timeout_s: float = 60.0,
     max_retries: int = 4,
     retry_base_delay_s: float = 0.5,
+    device: str = "cpu",
 ) -> ChatModel:
     """Build the chat model a spec names.
 
@@ -39,6 +40,7 @@ def load_chat_model(
         timeout_s: seconds one request (or one local generation) may take.
         max_retries: retries after a 429, 5xx, timeout or connection error (remote backends).
         retry_base_delay_s: the first backoff wait; it doubles after each failure.
+        device: where a `local` model runs ('cpu', 'cuda', 'cuda:N', 'mps', 'auto'); remote backends ignore it.
 
     Returns:
         A `ChatModel`.
@@ -46,6 +48,7 @@ def load_chat_model(
     Raises:
         LLMError: an unknown spec (the message lists the valid forms), or a missing API key (it names the
             environment variable).
+        InputError: a transcript path that is a folder, or a device that is not available here.
 
     Example:
         >>> model = load_chat_model("local")  # doctest: +SKIP
@@ -56,6 +59,10 @@ def load_chat_model(
             f"a chat-model spec must be a non-empty string, got {spec!r}; valid forms: " + ", ".join(VALID_SPECS)
         )
     spec = spec.strip()
+    if transcript is not None:
+        from tinkerlab.llm.transcript import check_transcript_path
+
+        check_transcript_path(transcript)
     kind, _, rest = spec.partition(":")
     remote = dict(
         base_url=base_url,
@@ -68,7 +75,7 @@ def load_chat_model(
     if kind == "local" and (rest or ":" not in spec):
         from tinkerlab.llm.local import LocalChatModel
 
-        return LocalChatModel(rest or None, transcript=transcript, cache=cache, timeout_s=timeout_s)
+        return LocalChatModel(rest or None, transcript=transcript, cache=cache, timeout_s=timeout_s, device=device)
     if kind == "openai" and rest:
         from tinkerlab.llm.openai_backend import OpenAIChatModel
 

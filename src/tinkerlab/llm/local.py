@@ -12,18 +12,16 @@ continues. Stop strings end generation and are cut from the reply. Generation ru
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tinkerlab.core.errors import InputError, LLMError, require
+from tinkerlab.core.progress import quiet_transformers
 from tinkerlab.llm.base import ChatModel, cut_at_stop
 from tinkerlab.llm.messages import Message, Reply, Usage
 
@@ -50,40 +48,6 @@ class LoadedModel:
     from_cache: bool
     load_seconds: float
     cache_path: Path | None = None
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' warnings, info logs and progress bars (GGUF conversion included) inside the block."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    patched = None
-    try:
-        import transformers.modeling_gguf_pytorch_utils as gguf_utils
-
-        original_tqdm = gguf_utils.tqdm
-
-        def silent_tqdm(*args, **kwargs):
-            kwargs["disable"] = True
-            return original_tqdm(*args, **kwargs)
-
-        gguf_utils.tqdm, patched = silent_tqdm, (gguf_utils, original_tqdm)
-    except (ImportError, AttributeError):  # another transformers layout: progress may show, nothing breaks
-        patched = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-        if patched is not None:
-            patched[0].tqdm = patched[1]
 
 
 def dequantised_cache_path(gguf_file: Path, cache_root: Path | None = None) -> Path:
@@ -209,7 +173,7 @@ def _finish(
 
 
 class LocalChatModel(ChatModel):
-    """A transformers model answering chats on the CPU (text only).
+    """A transformers model answering chats, on the CPU by default (text only).
 
     Args:
         source: a model folder or `.gguf` file; None for the embedded SmolLM2-135M-Instruct.
@@ -218,6 +182,10 @@ class LocalChatModel(ChatModel):
         timeout_s: the most seconds one generation may run (it stops early and reports stop_reason 'timeout').
         seed: seeds sampling at temperature > 0 (each call uses the next seed; greedy decoding needs none).
         model_cache_root: where dequantised GGUF copies are kept (default `<user cache>/models`).
+        device: where the model runs ('cpu', 'cuda', 'cuda:N', 'mps' or 'auto').
+
+    Raises:
+        InputError: a device that is not available here (before anything is loaded).
 
     Attributes:
         loaded: the `LoadedModel` (model, tokenizer, load time, whether the dequantised copy was reused).
@@ -241,9 +209,15 @@ class LocalChatModel(ChatModel):
         timeout_s: float = 60.0,
         seed: int = 0,
         model_cache_root: str | Path | None = None,
+        device: str = "cpu",
     ) -> None:
         super().__init__(transcript=transcript, cache=cache)
+        from tinkerlab.core.seeding import choose_device
+
+        self.device = choose_device(device)  # checked before the (slow) load
         self.loaded = load_local_model(source, cache_root=model_cache_root)
+        if self.device != "cpu":
+            self.loaded.model.to(self.device)
         self.name = f"local:{EMBEDDED_NAME}" if source is None else f"local:{self.loaded.source.name}"
         self.timeout_s = timeout_s
         self.seed = seed
@@ -278,7 +252,7 @@ class LocalChatModel(ChatModel):
     ) -> Reply:
         torch = require("torch")
         prompt = self.prompt_text(messages)
-        encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
         prompt_length = int(encoded["input_ids"].shape[1])  # input_ids: (1, prompt_length)
         options: dict[str, Any] = {
             "max_new_tokens": max_tokens,

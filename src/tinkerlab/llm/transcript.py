@@ -11,7 +11,28 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tinkerlab.core.errors import InputError
 from tinkerlab.llm.messages import Message, Reply
+
+
+def check_transcript_path(path: str | Path) -> Path:
+    """Check that `path` can be a transcript file (a file, or a name not taken, under no file) and return it.
+
+    Raises:
+        InputError: `path` is a folder, or one of its parents is a file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            f"the transcript must be a file, but {str(path)!r} is a folder; "
+            f"give a file such as {str(path / 'transcript.jsonl')!r}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"cannot write the transcript {str(path)!r}: {str(parent)!r} is a file, not a folder")
+            break
+    return path
 
 
 def exchange_record(

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from tinkerlab.cli_options import out_option
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
@@ -23,7 +25,7 @@ def run_command(
     memory_mb: Annotated[
         int, typer.Option("--memory-mb", help="Address-space limit in MB (importing torch takes ~600).")
     ] = 1024,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for returned images and files.")] = None,
+    out: Annotated[Path | None, out_option("a folder for the images and files the code returns.")] = None,
     data: Annotated[
         list[Path] | None,
         typer.Option("--file", help="A file copied into the working directory first (repeatable)."),
@@ -36,7 +38,13 @@ def run_command(
     if str(file) == "-":
         code = sys.stdin.read()
     elif file.is_file():
-        code = file.read_text(encoding="utf-8")
+        try:
+            code = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"expected a Python source file (UTF-8 text), got {str(file)!r}, which holds binary data "
+                f"(byte {exc.start} is not UTF-8); pass the .py file"
+            ) from None
     else:
         raise InputError(f"expected a Python file to run, got {str(file)!r} (not a file)")
     files = {path.name: path for path in data or []}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tinkerlab.core.errors import SketchSyntaxError
+from tinkerlab.core.errors import InputError, SketchSyntaxError
 from tinkerlab.sketch import prompts
 from tinkerlab.sketch.geometry import Grid
 from tinkerlab.sketch.human import human_stroke
@@ -84,7 +84,7 @@ def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "au
     picks "tiny" for the spec "local" and "full" otherwise. `overrides` replace single fields.
     """
     if preset not in ("auto", "full", "tiny"):
-        raise ValueError(f"expected preset 'auto', 'full' or 'tiny', got {preset!r}")
+        raise InputError(f"expected preset 'auto', 'full' or 'tiny', got {preset!r}")
     tiny = preset == "tiny" or (preset == "auto" and model_spec == "local")
     base = (
         AgentConfig(
@@ -394,7 +394,7 @@ class SketchAgent:
         from tinkerlab.llm import Message
 
         if not instruction or not instruction.strip():
-            raise ValueError("expected an editing instruction such as 'add a sun in the top right', got nothing")
+            raise InputError("expected an editing instruction such as 'add a sun in the top right', got nothing")
         start = time.perf_counter()
         concept = sketch.concept or "sketch"
         listing = (
@@ -521,7 +521,7 @@ class Collaboration:
 
 def _check_concept(concept: str) -> str:
     if not isinstance(concept, str) or not concept.strip():
-        raise ValueError(f"expected a concept to draw such as 'sailboat', got {concept!r}")
+        raise InputError(f"expected a concept to draw such as 'sailboat', got {concept!r}")
     return " ".join(concept.split())
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
+
+from tinkerlab.cli_options import Device, Model, NonBlank, Overwrite, Spec, model_option, out_option
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -20,7 +23,13 @@ app = typer.Typer(
     help="SketchAgent: a chat model draws stroke by stroke on a 50x50 grid.",
 )
 
-MODEL_HELP = "local | local:PATH | openai:MODEL | anthropic:MODEL | scripted:FILE"
+Preset = Literal["auto", "full", "tiny"]
+"""The presets of `tinkerlab.sketch.agent.preset_config` (not imported here, so `--help` stays fast)."""
+Mode = Literal["whole", "strokes"]
+"""`tinkerlab.sketch.runs.Mode`."""
+PRESET_HELP = "full (the paper's prompt), tiny (for the embedded 135M model) or auto (tiny for --model local)."
+PresetOption = Annotated[Preset, typer.Option("--preset", help=PRESET_HELP)]
+RECOGNIZERS = Spec(("default", "clip:ARCH:WEIGHTS"))
 
 
 @app.callback()
@@ -30,16 +39,14 @@ def _group() -> None:
 
 @app.command()
 def draw(
-    concept: str = typer.Argument(..., help="What to draw, e.g. 'sailboat'."),
-    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory for the sketch, its pictures and transcript."),
-    mode: str = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
-    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
-    preset: str = typer.Option(
-        "auto",
-        "--preset",
-        help="full (the paper's prompt), tiny (for the embedded 135M model) or auto (tiny for --model local).",
+    concept: str = typer.Argument(
+        ..., parser=NonBlank("a concept to draw, e.g. 'sailboat'"), help="What to draw, e.g. 'sailboat'."
     ),
+    model: Model = "local",
+    out: Annotated[Path, out_option("the run directory for the sketch, its pictures and transcript.")] = ...,
+    mode: Mode = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
+    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    preset: PresetOption = "auto",
     max_tokens: int | None = typer.Option(
         None,
         "--max-tokens",
@@ -49,13 +56,16 @@ def draw(
     max_strokes: int | None = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
     retries: int | None = typer.Option(None, "--retries", min=0, help="Extra attempts after an unreadable reply."),
+    overwrite: Overwrite = False,
+    device: Device = "cpu",
 ) -> None:
-    """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF."""
+    """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF.
+
+    A folder that already holds this drawing is refused unless --overwrite; --device applies to local models.
+    """
     from tinkerlab.sketch.agent import preset_config
     from tinkerlab.sketch.runs import DrawConfig, draw_run
 
-    if mode not in ("whole", "strokes"):
-        raise typer.BadParameter(f"expected 'whole' or 'strokes', got {mode!r}", param_hint="--mode")
     overrides = {"max_tokens": max_tokens, "max_strokes": max_strokes, "retries": retries}
     agent = preset_config(
         model,
@@ -64,7 +74,7 @@ def draw(
         **{k: v for k, v in overrides.items() if v is not None},
     )
     config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
-    result, run = draw_run(config, out)
+    result, run = draw_run(config, out, overwrite=overwrite, device=device)
     for warning in result.sketch.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
@@ -76,14 +86,22 @@ def draw(
 @app.command()
 def edit(
     folder: Path = typer.Argument(..., help="A run directory made by `sketch draw`."),
-    instruction: str = typer.Argument(..., help="What to change, e.g. 'add a sun in the top right'."),
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP + " (default: the drawing's model)"),
+    instruction: str = typer.Argument(
+        ...,
+        parser=NonBlank("an editing instruction, e.g. 'add a sun in the top right'"),
+        help="What to change, e.g. 'add a sun in the top right'.",
+    ),
+    model: Annotated[str | None, model_option()] = None,
     base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    device: Device = "cpu",
 ) -> None:
-    """Edit the latest version of a drawing by instruction: strokes are added, removed or modified."""
+    """Edit the latest version of a drawing by instruction: strokes are added, removed or modified.
+
+    The model is the drawing's own unless --model names another.
+    """
     from tinkerlab.sketch.runs import edit_run
 
-    result, target = edit_run(folder, instruction, model_spec=model, base_url=base_url)
+    result, target = edit_run(folder, instruction, model_spec=model, base_url=base_url, device=device)
     changes = ", ".join(f"{k} {v}" for k, v in result.changes.items() if v) or "no change"
     typer.echo(f"{changes}; now {len(result.sketch)} strokes")
     typer.echo(f"wrote {target / 'sketch.png'}")
@@ -92,7 +110,7 @@ def edit(
 @app.command()
 def render(
     file: Path = typer.Argument(..., help="A text file holding a sketch (a model reply or sketch.txt)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output: .png, .svg, .gif (stroke order) or .txt."),
+    out: Annotated[Path, out_option("the output file: .png, .svg, .gif (stroke order) or .txt.")] = ...,
     grid: bool = typer.Option(False, "--grid", help="Draw on the labelled grid."),
     colors: str | None = typer.Option(None, "--colors", help="'order' (by drawing order) or one colour."),
     size: int | None = typer.Option(None, "--size", min=16, help="Output side in pixels (PNG)."),
@@ -101,13 +119,10 @@ def render(
     ),
 ) -> None:
     """Render a sketch written in the language to PNG, SVG, GIF or canonical text."""
-    from tinkerlab.core.errors import InputError
-    from tinkerlab.sketch.language import parse_sketch
+    from tinkerlab.sketch.language import read_sketch_file
     from tinkerlab.sketch.render import save_sketch
 
-    if not file.is_file():
-        raise InputError(f"sketch file {str(file)!r} does not exist")
-    sketch = parse_sketch(file.read_text(encoding="utf-8"))
+    sketch = read_sketch_file(file)
     for warning in sketch.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     options: dict = {"colors": colors}
@@ -126,7 +141,7 @@ def render(
 
 @app.command()
 def serve(
-    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
+    model: Model = "local",
     base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
@@ -135,17 +150,23 @@ def serve(
     stroke_max_tokens: int | None = typer.Option(
         None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 40 with tiny)."
     ),
-    preset: str = typer.Option("auto", "--preset", help="full, tiny or auto (tiny for --model local)."),
+    preset: PresetOption = "auto",
+    device: Device = "cpu",
 ) -> None:
     """Open a page where you and the agent take turns drawing, one stroke each."""
     from tinkerlab.sketch.agent import SketchAgent, preset_config
     from tinkerlab.sketch.web.app import create_app
     from tinkerlab.sketch.web.server import serve_forever
 
+    if transcript is not None:  # checked now, not at the first stroke
+        from tinkerlab.llm.transcript import check_transcript_path
+
+        check_transcript_path(transcript)
+
     def make_agent():
         from tinkerlab.llm import load_chat_model
 
-        chat_model = load_chat_model(model, base_url=base_url, transcript=transcript)
+        chat_model = load_chat_model(model, base_url=base_url, transcript=transcript, device=device)
         overrides = {"stroke_max_tokens": stroke_max_tokens} if stroke_max_tokens else {}
         return SketchAgent(chat_model, preset_config(model, preset, **overrides))  # type: ignore[arg-type]
 
@@ -167,13 +188,15 @@ def evaluate(
     recognizer: str = typer.Option(
         "default",
         "--recognizer",
+        parser=RECOGNIZERS,
+        metavar="SPEC",
         help="default (offline, built once) or clip:ARCH:WEIGHTS (open_clip with a local checkpoint).",
     ),
     generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
-    model: str = typer.Option("local", "--model", "-m", help=MODEL_HELP),
+    model: Model = "local",
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
-    preset: str = typer.Option("auto", "--preset", help="Agent settings with --generate: full, tiny or auto."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for generated sketches and results.json."),
+    preset: PresetOption = "auto",
+    out: Annotated[Path | None, out_option("a folder for the generated sketches and results.json.")] = None,
     clipart_check: bool = typer.Option(
         False,
         "--clipart-check",
@@ -189,7 +212,11 @@ def evaluate(
     if concepts_file is not None:
         if not concepts_file.is_file():
             raise InputError(f"concepts file {str(concepts_file)!r} does not exist")
-        labels_list = [line.strip().lower() for line in concepts_file.read_text().splitlines() if line.strip()]
+        try:
+            lines = concepts_file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise InputError(f"expected a text file with one concept per line, got {str(concepts_file)!r}") from None
+        labels_list = [line.strip().lower() for line in lines if line.strip()]
     elif concepts:
         labels_list = [c.strip().lower() for c in concepts.split(",") if c.strip()]
     paths = list(sketches or [])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from tinkerlab.core.errors import InputError, SketchSyntaxError
 
@@ -343,7 +344,8 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
             line and column.
 
     Example:
-        >>> parse_sketch("<strokes><s1><points>'x1y1','x5y5'</points><t_values>0,1</t_values></s1></strokes>").strokes[0].points
+        >>> text = "<strokes><s1><points>'x1y1','x5y5'</points><t_values>0,1</t_values></s1></strokes>"
+        >>> parse_sketch(text).strokes[0].points
         ((1, 1), (5, 5))
     """
     reading = _read(text, resolution, strict, require_strokes=True)
@@ -354,6 +356,31 @@ def parse_sketch(text: str, *, resolution: int = RESOLUTION, strict: bool = True
         tuple(reading.warnings),
         resolution,
     )
+
+
+def read_sketch_file(path: str | Path, *, resolution: int = RESOLUTION, strict: bool = True) -> Sketch:
+    """Read a text file holding a sketch (a model reply or a sketch.txt) with `parse_sketch`.
+
+    Raises:
+        InputError: `path` is missing, a folder, or not UTF-8 text (e.g. an image given by mistake).
+        SketchSyntaxError: the text holds no readable sketch (with line and column).
+
+    Example:
+        >>> sketch = read_sketch_file("runs/sailboat/outputs/sketch.txt")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"sketch file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise InputError(f"expected a sketch text file, got {str(path)!r}, which is a folder")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"expected a sketch text file (UTF-8 text, e.g. sketch.txt), got {str(path)!r}, which holds binary data "
+            f"(byte {exc.start} is not UTF-8)"
+        ) from None
+    return parse_sketch(text, resolution=resolution, strict=strict)
 
 
 def _read(text: str, resolution: int, strict: bool, require_strokes: bool) -> _Reading:
