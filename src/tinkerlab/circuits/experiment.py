@@ -29,6 +29,8 @@ from pathlib import Path
 
 import torch
 
+from tinkerlab.circuits.data import LABELS, OBJECTS
+from tinkerlab.core.config import check_count, check_range
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
 
@@ -52,6 +54,15 @@ class ExperimentConfig:
     dcm_epochs: int = 2
     n_completeness: int = 10
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_count(self, "n_boxes", 3, min(len(OBJECTS), len(LABELS)))  # the desiderata need three boxes
+        for name in ("n_accuracy", "n_path_patching", "n_eval", "n_means", "n_dcm", "n_random", "n_completeness"):
+            check_count(self, name, 1)
+        check_range(self, "pp_threshold", 0, 1)
+        check_range(self, "dcm_sparsity", 0)
+        check_count(self, "dcm_epochs", 1)
+        check_count(self, "seed")
 
 
 STEPS = (

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from tinkerlab.circuits.data import entity_batch, random_prompts
+from tinkerlab.circuits.data import LABELS, OBJECTS, entity_batch, random_prompts
 from tinkerlab.circuits.evaluate import accuracy
 from tinkerlab.circuits.models import load_model, model_dir
-from tinkerlab.core.config import config_to_dict
+from tinkerlab.core.config import check_count, check_length, check_positive, check_range, config_error, config_to_dict
 from tinkerlab.core.progress import track
 
 _VARS = "abcdefghjkmnpqrstuvwxyz"
@@ -46,6 +46,16 @@ class WarmupConfig:
     min_boxes: int = 2
     max_boxes: int = 4
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_count(self, "steps", 1)
+        check_count(self, "batch_size", 1)
+        check_positive(self, "lr")
+        check_count(self, "min_boxes", 1)
+        check_count(self, "max_boxes", 1, min(len(OBJECTS), len(LABELS)))
+        if self.max_boxes < self.min_boxes:
+            raise config_error(self, "max_boxes", f"an integer >= min_boxes={self.min_boxes}", self.max_boxes)
+        check_count(self, "seed")
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,21 @@ class FinetuneConfig:
     eval_prompts: int = 200
     eval_seed: int = 4242
     seed: int = 11
+
+    def __post_init__(self) -> None:
+        check_count(self, "steps", 1)
+        check_count(self, "batch_size", 1)
+        check_positive(self, "lr")
+        check_length(self, "n_vars", 2)
+        check_range(self, "arithmetic_fraction", 0, 1)
+        check_range(self, "word_fraction", 0, 1)
+        fewest = 2 if self.arithmetic_fraction > 0 else 1  # a sum names two variables
+        check_count(self, "n_vars[0]", fewest)
+        check_count(self, "n_vars[1]", self.n_vars[0], min(len(_VARS), len(OBJECTS)))
+        check_count(self, "eval_every", 0)
+        check_count(self, "eval_prompts", 1)
+        check_count(self, "eval_seed")
+        check_count(self, "seed")
 
 
 def variable_binding_examples(

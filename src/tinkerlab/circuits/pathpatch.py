@@ -35,6 +35,7 @@ import torch
 
 from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.groups import GROUPS
+from tinkerlab.core.config import check_count, check_length, check_range, config_error
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 from tinkerlab.patching.archmap import arch_map
@@ -65,6 +66,18 @@ class PathPatchConfig:
     rows_per_forward: int = 1200
     tokens_per_forward: int = 8000
     cache_bytes_per_forward: int = 512 * 2**20
+
+    def __post_init__(self) -> None:
+        check_range(self, "threshold", 0, 1)  # a relative drop of p(answer)
+        check_length(self, "max_heads", len(GROUPS))  # one per group: VF, PT, PD, SR
+        for index in range(len(GROUPS)):
+            check_count(self, f"max_heads[{index}]", 1)
+        check_count(self, "min_heads", 0)
+        if self.min_heads > min(self.max_heads):
+            raise config_error(self, "min_heads", f"an integer <= min(max_heads)={min(self.max_heads)}", self.min_heads)
+        check_count(self, "rows_per_forward", 1)
+        check_count(self, "tokens_per_forward", 1)
+        check_count(self, "cache_bytes_per_forward", 1)
 
 
 @dataclass

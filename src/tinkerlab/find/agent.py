@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tinkerlab.core.config import check_count, check_range, check_type
 from tinkerlab.find.protocol import (
     FINAL_REQUEST,
     NO_COMMAND,
@@ -33,6 +34,13 @@ class AgentConfig:
     single_round: bool = False
     max_tokens: int = 512
     temperature: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_count(self, "max_rounds", 0)  # 0: ask for the final answer at once
+        check_type(self, "hints", bool)
+        check_type(self, "single_round", bool)
+        check_count(self, "max_tokens", 1)
+        check_range(self, "temperature", 0, 2)  # the range every chat model accepts
 
 
 class AgentInterpreter:

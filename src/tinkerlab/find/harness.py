@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tinkerlab.core.config import check_count, check_positive
+
 _MARK = "@@FIND-RESULT@@"
 
 # Runs inside the sandbox: executes each interpretation in a fresh namespace, calls its last top-level function
@@ -74,6 +76,11 @@ class SandboxConfig:
     item_timeout_s: float = 2.0
     chunk_size: int = 150
     memory_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        check_positive(self, "item_timeout_s")
+        check_count(self, "chunk_size", 1)
+        check_count(self, "memory_mb", 64)  # the sandbox's smallest memory limit
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tinkerlab.core.config import check_choice, check_count, check_subset, check_type
 from tinkerlab.core.errors import InputError
 
 Category = Literal["numeric", "strings", "entities", "relations"]
@@ -51,6 +52,14 @@ class BuildConfig:
     categories: tuple[str, ...] = CATEGORIES
     mlp_steps: int = 150
     entity_readout: Literal["instruction", "association"] = "instruction"
+
+    def __post_init__(self) -> None:
+        check_count(self, "seed")
+        check_type(self, "small", bool)
+        check_type(self, "lm", str)
+        check_subset(self, "categories", CATEGORIES)
+        check_count(self, "mlp_steps", 1)
+        check_choice(self, "entity_readout", ("instruction", "association"))
 
 
 @dataclass

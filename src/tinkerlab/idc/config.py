@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tinkerlab.core.config import check_count, check_positive, check_range, check_type
 from tinkerlab.pyramid.config import PyramidConfig, SinGANConfig, demo_singan_config
 
 
@@ -31,6 +32,14 @@ class DIPConfig:
     lr: float = 1e-3
     input_noise_std: float = 0.03
     colour_weight: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_count(self, "width", 1)
+        check_count(self, "depth", 1)
+        check_count(self, "iterations", 1)
+        check_positive(self, "lr")
+        check_range(self, "input_noise_std", 0)
+        check_range(self, "colour_weight", 0)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,17 @@ class IDCConfig:
     mask_start_share: float = 0.60
     mask_start_valid_centres: int = 5000
     max_hole_fraction: float = 0.6
+
+    def __post_init__(self) -> None:
+        check_type(self, "base", SinGANConfig)
+        check_type(self, "dip", DIPConfig)
+        check_positive(self, "masked_lr")
+        check_positive(self, "masked_iterations_factor")
+        check_range(self, "boosted_rec_weight", 0)
+        check_range(self, "mask_start_share_coarsest", 0, 1)
+        check_range(self, "mask_start_share", 0, 1)
+        check_count(self, "mask_start_valid_centres", 0)
+        check_range(self, "max_hole_fraction", 0, 1, lo_open=True)
 
 
 def masked_iterations(config: IDCConfig) -> int:

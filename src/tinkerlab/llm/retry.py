@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tinkerlab.core.config import check_count, check_range
 from tinkerlab.core.errors import LLMConnectionError
 
 T = TypeVar("T")
@@ -34,10 +35,9 @@ class RetryPolicy:
     max_delay_s: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.base_delay_s < 0 or self.max_delay_s < 0:
-            raise ValueError(f"retry delays must be >= 0, got {self.base_delay_s} and {self.max_delay_s}")
+        check_count(self, "max_retries", 0)
+        check_range(self, "base_delay_s", 0)
+        check_range(self, "max_delay_s", 0)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (0-based)."""

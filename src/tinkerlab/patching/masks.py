@@ -31,6 +31,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from tinkerlab.core.config import check_choice, check_count, check_length, check_positive, check_range, config_error
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 from tinkerlab.patching.interventions import Head, Intervention, Patch
@@ -86,6 +87,20 @@ class DCMConfig:
     eval_every: int = 4
     split: tuple[float, float] = (0.5, 0.25)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_range(self, "sparsity", 0)
+        check_positive(self, "lr")
+        check_count(self, "epochs", 1)
+        check_count(self, "batch_size", 1)
+        check_choice(self, "relaxation", ("clamp", "sigmoid"))
+        check_count(self, "eval_every", 1)
+        check_length(self, "split", 2)  # (train, eval) shares; the rest is the test split
+        check_range(self, "split[0]", 0, 1, lo_open=True, hi_open=True)
+        check_range(self, "split[1]", 0, 1, lo_open=True, hi_open=True)
+        if self.split[0] + self.split[1] >= 1:
+            raise config_error(self, "split", "train and eval shares summing below 1", tuple(self.split))
+        check_count(self, "seed")
 
 
 @dataclass

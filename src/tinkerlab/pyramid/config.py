@@ -8,8 +8,11 @@ live with those systems and hold a `SinGANConfig` as their `base`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from tinkerlab.core.config import check_count, check_length, check_positive, check_range, check_type, config_error
 
 Device = Literal["cpu", "cuda", "auto"]
 
@@ -31,6 +34,14 @@ class PyramidConfig:
     scale_factor: float = 0.75
     num_scales: int | None = None
 
+    def __post_init__(self) -> None:
+        check_count(self, "min_size", 1)
+        check_count(self, "max_size", 1)
+        if self.max_size < self.min_size:  # the finest scale's shorter side must reach min_size
+            raise config_error(self, "max_size", f"an integer >= min_size={self.min_size}", self.max_size)
+        check_range(self, "scale_factor", 0, 1, lo_open=True, hi_open=True)
+        check_count(self, "num_scales", 1, optional=True)
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -45,6 +56,16 @@ class ModelConfig:
     base_width: int = 32
     max_width: int = 128
     width_doubling_every: int = 4
+
+    def __post_init__(self) -> None:
+        check_count(self, "channels", 1)
+        check_count(self, "num_layers", 2)  # a head and a tail
+        check_count(self, "kernel_size", 1)
+        if self.kernel_size % 2 == 0:  # the generator's padding keeps the image size only for odd kernels
+            raise config_error(self, "kernel_size", "an odd integer", self.kernel_size)
+        check_count(self, "base_width", 1)
+        check_count(self, "max_width", 1)
+        check_count(self, "width_doubling_every", 1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,20 @@ class TrainConfig:
     rec_weight: float = 10.0
     noise_amp_factor: float = 0.1
 
+    def __post_init__(self) -> None:
+        check_count(self, "iterations", 1)
+        check_count(self, "d_steps", 1)
+        check_count(self, "g_steps", 1)
+        check_positive(self, "lr")
+        check_length(self, "betas", 2)
+        check_range(self, "betas[0]", 0, 1, hi_open=True)
+        check_range(self, "betas[1]", 0, 1, hi_open=True)
+        check_range(self, "decay_at", 0, 1)
+        check_positive(self, "decay_gamma")
+        check_range(self, "gp_weight", 0)
+        check_range(self, "rec_weight", 0)
+        check_range(self, "noise_amp_factor", 0)
+
 
 @dataclass(frozen=True)
 class SinGANConfig:
@@ -83,6 +118,15 @@ class SinGANConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
     device: Device = "cpu"
+
+    def __post_init__(self) -> None:
+        check_type(self, "pyramid", PyramidConfig)
+        check_type(self, "model", ModelConfig)
+        check_type(self, "train", TrainConfig)
+        check_count(self, "seed")
+        check_type(self, "device", str)
+        if not (self.device in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", self.device)):
+            raise config_error(self, "device", "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", self.device)
 
 
 def scale_width(model: ModelConfig, index: int) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tinkerlab.core.config import check_choice, check_count, check_range, check_type
 from tinkerlab.core.errors import InputError, SketchSyntaxError
 from tinkerlab.sketch import prompts
 from tinkerlab.sketch.geometry import Grid
@@ -76,6 +77,20 @@ class AgentConfig:
     prefill: Literal["thinking", "answer", "none"] = "thinking"
     forced_strokes: int = 0
     prefill_points: bool = False
+
+    def __post_init__(self) -> None:
+        check_count(self, "resolution", 1)
+        for name in ("max_tokens", "stroke_max_tokens", "plan_max_tokens"):
+            check_count(self, name, 1)
+        check_range(self, "temperature", 0, 2)  # the range every chat model accepts
+        check_range(self, "retry_temperature", 0, 2)
+        check_count(self, "retries", 0)
+        check_count(self, "max_strokes", 1)
+        check_choice(self, "send_image", ("auto", "never"))
+        for name in ("with_example", "compact", "lenient", "prefill_points"):
+            check_type(self, name, bool)
+        check_choice(self, "prefill", ("thinking", "answer", "none"))
+        check_count(self, "forced_strokes", 0)
 
 
 def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "auto", **overrides) -> AgentConfig:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tinkerlab.core.config import config_to_dict
+from tinkerlab.core.config import check_choice, check_type, config_error, config_to_dict
 from tinkerlab.core.errors import ResumeError
 from tinkerlab.core.runs import RunDir
 from tinkerlab.sketch.agent import AgentConfig, DrawResult, EditResult, SketchAgent
@@ -43,6 +43,15 @@ class DrawConfig:
     mode: Mode = "whole"
     base_url: str | None = None
     agent: AgentConfig = field(default_factory=AgentConfig)
+
+    def __post_init__(self) -> None:
+        check_type(self, "concept", str)
+        if not self.concept.strip():
+            raise config_error(self, "concept", "a non-empty concept to draw", self.concept)
+        check_type(self, "model", str)
+        check_choice(self, "mode", ("whole", "strokes"))
+        check_type(self, "base_url", str, optional=True)
+        check_type(self, "agent", AgentConfig)
 
 
 def write_sketch_files(sketch: Sketch, folder: Path, *, colors=None) -> dict[str, Path]:

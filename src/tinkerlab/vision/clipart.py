@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tinkerlab.core.config import check_count, check_range
 from tinkerlab.core.errors import MissingAssetError
 from tinkerlab.vision.features import FeatureExtractor
 from tinkerlab.vision.recognition import PROMPT, EvalResult, evaluate_images
@@ -72,6 +73,12 @@ class ClipartConfig:
     image_size: int = 224
     ridge: float = 1.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_count(self, "extra_files", 0)
+        check_count(self, "image_size", 1)
+        check_range(self, "ridge", 0)
+        check_count(self, "seed")
 
 
 def clipart_label(path: Path) -> str:
