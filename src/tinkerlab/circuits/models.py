@@ -18,8 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from tinkerlab.core.errors import InputError, MissingAssetError, require
 from tinkerlab.core.paths import cache_dir
 
@@ -57,7 +55,7 @@ def load_model(name: ModelName | str = "original", *, path: str | Path | None = 
         InputError: an unknown name.
     """
     _require_transformers()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from tinkerlab.patching.models import load_pretrained
 
     if path is None:
         if name not in MODEL_NAMES:
@@ -72,11 +70,4 @@ def load_model(name: ModelName | str = "original", *, path: str | Path | None = 
         if not is_cached(name):
             raise MissingAssetError(f"the {name!r} circuits model", "tinkerlab circuits finetune")
         path = model_dir(name)
-    path = Path(path)
-    if not (path / "config.json").exists():
-        raise InputError(f"{path} is not a transformers model folder (no config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model.eval()
-    model.requires_grad_(False)
-    return model, tokenizer
+    return load_pretrained(path, with_tokenizer=True)
