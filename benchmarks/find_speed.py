@@ -105,11 +105,13 @@ def lm_speed(n_prompts: int, n_answers: int) -> int:
     base_p, base_a = rows[0][1], rows[1][1]
     print(
         f"  speed-up, P(1):   x{base_p / times['batched + KV cache, 1 thread: P(1)']:.1f} against naive "
-        f"({default_threads} threads), x{times['naive, 1 thread: P(1)'] / times['batched + KV cache, 1 thread: P(1)']:.1f} at 1 thread"
+        f"({default_threads} threads), "
+        f"x{times['naive, 1 thread: P(1)'] / times['batched + KV cache, 1 thread: P(1)']:.1f} at 1 thread"
     )
     print(
         f"  speed-up, answers: x{base_a / times['batched + KV cache, 1 thread: answers']:.1f} against naive "
-        f"({default_threads} threads), x{times['naive, 1 thread: answers'] / times['batched + KV cache, 1 thread: answers']:.1f} at 1 thread"
+        f"({default_threads} threads), "
+        f"x{times['naive, 1 thread: answers'] / times['batched + KV cache, 1 thread: answers']:.1f} at 1 thread"
     )
     agree_p = max(abs(a - b) for a, b in zip(naive_p, with_one, strict=False))
     print(f"  same outputs: max |dP| = {agree_p:.2e}, answers equal: {naive_a == answers} ({answers[:3]}...)")
@@ -168,17 +170,21 @@ def main() -> int:
     print(f"  build numeric suite (1000, 150 MLPs fitted): {t_numeric:6.2f} s")
     print(f"  build string suite (1000, with unit tests):   {t_strings:6.2f} s")
     print(
-        f"  build total:                                  {build:6.2f} s  (target <= 30 s: {'ok' if build <= 30 else 'MISSED'})"
+        f"  build total:                                  {build:6.2f} s  "
+        f"(target <= 30 s: {'ok' if build <= 30 else 'MISSED'})"
     )
     print(
-        f"  score 1000 numeric codes, batched sandbox:    {t_sandbox:6.2f} s  (target <= 60 s: {'ok' if t_sandbox <= 60 else 'MISSED'})"
+        f"  score 1000 numeric codes, batched sandbox:    {t_sandbox:6.2f} s  "
+        f"(target <= 60 s: {'ok' if t_sandbox <= 60 else 'MISSED'})"
     )
     print(f"    ground-truth code success rate:             {success:6.3f}  (noise/corruption keep it below 1)")
     print(
-        f"  baseline: same 1000 codes in-process:         {t_inprocess:6.2f} s  -> sandbox costs x{t_sandbox / t_inprocess:.1f}"
+        f"  baseline: same 1000 codes in-process:         {t_inprocess:6.2f} s  "
+        f"-> sandbox costs x{t_sandbox / t_inprocess:.1f}"
     )
     print(
-        f"  baseline: one sandbox per code (est. 1000):   {t_naive:6.2f} s  -> batching is x{t_naive / t_sandbox:.1f} faster"
+        f"  baseline: one sandbox per code (est. 1000):   {t_naive:6.2f} s  "
+        f"-> batching is x{t_naive / t_sandbox:.1f} faster"
     )
     print(f"  peak memory (this process):                   {peak_mb:6.0f} MB")
     return 0 if build <= 30 and t_sandbox <= 60 else 1

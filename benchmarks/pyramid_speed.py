@@ -114,7 +114,8 @@ def main() -> None:
     print("scale  shape   s/iteration  seconds")
     for report, shape in zip(reports, shapes, strict=False):
         print(
-            f"{report.index:5d}  {shape[0]}x{shape[1]:<4d} {report.seconds / report.iterations:11.4f}  {report.seconds:7.1f}"
+            f"{report.index:5d}  {shape[0]}x{shape[1]:<4d} "
+            f"{report.seconds / report.iterations:11.4f}  {report.seconds:7.1f}"
         )
     print(f"total  {total:.1f} s ({total / 60:.2f} min), {total / args.iterations:.3f} s per iteration over all scales")
 
