@@ -143,3 +143,44 @@ def test_embedding_judge_prefers_the_related_word():
     judge = judges.EmbeddingJudge()
     item = {"candidates": ["tractor", "golfer", "violin"], "answer": 2}
     assert judge.choose("entities", "The function responds to inputs related to golf.", item) == 2
+
+
+def test_an_interpretation_ignoring_sigalrm_does_not_stretch_the_next_items_limit():
+    import time
+
+    specs = [_clean("linear", i) for i in range(3)]
+    codes = {s["id"]: s["code"] for s in specs}
+    codes[specs[0]["id"]] = (
+        "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "def f(x):\n    time.sleep(30)\n    return x\n"
+    )
+    codes[specs[1]["id"]] = "def f(x):\n    while True:\n        pass\n"
+    start = time.monotonic()
+    scores = metrics.score_numeric(specs, codes, harness.SandboxConfig(item_timeout_s=0.5))
+    elapsed = time.monotonic() - start
+    assert [s.score for s in scores] == [0.0, 0.0, 1.0]
+    assert "timed out after 0.5 s" in scores[0].error and "timed out after 0.5 s" in scores[1].error
+    assert elapsed < 10, f"two 0.5 s items took {elapsed:.1f} s"
+
+
+def test_output_over_one_megabyte_is_that_items_error_not_a_crash():
+    pairs = [("a", "A"), ("b", "B")]
+    specs = [{"id": f"s{i}", "test_pairs": pairs} for i in range(3)]
+    codes = {
+        "s0": "def f(x):\n    return x.upper()\n",
+        "s1": "def f(x):\n    return 'y' * 2_000_000\n",  # a result over 1 MB
+        "s2": "def f(x):\n    print('z' * 2_000_000)\n    return x.upper()\n",  # prints over 1 MB
+    }
+    scores = metrics.score_strings_code(specs, codes)
+    assert [s.score for s in scores] == [1.0, 0.0, 0.0]
+    assert "output over the limit" in scores[1].error and "output over the limit" in scores[2].error
+
+
+def test_only_code_inputs_and_kind_reach_the_sandbox():
+    code = (
+        "import gc\ndef f(x):\n"
+        "    return float(any(isinstance(o, dict) and 'ground_truth' in o for o in gc.get_objects()))\n"
+    )
+    item = {"key": "k1", "code": code, "inputs": [1.0], "kind": "numeric", "ground_truth": [42.0]}
+    run = harness.run_codes([item])["k1"]
+    assert run.error is None and run.outputs == [0.0]  # no item in the sandbox holds anything but code and inputs

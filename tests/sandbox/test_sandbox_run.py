@@ -168,7 +168,7 @@ def test_child_processes_are_killed_at_the_timeout() -> None:
         "print(child.pid, flush=True)\n"
         "while True:\n    pass\n"
     )
-    outcome = run(code, timeout_s=1.5)
+    outcome = run(code, timeout_s=1.5, isolation="process")  # pids printed inside the jail are its own
     assert outcome.timed_out
     pid = int(outcome.stdout.split()[0])
     assert _wait_gone(pid), f"process {pid} started by the code still runs"
@@ -176,7 +176,7 @@ def test_child_processes_are_killed_at_the_timeout() -> None:
 
 def test_background_processes_are_killed_when_the_code_finishes() -> None:
     code = "import subprocess\nprint(subprocess.Popen(['sleep', '60']).pid)\n"
-    outcome = run(code, timeout_s=10)
+    outcome = run(code, timeout_s=10, isolation="process")  # pids printed inside the jail are its own
     assert outcome.ok, outcome.error
     assert _wait_gone(int(outcome.stdout.split()[0]))
 

@@ -1,32 +1,29 @@
 """The sandbox harness that runs FIND interpretation code (Schwettmann et al., NeurIPS 2023 D&B) on held-out inputs.
 
-Interpreter code only ever runs inside `tinkerlab.sandbox`; many interpretations share one sandbox process (one call
-per chunk), each with its own time limit, so running 1000 interpretations takes seconds. Code that fails to parse,
-raises, loops or runs out of memory gets an error, and the others still run.
+Interpreter code only ever runs inside `tinkerlab.sandbox`; many interpretations share one sandbox process
+(`SandboxWorker.run_items`), so running 1000 interpretations takes seconds. The per-item wall clock is enforced by
+the parent, not by a signal inside the sandbox that the code could ignore: an item that overruns gets the process
+killed and is recorded as timed out, and the batch goes on in a fresh process. Results travel as length-prefixed
+frames, so a large output never cuts a record; a result over 1 MB is that item's error. Code that fails to parse,
+raises, loops, prints too much or runs out of memory gets an error, and the others still run.
+
+The sandbox sees only the interpretation's code and its inputs: the ground truth stays in the parent, and in the
+jail the suite's folder is not there at all (`SandboxConfig.hidden_paths` also covers it should it lie inside a
+bound folder). In the process fallback the code could still read the suite by its path (see docs/sandbox.md).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tinkerlab.core.config import check_count, check_positive
 
-_MARK = "@@FIND-RESULT@@"
-
-# Runs inside the sandbox: executes each interpretation in a fresh namespace, calls its last top-level function
-# on every input (one value at a time, as the original), with a per-item time limit; prints one result line each.
+# Runs inside the sandbox: executes one interpretation in a fresh namespace and calls its last top-level function
+# on every input (one value at a time, as the original). The time limit is the parent's.
 _HARNESS = r"""
-import ast, io, json, math, signal, sys, contextlib
-
-class _ItemTimeout(BaseException):
-    pass
-
-def _on_alarm(signum, frame):
-    raise _ItemTimeout()
-
-signal.signal(signal.SIGALRM, _on_alarm)
+import ast, math
 
 def _entry_name(code):
     tree = ast.parse(code)
@@ -44,29 +41,22 @@ def _encode(value, kind):
         return value if math.isfinite(value) else None
     return value if isinstance(value, str) else {"non_string": repr(value)[:200]}
 
-def _score_items(items, item_timeout):
-    for item in items:
-        result = {"key": item["key"], "outputs": None, "error": None}
-        sink = io.StringIO()
-        signal.setitimer(signal.ITIMER_REAL, item_timeout)
-        try:
-            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                name = _entry_name(item["code"])
-                namespace = {"__name__": "interpretation"}
-                exec(compile(item["code"], "<interpretation>", "exec"), namespace)
-                function = namespace[name]
-                result["outputs"] = [_encode(function(value), item["kind"]) for value in item["inputs"]]
-        except _ItemTimeout:
-            result["error"] = "timed out after %s s" % item_timeout
-        except MemoryError:
-            result["error"] = "memory limit exceeded"
-        except BaseException as exc:
-            result["error"] = "%s: %s" % (type(exc).__name__, str(exc)[:300])
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        sys.__stdout__.write(MARK + json.dumps(result) + "\n")
-        sys.__stdout__.flush()
+def _score_item(item):
+    result = {"outputs": None, "error": None}
+    try:
+        name = _entry_name(item["code"])
+        namespace = {"__name__": "interpretation"}
+        exec(compile(item["code"], "<interpretation>", "exec"), namespace)
+        function = namespace[name]
+        result["outputs"] = [_encode(function(value), item["kind"]) for value in item["inputs"]]
+    except MemoryError:
+        result["error"] = "memory limit exceeded"
+    except BaseException as exc:
+        result["error"] = "%s: %s" % (type(exc).__name__, str(exc)[:300])
+    return result
 """
+
+MAX_RESULT_BYTES = 1_000_000  # one interpretation's outputs (JSON)
 
 
 @dataclass(frozen=True)
@@ -74,8 +64,10 @@ class SandboxConfig:
     """Limits for running interpretation code."""
 
     item_timeout_s: float = 2.0
-    chunk_size: int = 150
+    chunk_size: int = 150  # interpretations sent to the sandbox per request
     memory_mb: int = 1024
+    isolation: str | None = None  # "auto", "jail", "process"; None reads $TINKERLAB_SANDBOX
+    hidden_paths: tuple[str, ...] = ()  # folders the code must not see (the suite's), see tinkerlab.sandbox
 
     def __post_init__(self) -> None:
         check_positive(self, "item_timeout_s")
@@ -96,9 +88,11 @@ def run_codes(items: list[dict[str, Any]], config: SandboxConfig = SandboxConfig
     """Run many interpretation codes in the sandbox, batched; each item is
     ``{"key": str, "code": str, "inputs": list, "kind": "numeric" | "strings"}``.
 
+    Only ``code``, ``inputs`` and ``kind`` reach the sandbox.
+
     Returns:
-        key -> `CodeRun`. An item whose code loops past the limit, crashes the process or exhausts memory gets
-        an error; the others still run.
+        key -> `CodeRun`. An item whose code loops past the limit, crashes the process, exhausts memory or returns
+        more than 1 MB gets an error; the others still run.
     """
     from tinkerlab.sandbox import SandboxWorker
 
@@ -109,29 +103,26 @@ def run_codes(items: list[dict[str, Any]], config: SandboxConfig = SandboxConfig
             results[item["key"]] = CodeRun(item["key"], None, "no code")
     if not pending:
         return results
-    budget = config.item_timeout_s * config.chunk_size + 30.0
-    setup = f"MARK = {_MARK!r}\n" + _HARNESS
-    with SandboxWorker(timeout_s=budget, memory_mb=config.memory_mb, setup_code=setup) as worker:
-        start = 0
-        while start < len(pending):
+    hidden = tuple(str(Path(p)) for p in config.hidden_paths)
+    with SandboxWorker(
+        timeout_s=30.0,  # the set-up code only; each item has its own limit
+        memory_mb=config.memory_mb,
+        setup_code=_HARNESS,
+        isolation=config.isolation,
+        hidden_paths=hidden,
+    ) as worker:
+        for start in range(0, len(pending), config.chunk_size):
             chunk = pending[start : start + config.chunk_size]
-            payload = json.dumps(chunk)
-            call = f"_score_items(__import__('json').loads({payload!r}), {config.item_timeout_s!r})"
-            outcome = worker.run(call)
-            done = 0
-            for line in outcome.stdout.splitlines():
-                if line.startswith(_MARK):
-                    record = json.loads(line[len(_MARK) :])
-                    results[record["key"]] = CodeRun(record["key"], record["outputs"], record["error"])
-                    done += 1
-            if done < len(chunk):
-                # the process died or hung in C code on chunk[done]: record it and carry on after it (the
-                # worker restarts and runs the harness set-up again)
-                reason = outcome.error or "the sandbox process stopped"
-                first_line = reason.strip().splitlines()[-1] if reason.strip() else reason
-                bad = chunk[done]
-                results[bad["key"]] = CodeRun(bad["key"], None, f"sandbox failure: {first_line}"[:400])
-                start += done + 1
-            else:
-                start += len(chunk)
+            payload = [{"code": i["code"], "inputs": i["inputs"], "kind": i["kind"]} for i in chunk]
+            ran = worker.run_items(
+                "_score_item", payload, item_timeout_s=config.item_timeout_s, max_record_bytes=MAX_RESULT_BYTES
+            )
+            for item, result in zip(chunk, ran, strict=True):
+                key = item["key"]
+                if isinstance(result.value, dict):
+                    results[key] = CodeRun(key, result.value.get("outputs"), result.value.get("error"))
+                elif (result.error or "").startswith("the sandbox process"):  # the process died on this item
+                    results[key] = CodeRun(key, None, f"sandbox failure: {result.error}"[:400])
+                else:  # timed out, or its output was over the limit
+                    results[key] = CodeRun(key, None, result.error or "no result")
     return results

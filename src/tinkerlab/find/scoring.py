@@ -5,6 +5,7 @@ evaluator (a chat model or one of `judges`); writes scores.json and scores.csv.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -37,6 +38,8 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
     records = load_interpretations(run_dir)
     _, run_config = RunDir.load(run_dir, system="find", hint="make one with `tinkerlab find run`")
     suite = load_suite(run_config["suite"], categories=tuple(records))
+    # The sandbox gets each interpretation's code and inputs only; the suite (with the ground truth) stays hidden.
+    config = dataclasses.replace(config, hidden_paths=(*config.hidden_paths, str(Path(run_config["suite"]).resolve())))
     scores: list[Score] = []
     for category, by_id in records.items():
         specs = [s for s in suite.functions[category] if s["id"] in by_id]

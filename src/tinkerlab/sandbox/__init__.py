@@ -4,12 +4,14 @@
 and saved images, error, timed_out). `SandboxWorker` keeps one process alive so variables persist between calls,
 as agents that work over many turns need (MAIA's notebook-style experiments, for instance).
 
-The isolation is about resources and the environment (memory, time, a scratch directory, no API keys), not a
-security boundary: see docs/sandbox.md.
+Where bubblewrap works the process runs in a jail (new user, pid, network, IPC and mount namespaces; only the
+interpreter, its packages and the scratch directory visible); otherwise it falls back to a plain process with the
+same limits and environment, which is not a security boundary. `Outcome.isolation` says which ran; see
+docs/sandbox.md for what each mode contains.
 """
 
-from tinkerlab.sandbox.outcome import Outcome
+from tinkerlab.sandbox.outcome import ItemResult, Outcome
 from tinkerlab.sandbox.runner import run
 from tinkerlab.sandbox.worker import SandboxWorker
 
-__all__ = ["Outcome", "SandboxWorker", "run"]
+__all__ = ["ItemResult", "Outcome", "SandboxWorker", "run"]

@@ -15,7 +15,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @app.callback()
 def _sandbox() -> None:
-    """Run model-written Python with time and memory limits, in a scratch directory, without API keys."""
+    """Run model-written Python with time and memory limits, in a scratch directory, without API keys (in a
+    bubblewrap jail where available)."""
 
 
 @app.command("run")
@@ -29,6 +30,14 @@ def run_command(
     data: Annotated[
         list[Path] | None,
         typer.Option("--file", help="A file copied into the working directory first (repeatable)."),
+    ] = None,
+    isolation: Annotated[
+        str | None,
+        typer.Option(
+            "--isolation",
+            help="auto (bubblewrap jail where it works), jail (required) or process (fallback); "
+            "default: $TINKERLAB_SANDBOX, else auto.",
+        ),
     ] = None,
 ) -> None:
     """Run FILE in the sandbox: print its stdout, stderr and error; save images (and files) into --out."""
@@ -48,7 +57,7 @@ def run_command(
     else:
         raise InputError(f"expected a Python file to run, got {str(file)!r} (not a file)")
     files = {path.name: path for path in data or []}
-    outcome = run(code, timeout_s=timeout, memory_mb=memory_mb, files=files)
+    outcome = run(code, timeout_s=timeout, memory_mb=memory_mb, files=files, isolation=isolation)
     if outcome.stdout:
         typer.echo(outcome.stdout, nl=not outcome.stdout.endswith("\n"))
     if outcome.stderr:
@@ -66,6 +75,7 @@ def run_command(
         typer.echo(f"{len(outcome.images)} image(s) returned (use --out DIR to save them)", err=True)
     if outcome.error:
         typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)
-    typer.echo(f"[{'ok' if outcome.ok else 'failed'} in {outcome.duration_s:.2f} s]", err=True)
+    status = "ok" if outcome.ok else "failed"
+    typer.echo(f"[{status} in {outcome.duration_s:.2f} s, isolation: {outcome.isolation}]", err=True)
     if not outcome.ok:
         raise typer.Exit(124 if outcome.timed_out else 1)

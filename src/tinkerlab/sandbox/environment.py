@@ -1,7 +1,8 @@
 """The environment variables sandboxed code sees: built from an allow-list, never copied wholesale.
 
 Nothing whose name looks like a credential (KEY, TOKEN, SECRET, PASSWORD, ...) is passed on, even when it is on
-the allow-list or the caller adds it, so API keys of the parent process never reach model-written code.
+the allow-list or the caller adds it, so API keys of the parent process never reach model-written code. Nothing of
+tinkerlab's own (`TINKERLAB_*`: the user cache with its LLM responses, the sandbox setting) is passed on either.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ PASS_THROUGH = (
     "HF_HUB_OFFLINE",
     "TRANSFORMERS_OFFLINE",
     "TORCH_HOME",
-    "TINKERLAB_CACHE",
 )
 
 SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|COOKIE|SESSION|AUTH", re.IGNORECASE)
+OWN_PREFIX = "TINKERLAB_"
 
 MATPLOTLIB_BACKEND = "module://_tinkerlab_sandbox_mpl"
 
@@ -48,7 +49,8 @@ def sandbox_environment(
     Args:
         scratch_dir: The working directory; it is also HOME, and `.tmp` inside it is TMPDIR.
         threads: Threads allowed to OpenMP/BLAS/MKL/numexpr pools (1 keeps the process small and predictable).
-        matplotlib_config_dir: A persistent folder for matplotlib's font cache (else it is rebuilt every run).
+        matplotlib_config_dir: The worker's own matplotlib config folder (inside its scratch, so nothing planted
+            there reaches another worker).
         parent: The environment to take allow-listed values from (default: `os.environ`).
 
     Returns:
@@ -75,9 +77,12 @@ def sandbox_environment(
             "VECLIB_MAXIMUM_THREADS": str(threads),
             # Few malloc arenas: each arena reserves address space, which counts against RLIMIT_AS.
             "MALLOC_ARENA_MAX": "2",
-            "TINKERLAB_SANDBOX": "1",
         }
     )
     if matplotlib_config_dir is not None:
         env["MPLCONFIGDIR"] = str(matplotlib_config_dir)
-    return {name: value for name, value in env.items() if not is_secret_name(name)}
+    return {
+        name: value
+        for name, value in env.items()
+        if not is_secret_name(name) and not name.upper().startswith(OWN_PREFIX)
+    }

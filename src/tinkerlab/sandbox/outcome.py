@@ -27,6 +27,7 @@ class Outcome:
         memory_exceeded: True when the code failed to allocate memory under the limit.
         state_lost: True when a `SandboxWorker` had to restart its process (after a timeout or a crash), so
             variables and imports from earlier calls are gone.
+        isolation: Which mode ran the code: "bubblewrap" (the jail) or "process" (the fallback).
     """
 
     stdout: str = ""
@@ -38,6 +39,7 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)
     memory_exceeded: bool = False
     state_lost: bool = False
+    isolation: str = "process"
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,22 @@ class Outcome:
         if self.images:
             parts.append(f"{len(self.images)} image(s) returned")
         return "\n".join(parts) if parts else "(no output)"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item of `SandboxWorker.run_items`: the function's JSON result, or why there is none.
+
+    Attributes:
+        value: What the function returned (decoded JSON); None on an error.
+        error: None on success; else "Type: message", "timed out after N s", "output over the limit ...", or how
+            the sandbox process died while running this item.
+        timed_out: True when the parent killed the process because this item ran past its wall clock.
+    """
+
+    value: object = None
+    error: str | None = None
+    timed_out: bool = False
 
 
 def _cut(text: str, max_chars: int) -> str:

@@ -23,6 +23,7 @@ import traceback
 import types
 
 _HEADER = struct.Struct(">Q")
+_PR_SET_PDEATHSIG = 1
 _MEMORY_MARKERS = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc", "out of memory")
 _BACKEND_MODULE = "_tinkerlab_sandbox_mpl"
 
@@ -135,24 +136,30 @@ def _is_memory_error(exc: BaseException) -> bool:
 
 
 def collect_figures() -> tuple[list[str], str]:
-    """PNG pictures (base64) of figures shown with plt.show() and figures still open; then closes them all."""
-    pictures: list[bytes] = []
-    notes = ""
-    backend = sys.modules.get(_BACKEND_MODULE)
-    if backend is not None:
-        pictures.extend(backend.take_shown())
+    """PNG pictures (base64) of figures shown with plt.show() and figures still open, within the picture budget;
+    then closes them all."""
     pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:
-        import io
+    backend = sys.modules.get(_BACKEND_MODULE)
+    if pyplot is None and backend is None:
+        return [], ""
+    if backend is None:  # the code chose another backend: the budget and PNG helper live in ours all the same
+        import importlib
 
+        backend = importlib.import_module(_BACKEND_MODULE)
+    notes = ""
+    if pyplot is not None:
         for number in pyplot.get_fignums():
             try:
-                buffer = io.BytesIO()
-                pyplot.figure(number).savefig(buffer, format="png")
-                pictures.append(buffer.getvalue())
+                backend.capture(pyplot.figure(number))
             except Exception as exc:  # noqa: BLE001 - a broken figure must not hide the rest of the outcome
                 notes += f"[sandbox] figure {number} could not be rendered: {type(exc).__name__}: {exc}\n"
         pyplot.close("all")
+    pictures, skipped = backend.take_shown()
+    if skipped:
+        notes += (
+            f"[sandbox] {skipped} figure(s) not returned: over the budget of {backend.MAX_PICTURES} pictures or "
+            f"{backend.MAX_TOTAL_PIXELS} pixels per call\n"
+        )
     return [base64.b64encode(picture).decode("ascii") for picture in pictures], notes
 
 
@@ -196,6 +203,108 @@ def execute(request: dict, namespace: dict, memory_mb: int) -> dict:
     }
 
 
+class _BoundedSink:
+    """A text stream that keeps nothing and counts what was written (an item's prints in `run_items`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def run_items(request: dict, namespace: dict, reply_fd: int) -> None:
+    """Call `namespace[request["function"]](item)` on every item, one frame before and one after each.
+
+    The parent enforces each item's wall clock from the `item_start` frame on (killing this process when an item
+    overruns), so nothing here relies on signals the code could ignore. A result (JSON) or the prints of one item
+    larger than `max_record_bytes` become that item's error.
+    """
+    import contextlib
+
+    handler = namespace.get(request["function"])
+    cap = int(request["max_record_bytes"])
+    first = int(request.get("first", 0))
+    timeout_s = float(request["item_timeout_s"])
+    for index, item in enumerate(request["items"], start=first):
+        write_frame(reply_fd, {"op": "item_start", "index": index})
+        sink = _BoundedSink()
+        record: dict = {"op": "item_done", "index": index, "value": None, "error": None}
+        _arm_cpu_backstop(timeout_s)
+        try:
+            if handler is None:
+                raise NameError(f"the batch function {request['function']!r} is not defined")
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                record["value"] = handler(item)
+        except BaseException as exc:  # noqa: BLE001 - the item's failure is data for the parent
+            record["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            del exc
+        finally:
+            _disarm_cpu_backstop()
+        try:
+            body = json.dumps(record).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            body = json.dumps({**record, "value": None, "error": f"the result is not JSON: {exc}"[:300]}).encode()
+        if len(body) > cap or sink.size > cap:
+            what = f"its result is {len(body)} bytes" if len(body) > cap else f"it printed {sink.size} characters"
+            message = f"output over the limit of {cap} bytes per item ({what})"
+            body = json.dumps({**record, "value": None, "error": message}).encode("utf-8")
+        _write_body(reply_fd, body)
+    write_frame(reply_fd, {"op": "items_done"})
+
+
+def _write_body(fd: int, body: bytes) -> None:
+    view = memoryview(_HEADER.pack(len(body)) + body)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Ask the kernel to SIGKILL this process when the parent dies (prctl PR_SET_PDEATHSIG); exit if it already did."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def _start_watchdog(lifeline_fd: int, keep: tuple[int, ...]) -> None:
+    """Fork a small process in this process group that kills the whole group when the parent goes away.
+
+    The parent holds the only write end of `lifeline_fd`; when it dies, the read here ends and the group
+    (processes the code starts included, unless they left it) is killed with SIGKILL.
+    """
+    if os.fork() != 0:
+        os.close(lifeline_fd)
+        return
+    try:
+        for fd in (0, 1, 2, *keep):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        while True:
+            try:
+                if not os.read(lifeline_fd, 1):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
 def _end_streams(sentinel: bytes) -> None:
     """Flush the code's output and mark the end of this call on stdout and stderr."""
     for stream, fd in ((sys.__stdout__, 1), (sys.__stderr__, 2)):
@@ -220,12 +329,21 @@ def main() -> None:
     user_main = types.ModuleType("__main__")
     user_main.__dict__["__builtins__"] = builtins
     sys.modules["__main__"] = user_main
+    _die_with_parent(config.get("parent_pid"))
+    if os.getpgid(0) != os.getpid():  # in the jail bwrap's own process leads the session: lead our own group
+        os.setsid()
+    if config.get("lifeline_fd") is not None:
+        _start_watchdog(int(config["lifeline_fd"]), (request_fd, reply_fd))
     apply_limits(config)
     write_frame(reply_fd, {"op": "ready", "pid": os.getpid()})
     while True:
         request = read_frame(request_fd)
         if request is None or request.get("op") == "exit":
             break
+        if request.get("op") == "items":
+            run_items(request, user_main.__dict__, reply_fd)
+            _end_streams(sentinel)
+            continue
         reply = execute(request, user_main.__dict__, memory_mb)
         _end_streams(sentinel)
         write_frame(reply_fd, reply)
