@@ -1,4 +1,4 @@
-"""Shared core: errors, seeding and device choice, run directories, image/audio I/O, offline assets.
+"""Shared core: errors, seeding and device choice, run directories, jobs, image/audio I/O, offline assets.
 
 The core imports nothing else of tinkerlab; systems import the core.
 """
@@ -10,15 +10,19 @@ from tinkerlab.core.errors import (
     ResumeError,
     TinkerlabError,
 )
+from tinkerlab.core.jobs import JobError, JobResult, map_jobs
 from tinkerlab.core.runs import RunDir
 
 __all__ = [
     "InputError",
+    "JobError",
+    "JobResult",
     "MissingAssetError",
     "MissingDependencyError",
     "ResumeError",
     "RunDir",
     "TinkerlabError",
+    "map_jobs",
     "seed_everything",
 ]
 

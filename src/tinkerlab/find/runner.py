@@ -1,9 +1,9 @@
 """Running interpreters over a FIND suite: resumable, parallel on a local process pool (or Ray).
 
-Each (category, function) is one job described as data; a worker process loads the suite and the interpreter
-once and answers jobs. Finished jobs are written to ``RUN/outputs/interpretations/<category>/<id>.json``
-(description, domain, code, full transcript) and recorded in ``RUN/state.json``, so an interrupted run resumes
-where it stopped.
+Each (category, function) is one job described as data, mapped by `tinkerlab.core.jobs`; a worker process loads
+the suite and the interpreter once and answers jobs. Finished jobs are written to
+``RUN/outputs/interpretations/<category>/<id>.json`` (description, domain, code, full transcript) and recorded in
+``RUN/state.json``, so an interrupted run resumes where it stopped.
 
 Interpreter specs:
     ``baseline``          fit (numeric), search (strings), exemplar (entities, relations)
@@ -17,14 +17,14 @@ from __future__ import annotations
 import functools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from tinkerlab.core.errors import InputError
+from tinkerlab.core.config import check_count, check_subset, check_type, config_error
+from tinkerlab.core.errors import InputError, TinkerlabError
+from tinkerlab.core.jobs import JobExecutor as Executor
 
-Executor = Literal["local", "ray"]
 BASELINE_FOR = {"numeric": "fit", "strings": "search", "entities": "exemplar", "relations": "exemplar"}
 BASELINES = {
     "fit": ("numeric",),
@@ -57,6 +57,22 @@ class RunConfig:
     single_round: bool = False
     max_rounds: int = 20
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_type(self, "interpreter", str)
+        known = self.interpreter == "baseline" or self.interpreter in BASELINES or self.interpreter.startswith("agent:")
+        if not known:
+            expected = f"'baseline', one of {sorted(BASELINES)} or 'agent:<llm spec>' (e.g. agent:local)"
+            raise config_error(
+                self, "interpreter", expected, self.interpreter, got=f"unknown interpreter {self.interpreter!r}"
+            )
+        check_type(self, "suite", (str, os.PathLike))
+        check_subset(self, "categories", tuple(BASELINE_FOR))
+        check_count(self, "limit", 1, optional=True)
+        check_type(self, "hints", bool)
+        check_type(self, "single_round", bool)
+        check_count(self, "max_rounds", 0)
+        check_count(self, "seed")
 
 
 def check_interpreter_spec(spec: str) -> None:
@@ -147,35 +163,35 @@ def run_interpretations(
     workers: int | None = None,
     executor: Executor = "local",
     overwrite: bool = False,
+    ray_address: str | None = None,
 ) -> Path:
     """Interpret the suite's functions and write a run directory (resuming a matching one).
 
     Args:
         out: the run folder.
         config: what to run.
-        workers: processes of the local pool (default: the CPU count, at most 4; 1 runs in-process).
+        workers: processes of the local pool (default: the CPU count, at most 4; 1 runs in-process); with Ray,
+            the CPUs of the local cluster it starts (default: all) or the jobs in flight on an existing one.
         executor: 'local' (process pool) or 'ray' (needs `pip install 'tinkerlab[ray]'`).
         overwrite: start afresh in a folder that holds a run with another config.
+        ray_address: the Ray cluster to use (default: RAY_ADDRESS, else a local one on 127.0.0.1).
 
     Returns:
         The run folder.
 
     Raises:
         MissingDependencyError: executor 'ray' without ray installed.
-        InputError: a bad interpreter spec or category.
+        InputError: a bad interpreter spec, category, executor or worker count.
         ResumeError: the folder holds a different run.
+        TinkerlabError: some jobs died in the executor (a worker crashed); the others are saved, and running the
+            same call again retries the rest.
     """
-    from tinkerlab.core.progress import make_progress
+    from tinkerlab.core.jobs import check_executor, map_jobs
     from tinkerlab.core.runs import RunDir, atomic_write_text
     from tinkerlab.find.suite import load_suite
 
     check_interpreter_spec(config.interpreter)
-    if executor not in ("local", "ray"):
-        raise InputError(f"executor must be 'local' or 'ray', got {executor!r}")
-    if executor == "ray":
-        from tinkerlab.core.errors import require
-
-        require("ray", extra="ray")
+    check_executor(executor, workers)
     suite_path = str(Path(config.suite).resolve())
     load_suite(suite_path, categories=())  # fails early on a missing or incompatible suite
     config = RunConfig(**{**config.__dict__, "suite": suite_path})
@@ -195,39 +211,33 @@ def run_interpretations(
         done.add(f"{record['category']}/{record['function_id']}")
         run.save_state({"done": sorted(done)})
 
-    with make_progress() as progress:
-        task = progress.add_task(f"interpreting ({config.interpreter})", total=len(jobs))
-        if executor == "ray":
-            for record in _run_ray(jobs):
-                finish(record)
-                progress.advance(task)
-        else:
-            count = workers or min(4, os.cpu_count() or 1)
-            if count <= 1 or len(jobs) <= 1:
-                for job in jobs:
-                    finish(run_job(job))
-                    progress.advance(task)
-            else:
-                with ProcessPoolExecutor(max_workers=count) as pool:
-                    futures = [pool.submit(run_job, job) for job in jobs]
-                    for future in as_completed(futures):
-                        finish(future.result())
-                        progress.advance(task)
+    count = workers
+    if executor == "local":
+        count = 1 if len(jobs) <= 1 else workers or min(4, os.cpu_count() or 1)
+    results = map_jobs(
+        run_job,
+        jobs,
+        executor=executor,
+        workers=count,
+        ordered=False,
+        progress=f"interpreting ({config.interpreter})",
+        ray_address=ray_address,
+    )
+    lost = []
+    for result in results:
+        if result.ok:
+            finish(result.value)
+            continue
+        # run_job returns its own failures as records, so this job died in the executor: left for a rerun
+        lost.append(f"{result.job['category']}/{result.job['function_id']}")
+        run.log(f"{lost[-1]} did not finish: {result.error}")
     run.log(f"finished: {len(done)} functions interpreted")
+    if lost:
+        raise TinkerlabError(
+            f"{len(lost)} of {len(jobs)} functions did not finish ({', '.join(lost[:5])}; see {run.path / 'run.log'}); "
+            "run the same command again to retry them"
+        )
     return run.path
-
-
-def _run_ray(jobs: list[dict[str, Any]]):
-    from tinkerlab.core.errors import require
-
-    ray = require("ray", extra="ray")
-    if not ray.is_initialized():
-        ray.init(ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(run_job)
-    pending = [remote.remote(job) for job in jobs]
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(ready[0])
 
 
 def load_interpretations(run_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
