@@ -147,27 +147,6 @@ def test_docstring_example_runs():
     assert doctest.testmod(jobs_module).failed == 0
 
 
-def _marked_processes(marker: str) -> list[int]:
-    """Processes other than this one whose environment carries the marker (so were started from this test)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environment = handle.read()
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[1].split()[0]
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                # multiprocessing's resource tracker serves this process until it exits, not one pool
-                tracker = b"multiprocessing.resource_tracker" in handle.read()
-        except OSError:
-            continue
-        if marker.encode() in environment and state != b"Z" and not tracker:
-            found.append(int(entry))
-    return found
-
-
 def _listening_hosts(pids: list[int]) -> set[str]:
     """The local addresses (hex, as /proc/net/tcp* writes them) on which these processes listen."""
     sockets = set()
@@ -194,7 +173,7 @@ LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F", "000000000000000
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads sockets and processes from /proc")
-def test_ray_returns_failures_like_the_pool_listens_on_loopback_only_and_cleans_up(monkeypatch):
+def test_ray_returns_failures_like_the_pool_listens_on_loopback_only_and_cleans_up(monkeypatch, leftover_processes):
     ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
     marker = f"TINKERLAB_JOBS_TEST_{uuid.uuid4().hex}"
     monkeypatch.setenv(marker, "1")
@@ -204,7 +183,7 @@ def test_ray_returns_failures_like_the_pool_listens_on_loopback_only_and_cleans_
 
     def shutdown_after_looking(*args: Any, **kwargs: Any) -> None:
         seen["node"] = ray.nodes()[0]["NodeManagerAddress"]
-        seen["processes"] = _marked_processes(marker)
+        seen["processes"] = leftover_processes(marker)
         seen["hosts"] = _listening_hosts(seen["processes"])
         real_shutdown(*args, **kwargs)
 
@@ -231,6 +210,6 @@ def test_ray_returns_failures_like_the_pool_listens_on_loopback_only_and_cleans_
     assert seen["node"] == "127.0.0.1" and len(seen["processes"]) >= 3  # gcs, raylet, workers
     assert seen["hosts"] and seen["hosts"] <= LOOPBACK_HEX, f"Ray listened on {seen['hosts'] - LOOPBACK_HEX}"
     deadline = time.monotonic() + 20
-    while _marked_processes(marker) and time.monotonic() < deadline:
+    while leftover_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _marked_processes(marker) == []
+    assert leftover_processes(marker) == []

@@ -12,28 +12,7 @@ from tinkerlab.find.runner import RunConfig, load_interpretations, run_interpret
 from tinkerlab.find.suite import BuildConfig, build_suite
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Live processes other than this one whose environment carries the marker (so were started from here)."""
-    found = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environment = handle.read()
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[1].split()[0]
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                # multiprocessing's resource tracker serves this process until it exits, not one pool
-                tracker = b"multiprocessing.resource_tracker" in handle.read()
-        except OSError:
-            continue
-        if marker.encode() in environment and state != b"Z" and not tracker:
-            found.append(int(entry))
-    return found
-
-
-def test_find_run_on_ray_matches_the_process_pool(tmp_path, monkeypatch):
+def test_find_run_on_ray_matches_the_process_pool(tmp_path, monkeypatch, leftover_processes):
     # make test installs ray (the `all` extra); a checkout without it skips, CI must not
     ray = __import__("ray") if os.environ.get("CI") else pytest.importorskip("ray")
     marker = f"TINKERLAB_FIND_RAY_TEST_{uuid.uuid4().hex}"
@@ -56,6 +35,6 @@ def test_find_run_on_ray_matches_the_process_pool(tmp_path, monkeypatch):
     again = run_interpretations(tmp_path / "ray", config, executor="ray", workers=2)  # resumes: nothing to start
     assert "0 to go (ray)" in (again / "run.log").read_text()
     deadline = time.monotonic() + 20
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while leftover_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _processes_with(marker) == [], "the Ray cluster or the pool left processes behind"
+    assert leftover_processes(marker) == [], "the Ray cluster or the pool left processes behind"

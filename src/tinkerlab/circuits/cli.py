@@ -11,27 +11,13 @@ from typing import Annotated, Literal
 
 import typer
 
+from tinkerlab.circuits.steps import STEPS
 from tinkerlab.cli_options import Seed, Spec, model_option, one_of, out_option
 
 app = typer.Typer(
     help="Entity-tracking circuits (Prakash et al., ICLR 2024): patching, DCM, CMAP.", no_args_is_help=True
 )
 
-STEPS = (
-    "accuracy",
-    "pp_base",
-    "pp_finetuned",
-    "faithfulness",
-    "overlap",
-    "sizes",
-    "dcm",
-    "dcm_finetuned",
-    "semantics",
-    "extra",
-    "cmap",
-    "completeness",
-)
-"""`tinkerlab.circuits.experiment.STEPS`, in order (not imported here: the experiment module loads torch)."""
 STEP_SPEC = Spec(STEPS)
 Kind = Literal["plain", "path-patching", "positional", "object_value", "box_label_value"]
 """Prompt sets: plain, path-patching pairs, or the pairs of one desideratum (`tinkerlab.circuits.data.DESIDERATA`)."""

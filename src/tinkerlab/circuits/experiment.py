@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from tinkerlab.circuits.data import LABELS, OBJECTS
+from tinkerlab.circuits.steps import REQUIRES, STEPS
 from tinkerlab.core.config import check_count, check_range
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
@@ -65,33 +66,7 @@ class ExperimentConfig:
         check_count(self, "seed")
 
 
-STEPS = (
-    "accuracy",
-    "pp_base",
-    "pp_finetuned",
-    "faithfulness",
-    "overlap",
-    "sizes",
-    "dcm",
-    "dcm_finetuned",
-    "semantics",
-    "extra",
-    "cmap",
-    "completeness",
-)
 SIZE_THRESHOLDS = (0.04, 0.02, 0.01, 0.005)
-REQUIRES: dict[str, tuple[str, ...]] = {
-    "faithfulness": ("pp_base",),
-    "overlap": ("pp_base", "pp_finetuned"),
-    "sizes": ("pp_base",),
-    "completeness": ("pp_base",),
-    "dcm": ("pp_base",),
-    "dcm_finetuned": ("pp_finetuned",),
-    "semantics": ("dcm",),
-    "extra": ("dcm",),
-    "cmap": ("pp_base",),
-}
-"""The steps whose saved results a step reads (every step of `STEPS` comes after the steps it needs)."""
 
 
 class Experiment:
