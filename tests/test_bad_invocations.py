@@ -127,6 +127,13 @@ CASES = [
         "is a file",
     ),
     ("llm-bad-spec", ["llm", "chat", "hi", "--model", "nonsense"], "openai:MODEL"),
+    ("llm-bad-base-url", ["llm", "chat", "hi", "--model", "openai:m", "--base-url", "not-a-url"], "http://"),
+    (
+        "sketch-bad-base-url",
+        ["sketch", "draw", "cat", "--model", "openai:m", "--base-url", "not-a-url", "--out", "{tmp}/r"],
+        "not-a-url",
+    ),
+    ("llm-bad-timeout", ["llm", "chat", "hi", "--model", "scripted:{replies}", "--timeout", "0"], "--timeout"),
     ("llm-missing-image", ["llm", "chat", "hi", "--model", "scripted:{replies}", "--image", "{nothing}.png"], "exist"),
     ("find-cut-suite", ["find", "run", "{cut_suite}", "--out", "{tmp}/fr"], "damaged"),
     ("find-cut-suite-header", ["find", "run", "{cut_header}", "--out", "{tmp}/fr"], "damaged"),

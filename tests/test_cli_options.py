@@ -233,3 +233,52 @@ def test_interpreter_and_model_combine():
         _interpreter("fit", "local")
     with pytest.raises(InputError, match="two models"):
         _interpreter("agent:local", "openai:gpt-4o")
+
+
+CONNECTION = {
+    "--base-url": cli_options.BASE_URL_HELP,
+    "--timeout": cli_options.TIMEOUT_HELP,
+    "--retries": cli_options.RETRIES_HELP,
+    "--api-key-env": cli_options.API_KEY_ENV_HELP,
+}
+
+
+def _takes_chat_models(command) -> bool:
+    for param in command.params:
+        if "--model" in getattr(param, "opts", ()):
+            _, parser = _annotation_and_parser(param)
+            return set(parser.forms) == set(cli_options.CHAT_MODEL_FORMS)
+    return False
+
+
+def test_commands_on_chat_models_take_the_connection_options():
+    chat_commands = [(path, command) for path, command in COMMANDS if _takes_chat_models(command)]
+    names = {" ".join(path) for path, _ in chat_commands}
+    assert {"llm chat", "sketch draw", "sketch edit", "sketch serve", "sketch evaluate", "find run"} <= names
+    for path, command in chat_commands:
+        options = {opt: param for param in command.params for opt in getattr(param, "opts", ())}
+        for name, help_text in CONNECTION.items():
+            where = f"{' '.join(path)} {name}"
+            assert name in options, where
+            assert options[name].help == help_text and options[name].default is None, where
+        assert _annotation_and_parser(options["--base-url"])[1] is cli_options.parse_base_url
+
+
+def test_connection_options_reach_the_models_and_are_restored(monkeypatch):
+    import os
+
+    from tinkerlab.llm.loader import load_chat_model
+
+    for name in cli_options.CONNECTION_VARIABLES.values():
+        monkeypatch.delenv(name, raising=False)
+    with cli_options.connection_environment(timeout=7.5, retries=1, api_key_env="MY_KEY"):
+        assert os.environ["TINKERLAB_LLM_TIMEOUT"] == "7.5" and os.environ["TINKERLAB_LLM_RETRIES"] == "1"
+        monkeypatch.setenv("MY_KEY", "k")
+        model = load_chat_model("openai:m", base_url="http://127.0.0.1:9/v1")
+        assert model.timeout_s == 7.5 and model.policy.max_retries == 1 and model.key_variable == "MY_KEY"
+    assert not any(name in os.environ for name in cli_options.CONNECTION_VARIABLES.values())
+    for bad in ("not-a-url", "localhost:8000", "ftp://x"):
+        with pytest.raises(typer.BadParameter, match="server URL"):
+            cli_options.parse_base_url(bad)
+    with pytest.raises(typer.BadParameter, match="environment variable"):
+        cli_options.parse_variable_name("sk-abc def")

@@ -11,6 +11,17 @@
 | `--workers` | N | processes of the local pool |
 | `--seed` | N | the random seed: the same seed gives the same output |
 
+Every command whose `--model` takes a chat-model spec also takes the connection options:
+
+| option | type | meaning |
+|---|---|---|
+| `--base-url` | URL | an OpenAI-compatible server (`http://localhost:8000/v1`), or another API address |
+| `--timeout` | SECONDS | one total deadline per chat request (connect, wait, body); default 300 s |
+|  |  | (60 s per local generation) |
+| `--retries` | N | retries after a 429, 5xx, connection error or timeout; default 4, and none after a |
+|  |  | timeout against a server on this machine |
+| `--api-key-env` | NAME | the variable whose key is sent to a `--base-url` server (default: no key is sent) |
+
 Inputs are positional arguments (`tinkerlab find score RUN`); modes are choices checked when the command line is
 parsed (`Literal` annotations, or a `Spec` for forms with a payload such as `agent:SPEC`). Only typer, pathlib and
 typing are imported, so `tinkerlab --help` stays fast.
@@ -22,7 +33,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from typing import Annotated, Literal, TypeVar
 
 import typer
@@ -36,6 +50,22 @@ OVERWRITE_HELP = "Start afresh where --out already holds a run (the old run is m
 EXECUTOR_HELP = "How the jobs run: local (a process pool on this machine) or ray (a Ray cluster; the ray extra)."
 WORKERS_HELP = "Processes of the local pool (default: the CPU count, at most 4; 1 runs in this process)."
 OUT_HELP_PREFIX = "Where to write:"
+BASE_URL_HELP = "An OpenAI-compatible server (e.g. http://localhost:8000/v1), or another address for the API."
+TIMEOUT_HELP = (
+    "Seconds one chat request may take in all: connect, wait and body (default 300; 60 per local generation)."
+)
+RETRIES_HELP = (
+    "Retries after a 429, 5xx, connection error or timeout (default 4, and none after a timeout on this machine)."
+)
+API_KEY_ENV_HELP = "The environment variable whose key is sent to a --base-url server (default: no key is sent)."
+CONNECTION_VARIABLES = {
+    "base_url": "TINKERLAB_LLM_BASE_URL",
+    "timeout": "TINKERLAB_LLM_TIMEOUT",
+    "retries": "TINKERLAB_LLM_RETRIES",
+    "api_key_env": "TINKERLAB_LLM_API_KEY_ENV",
+}
+"""The environment variables the connection options set for a command (`tinkerlab.llm.load_chat_model` reads
+them), so models built anywhere in the command, worker processes included, follow them."""
 
 Executor = Literal["local", "ray"]
 T = TypeVar("T")
@@ -140,6 +170,49 @@ def parse_device(value: str) -> str:
     return text
 
 
+def parse_base_url(value: str) -> str:
+    """Check that a server address is an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise typer.BadParameter(f"expected a server URL such as http://localhost:8000/v1, got {value!r}")
+    return text.rstrip("/")
+
+
+def parse_variable_name(value: str) -> str:
+    """Check that a value names an environment variable (the name only, never a key)."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise typer.BadParameter(f"expected the name of an environment variable such as MY_SERVER_KEY, got {value!r}")
+    return text
+
+
+@contextlib.contextmanager
+def connection_environment(
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    api_key_env: str | None = None,
+) -> Iterator[None]:
+    """Set the connection options' environment variables for the duration of a command (restored after)."""
+    values = {"base_url": base_url, "timeout": timeout, "retries": retries, "api_key_env": api_key_env}
+    saved = {name: os.environ.get(name) for name in CONNECTION_VARIABLES.values()}
+    try:
+        for key, value in values.items():
+            if value is not None:
+                os.environ[CONNECTION_VARIABLES[key]] = str(value)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
 def model_help(spec: Spec) -> str:
     """The help of a --model option that accepts the forms of `spec`."""
     return f"Model: {spec.text}."
@@ -167,6 +240,12 @@ Seed = Annotated[int, typer.Option("--seed", min=0, metavar="N", help=SEED_HELP)
 Overwrite = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 ExecutorOption = Annotated[Executor, typer.Option("--executor", help=EXECUTOR_HELP)]
 Workers = Annotated[int | None, typer.Option("--workers", min=1, metavar="N", help=WORKERS_HELP)]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", parser=parse_base_url, metavar="URL", help=BASE_URL_HELP)]
+Timeout = Annotated[float | None, typer.Option("--timeout", min=0.1, metavar="SECONDS", help=TIMEOUT_HELP)]
+Retries = Annotated[int | None, typer.Option("--retries", min=0, metavar="N", help=RETRIES_HELP)]
+ApiKeyEnv = Annotated[
+    str | None, typer.Option("--api-key-env", parser=parse_variable_name, metavar="NAME", help=API_KEY_ENV_HELP)
+]
 
 
 def one_of(value: T | None, alias: T | None, *, name: str, alias_name: str) -> T:
@@ -186,6 +265,14 @@ def one_of(value: T | None, alias: T | None, *, name: str, alias_name: str) -> T
 
 __all__ = [
     "CHAT_MODEL_FORMS",
+    "CONNECTION_VARIABLES",
+    "ApiKeyEnv",
+    "BaseUrl",
+    "Retries",
+    "Timeout",
+    "connection_environment",
+    "parse_base_url",
+    "parse_variable_name",
     "CommaList",
     "Device",
     "ExecutorOption",

@@ -127,3 +127,52 @@ def test_runner_rejects_bad_specs_and_missing_ray(tmp_path):
     except ImportError:
         with pytest.raises(MissingDependencyError, match="tinkerlab\\[ray\\]"):
             run_interpretations(tmp_path / "r", RunConfig(suite=str(suite), categories=("strings",)), executor="ray")
+
+
+def _fake_server_module():
+    """The fake chat server of tests/llm (loaded by path: the test folders are not packages)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "llm_fake_server" not in sys.modules:
+        path = Path(__file__).parents[1] / "llm" / "llm_fake_server.py"
+        spec = importlib.util.spec_from_file_location("llm_fake_server", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["llm_fake_server"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["llm_fake_server"]
+
+
+@pytest.mark.parametrize(
+    "rule, backend, name",
+    [
+        ("anthropic-no-prefill", "anthropic", "claude-sonnet-4-6"),
+        ("anthropic-temperature", "anthropic", "test-claude"),
+        ("openai-reasoning", "openai", "test-gpt"),
+        ("openai-reasoning", "openai", "o4-mini"),
+    ],
+)
+def test_agent_runs_against_the_servers_rules(monkeypatch, tmp_path, rule, backend, name):
+    from tinkerlab.llm import load_chat_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic")
+    monkeypatch.setenv("TINKERLAB_CACHE", str(tmp_path / "cache"))
+    with _fake_server_module().start_chat_server() as server:
+        server.rules.add(rule)
+        server.scripted = [  # scripted model replies
+            "COMMAND: PYTHON(function.py 0 1 2)",
+            "[DESCRIPTION]: f(x) = 2x + 1\n[CODE]:\ndef f(x):\n    return 2 * x + 1\n",
+        ]
+        url = server.url + ("/v1" if backend == "openai" else "")
+        model = load_chat_model(f"{backend}:{name}", base_url=url, cache=False, timeout_s=10, retry_base_delay_s=0.01)
+        agent = AgentInterpreter(model, AgentConfig(max_rounds=3, temperature=1.5))
+        result = agent.interpret(_linear_spec(), BlackBox(_linear_spec()))
+    assert result.error is None and result.queries == 1 and result.description == "f(x) = 2x + 1"
+    assert all(r["body"]["messages"][-1]["role"] == "user" for r in server.chat_requests())
+    last = server.chat_requests()[-1]["body"]
+    if backend == "anthropic":
+        assert last["temperature"] == 1.0  # fitted into Anthropic's 0-1
+    else:
+        assert "temperature" not in last and "stop" not in last and "max_completion_tokens" in last

@@ -38,7 +38,7 @@ def anthropic_model(server, **kwargs):
 
 def test_openai_request_carries_text_images_and_parameters(chat_server, api_keys):
     image = gradient_image()
-    model = openai_model(chat_server, cache=False)
+    model = openai_model(chat_server, cache=False, api_key_env="OPENAI_API_KEY")  # a custom URL gets a named key only
     messages = [Message.system("Be brief."), Message.user("What is this?", image, "Answer in one word.")]
     reply = model.complete(messages, temperature=0.0, max_tokens=33, stop=["\n\n"])
 

@@ -237,3 +237,77 @@ def test_answer_prefill_skips_the_plan_for_tiny_models():
     assert model.requests[1][-1].text.endswith("<s3>\n<points>'x")
     assert agent.plan("house").endswith("<concept>house</concept>\n<strokes>\n")
     assert len(model.requests) == 2  # planning made no call
+
+
+def _fake_server_module():
+    """The fake chat server of tests/llm (loaded by path: the test folders are not packages)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "llm_fake_server" not in sys.modules:
+        path = Path(__file__).parents[1] / "llm" / "llm_fake_server.py"
+        spec = importlib.util.spec_from_file_location("llm_fake_server", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["llm_fake_server"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["llm_fake_server"]
+
+
+# (server rule, backend, model name): unknown names learn from the server's 400s, known ones from the table
+SERVER_MODES = [
+    ("anthropic-no-prefill", "anthropic", "test-claude"),
+    ("anthropic-no-prefill", "anthropic", "claude-sonnet-4-6"),
+    ("anthropic-temperature", "anthropic", "claude-sonnet-4-5"),
+    ("openai-reasoning", "openai", "test-gpt"),
+    ("openai-reasoning", "openai", "gpt-5-mini"),
+]
+SCRIPTED_PLAN = "<thinking>A boat: hull then mast.</thinking>\n<answer>\n<concept>boat</concept>\n"
+SCRIPTED_STROKE = "<s1><points>'x10y15', 'x25y8', 'x40y15'</points><t_values>0, 0.5, 1</t_values><id>hull</id></s1>"
+SCRIPTED_EDIT = (
+    "<thinking>a sun top right</thinking><answer><strokes><s3><points>'x40y40', 'x45y45'</points>"
+    "<t_values>0, 1</t_values><id>sun</id></s3></strokes></answer>"
+)
+
+
+@pytest.fixture
+def server_model(request, monkeypatch, tmp_path):
+    """A chat model on the fake server in one of its refusal modes, with scripted model replies."""
+    rule, backend, name = request.param
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic")
+    monkeypatch.setenv("TINKERLAB_CACHE", str(tmp_path / "cache"))
+    with _fake_server_module().start_chat_server() as server:
+        server.rules.add(rule)
+        from tinkerlab.llm import load_chat_model
+
+        url = server.url + ("/v1" if backend == "openai" else "")
+        model = load_chat_model(f"{backend}:{name}", base_url=url, cache=False, timeout_s=10, retry_base_delay_s=0.01)
+        yield server, model
+
+
+@pytest.mark.parametrize("server_model", SERVER_MODES, indirect=True, ids=["-".join(m) for m in SERVER_MODES])
+def test_every_mode_draws_against_the_servers_rules(server_model, tmp_path):
+    server, model = server_model
+    agent = SketchAgent(model, AgentConfig(retry_temperature=1.0), transcript=tmp_path / "t.jsonl")
+
+    server.scripted = ["<thinking>" + BOAT]
+    whole = agent.draw("boat")
+    assert [s.label for s in whole.sketch.strokes] == ["hull", "mast"] and not whole.failures
+
+    server.scripted = [SCRIPTED_PLAN, SCRIPTED_STROKE, "</strokes>"]
+    strokes = agent.draw_stroke_by_stroke("boat", max_strokes=3)
+    assert [s.label for s in strokes.sketch.strokes] == ["hull"]
+
+    server.scripted = [SCRIPTED_EDIT]
+    edited = agent.edit(whole.sketch, "add a sun in the top right")
+    assert [s.label for s in edited.sketch.strokes] == ["hull", "mast", "sun"]
+
+    refusals = [r for r in server.requests if r["path"].endswith(("/messages", "/chat/completions"))]
+    for sent in refusals[-3:]:  # once switched off, a feature is never sent again
+        body = sent["body"]
+        if "openai-reasoning" in server.rules:
+            assert "stop" not in body and "temperature" not in body and "max_tokens" not in body
+        if "anthropic-no-prefill" in server.rules:
+            assert body["messages"][-1]["role"] == "user"
+    assert len(refusals) <= 3 + 1 + 3 + 1  # at most one refusal per feature on top of the five exchanges

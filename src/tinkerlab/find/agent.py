@@ -5,6 +5,10 @@ The loop: system prompt with the one command; the task prompt; then, each round,
 with ``[DESCRIPTION]``. After `max_rounds` rounds it is asked once for its final answer; without one the
 interpretation records the round limit as its error. ``single_round`` is the non-interactive setting with
 search-initialisation hints (the "MILAN-like" baseline of the paper).
+
+The agent asks the model's `capabilities` what it takes: its temperature is fitted into the model's range (a model
+that takes only its default, such as OpenAI's reasoning models, gets that), and the conversation always ends with a
+user turn, so it needs no prefill.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class AgentConfig:
         check_type(self, "hints", bool)
         check_type(self, "single_round", bool)
         check_count(self, "max_tokens", 1)
-        check_range(self, "temperature", 0, 2)  # the range every chat model accepts
+        check_range(self, "temperature", 0, 2)  # fitted into each model's own range when sent
 
 
 class AgentInterpreter:
@@ -71,14 +75,15 @@ class AgentInterpreter:
         messages = [Message.system(SYSTEM_PROMPT), Message.user(prompt)]
         result = Interpretation(function_id=spec["id"], category=category)
         limit = 1 if self.config.single_round else self.config.max_rounds
+        capabilities = getattr(self.model, "capabilities", None)
+        fitted = capabilities.fit_temperature(self.config.temperature) if capabilities is not None else None
+        temperature = self.config.temperature if fitted is None else fitted
         final: str | None = None
         try:
             for round_index in range(limit + 1):
                 if round_index == limit:
                     messages.append(Message.user(FINAL_REQUEST))
-                reply = self.model.complete(
-                    messages, temperature=self.config.temperature, max_tokens=self.config.max_tokens
-                ).text
+                reply = self.model.complete(messages, temperature=temperature, max_tokens=self.config.max_tokens).text
                 messages.append(Message.assistant(reply))
                 result.rounds = round_index + 1
                 if "[DESCRIPTION]" in reply.upper():

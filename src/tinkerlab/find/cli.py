@@ -9,12 +9,17 @@ import typer
 
 from tinkerlab.cli_options import (
     CHAT_MODEL_FORMS,
+    ApiKeyEnv,
+    BaseUrl,
     CommaList,
     ExecutorOption,
     Overwrite,
+    Retries,
     Seed,
     Spec,
+    Timeout,
     Workers,
+    connection_environment,
     model_option,
     one_of,
     out_option,
@@ -108,6 +113,10 @@ def run(
         help=f"{INTERPRETERS.text}: a baseline, or the LLM agent on --model.",
     ),
     model: Annotated[str | None, model_option()] = None,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
     out: Annotated[Path, out_option("the run folder (resumed when it matches).")] = Path("find-run"),
     categories: Categories = _ALL,
     limit: int | None = typer.Option(None, "--limit", help="Only the first N functions of each category."),
@@ -137,7 +146,8 @@ def run(
         max_rounds=max_rounds,
         seed=seed,
     )
-    path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)
+    with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
+        path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)
     typer.echo(f"interpretations written to {path}/outputs/interpretations")
 
 
@@ -157,14 +167,24 @@ def score(
         "'embedding' (offline MiniLM proxy); none skips them.",
     ),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
 ) -> None:
     """Score a run: numeric NMSE < 0.1, exact string matches, and LM-judged unit tests with --evaluator."""
-    from tinkerlab.find.harness import SandboxConfig
     from tinkerlab.find.runner import load_interpretations
-    from tinkerlab.find.scoring import score_run
 
     run_dir = one_of(run, run_option, name="RUN", alias_name="--run")
     load_interpretations(run_dir)  # a folder without interpretations fails here, before a judge model loads
+    with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
+        _score(run_dir, evaluator, item_timeout)
+
+
+def _score(run_dir: Path, evaluator: str | None, item_timeout: float) -> None:
+    from tinkerlab.find.harness import SandboxConfig
+    from tinkerlab.find.scoring import score_run
+
     model = None
     if evaluator == "embedding":
         from tinkerlab.find.judges import EmbeddingJudge

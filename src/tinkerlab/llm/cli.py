@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from tinkerlab.cli_options import Device, Model
+from tinkerlab.cli_options import ApiKeyEnv, BaseUrl, Device, Model, Retries, Timeout
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,15 +30,22 @@ def chat(
     model: Model = "local",
     image: list[Path] | None = typer.Option(None, "--image", help="An image to attach (repeatable)."),
     system: str | None = typer.Option(None, "--system", help="A system message."),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="An OpenAI-compatible server, e.g. http://localhost:8000/v1"
-    ),
+    base_url: BaseUrl = None,
     max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="The most tokens the reply may have."),
-    temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
+    temperature: float = typer.Option(
+        0.0,
+        "--temperature",
+        min=0.0,
+        max=2.0,
+        help="0 is greedy and cached; the model's own range is checked before sending (Anthropic: at most 1).",
+    ),
     transcript: Path | None = typer.Option(None, "--transcript", help="Append the exchange to this JSONL file."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
     usage: bool = typer.Option(False, "--usage", help="Print token usage and timing to stderr."),
     device: Device = "cpu",
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
 ) -> None:
     """Send PROMPT (and any images) to a chat model and print the reply (--device applies to local models)."""
     import time
@@ -49,7 +56,16 @@ def chat(
 
     start = time.perf_counter()
     images = [to_pil(path).convert("RGB") for path in image or []]  # read first: a bad file fails before a load
-    chat_model = load_chat_model(model, base_url=base_url, transcript=transcript, cache=not no_cache, device=device)
+    chat_model = load_chat_model(
+        model,
+        base_url=base_url,
+        transcript=transcript,
+        cache=not no_cache,
+        device=device,
+        timeout_s=timeout,
+        max_retries=retries,
+        api_key_env=api_key_env,
+    )
     messages = ([Message.system(system)] if system else []) + [Message.user(prompt, *images)]
     reply = chat_model.complete(messages, temperature=temperature, max_tokens=max_tokens)
     typer.echo(reply.text)
@@ -61,3 +77,5 @@ def chat(
             f"{seconds:.1f} s]",
             err=True,
         )
+        for note in chat_model.notes:
+            typer.echo(f"[note: {note}]", err=True)

@@ -197,9 +197,6 @@ class LocalChatModel(ChatModel):
         'Blue.'
     """
 
-    supports_images = False
-    supports_prefill = True
-
     def __init__(
         self,
         source: str | Path | None = None,
@@ -211,7 +208,9 @@ class LocalChatModel(ChatModel):
         model_cache_root: str | Path | None = None,
         device: str = "cpu",
     ) -> None:
-        super().__init__(transcript=transcript, cache=cache)
+        from tinkerlab.llm.capabilities import capabilities_for
+
+        super().__init__(transcript=transcript, cache=cache, capabilities=capabilities_for("local", str(source)))
         from tinkerlab.core.seeding import choose_device
 
         self.device = choose_device(device)  # checked before the (slow) load
@@ -223,6 +222,7 @@ class LocalChatModel(ChatModel):
         self.seed = seed
         self._sampled_calls = 0
         self.last_generation: dict[str, float] = {"tokens": 0, "seconds": 0.0}
+        self._content_digest: str | None = None
 
     @property
     def model(self) -> Any:
@@ -233,7 +233,12 @@ class LocalChatModel(ChatModel):
         return self.loaded.tokenizer
 
     def _cache_identity(self) -> dict[str, Any]:
-        return {"backend": "local", "model": self.name, "source": str(self.loaded.source.resolve())}
+        """The model by the content hash of its files (computed once), so a changed model never reuses replies."""
+        if self._content_digest is None:
+            from tinkerlab.llm.cache import files_digest
+
+            self._content_digest = files_digest(self.loaded.source)
+        return {"backend": "local", "model": self.name, "files_sha256": self._content_digest}
 
     def prompt_text(self, messages: list[Message]) -> str:
         """The exact prompt string the model sees (chat template, then any prefill)."""
@@ -248,9 +253,10 @@ class LocalChatModel(ChatModel):
         return prompt + prefill
 
     def _generate(
-        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+        self, messages: list[Message], *, temperature: float | None, max_tokens: int, stop: list[str] | None
     ) -> Reply:
         torch = require("torch")
+        temperature = 0.0 if temperature is None else temperature
         prompt = self.prompt_text(messages)
         encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
         prompt_length = int(encoded["input_ids"].shape[1])  # input_ids: (1, prompt_length)

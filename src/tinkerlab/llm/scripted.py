@@ -42,7 +42,10 @@ class ScriptedChatModel(ChatModel):
         name: str = "scripted",
         transcript: str | Path | None = None,
     ) -> None:
-        super().__init__(transcript=transcript, cache=False)  # ordered replies: caching would repeat them
+        from tinkerlab.llm.capabilities import capabilities_for
+
+        # ordered replies: caching would repeat them
+        super().__init__(transcript=transcript, cache=False, capabilities=capabilities_for("scripted", name))
         if isinstance(replies, str) or not all(isinstance(r, str) for r in replies):
             raise InputError(f"replies must be a list of strings, got {replies!r:.80}")
         self.replies = list(replies)
@@ -58,7 +61,7 @@ class ScriptedChatModel(ChatModel):
         return len(self.replies) - self._next
 
     def _generate(
-        self, messages: list[Message], *, temperature: float, max_tokens: int, stop: list[str] | None
+        self, messages: list[Message], *, temperature: float | None, max_tokens: int, stop: list[str] | None
     ) -> Reply:
         self.requests.append(list(messages))
         if self._next >= len(self.replies):

@@ -7,6 +7,8 @@ Four modes, each an entry point:
 - `SketchAgent.draw_stroke_by_stroke(concept)`: a planning call (stop ``<strokes>``), then one stroke per call
   (stop ``</sN>``). Models that can continue a prefilled assistant turn get the sketch so far as that prefill, as
   in the original; others get it as their previous turn plus a short "continue with the next stroke" request.
+  Which one a model gets comes from its `capabilities` (Claude 4.6 and later, and OpenAI's models, take no
+  prefill); temperatures are fitted into the model's range (a model that takes only its default gets that).
 - `SketchAgent.edit(sketch, instruction)`: chat editing that adds, removes (``<remove>s3</remove>``) and modifies
   (a stroke written again under its number) strokes; vision-capable models are shown the rendered canvas.
 - `SketchAgent.collaborate(concept)`: a `Collaboration` where a person and the agent take turns, one stroke each
@@ -82,7 +84,7 @@ class AgentConfig:
         check_count(self, "resolution", 1)
         for name in ("max_tokens", "stroke_max_tokens", "plan_max_tokens"):
             check_count(self, name, 1)
-        check_range(self, "temperature", 0, 2)  # the range every chat model accepts
+        check_range(self, "temperature", 0, 2)  # fitted into each model's own range when sent
         check_range(self, "retry_temperature", 0, 2)
         check_count(self, "retries", 0)
         check_count(self, "max_strokes", 1)
@@ -185,7 +187,18 @@ class SketchAgent:
         build = prompts.collab_prompt if collaborative else prompts.sketch_prompt
         return Message.user(build(concept, self.config.resolution, with_example=self.config.with_example))
 
+    @property
+    def prefill(self) -> bool:
+        """Whether the model continues a prefilled assistant turn (asked of its capabilities, never assumed)."""
+        capabilities = getattr(self.model, "capabilities", None)
+        return bool(
+            capabilities.prefill if capabilities is not None else getattr(self.model, "supports_prefill", False)
+        )
+
     def _complete(self, messages, *, temperature: float, max_tokens: int, stop: list[str]) -> str:
+        capabilities = getattr(self.model, "capabilities", None)
+        fitted = capabilities.fit_temperature(temperature) if capabilities is not None else None
+        temperature = temperature if fitted is None else fitted
         return self.model.complete(messages, temperature=temperature, max_tokens=max_tokens, stop=stop).text
 
     # --- text-to-sketch --------------------------------------------------------------------------------------
@@ -230,7 +243,7 @@ class SketchAgent:
         from tinkerlab.llm import Message
 
         prefill = ""
-        if self.model.supports_prefill:
+        if self.prefill:
             prefill = {"thinking": "<thinking>", "answer": answer_prefill, "none": ""}[self.config.prefill]
         for attempt in range(self.config.retries + 1):
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
@@ -263,10 +276,10 @@ class SketchAgent:
         """
         from tinkerlab.llm import Message
 
-        if self.config.prefill == "answer" and self.model.supports_prefill:
+        if self.config.prefill == "answer" and self.prefill:
             return _close_plan("", concept)  # planning skipped (tiny models copy the prompt instead)
         messages = [self._system(), self._task(concept, collaborative=collaborative)]
-        prefill = "<thinking>" if self.config.prefill == "thinking" and self.model.supports_prefill else ""
+        prefill = "<thinking>" if self.config.prefill == "thinking" and self.prefill else ""
         request = messages + ([Message.assistant(prefill)] if prefill else [])
         text = prefill + self._complete(
             request,
@@ -307,7 +320,7 @@ class SketchAgent:
         index = len(strokes) + 1
         so_far = prefix + "".join(s.to_text(i) + "\n" for i, s in enumerate(strokes, start=1))
         base = [self._system(), self._task(concept, collaborative=collaborative)]
-        prefill_capable = self.model.supports_prefill
+        prefill_capable = self.prefill
         opened = must_draw and prefill_capable
         points_prefill = "\n<points>'x" if opened and self.config.prefill_points else ""
         if prefill_capable:
@@ -421,7 +434,9 @@ class SketchAgent:
         )
         text = prompts.edit_prompt(instruction, listing, len(sketch.strokes))
         parts: list = []
-        if self.config.send_image == "auto" and self.model.supports_images and sketch.strokes:
+        capabilities = getattr(self.model, "capabilities", None)
+        images = capabilities.images if capabilities is not None else getattr(self.model, "supports_images", False)
+        if self.config.send_image == "auto" and images and sketch.strokes:
             parts.append(render_image(sketch, grid=self.grid, show_grid=True).convert("RGB"))
         parts.append(text)
         messages = [

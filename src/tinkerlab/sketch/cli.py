@@ -15,7 +15,20 @@ from typing import Annotated, Literal
 
 import typer
 
-from tinkerlab.cli_options import Device, Model, NonBlank, Overwrite, Spec, model_option, out_option
+from tinkerlab.cli_options import (
+    ApiKeyEnv,
+    BaseUrl,
+    Device,
+    Model,
+    NonBlank,
+    Overwrite,
+    Retries,
+    Spec,
+    Timeout,
+    connection_environment,
+    model_option,
+    out_option,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -45,7 +58,7 @@ def draw(
     model: Model = "local",
     out: Annotated[Path, out_option("the run directory for the sketch, its pictures and transcript.")] = ...,
     mode: Mode = typer.Option("whole", "--mode", help="whole: one call; strokes: one stroke per call."),
-    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    base_url: BaseUrl = None,
     preset: PresetOption = "auto",
     max_tokens: int | None = typer.Option(
         None,
@@ -55,9 +68,14 @@ def draw(
     ),
     max_strokes: int | None = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
-    retries: int | None = typer.Option(None, "--retries", min=0, help="Extra attempts after an unreadable reply."),
+    reply_retries: int | None = typer.Option(
+        None, "--reply-retries", min=0, help="Extra attempts after an unreadable reply."
+    ),
     overwrite: Overwrite = False,
     device: Device = "cpu",
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
 ) -> None:
     """Ask a chat model to sketch CONCEPT; writes sketch.txt/.svg/.png, a grid view and a stroke-order GIF.
 
@@ -66,7 +84,7 @@ def draw(
     from tinkerlab.sketch.agent import preset_config
     from tinkerlab.sketch.runs import DrawConfig, draw_run
 
-    overrides = {"max_tokens": max_tokens, "max_strokes": max_strokes, "retries": retries}
+    overrides = {"max_tokens": max_tokens, "max_strokes": max_strokes, "retries": reply_retries}
     agent = preset_config(
         model,
         preset,
@@ -74,7 +92,8 @@ def draw(
         **{k: v for k, v in overrides.items() if v is not None},
     )
     config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
-    result, run = draw_run(config, out, overwrite=overwrite, device=device)
+    with connection_environment(timeout=timeout, retries=retries, api_key_env=api_key_env):
+        result, run = draw_run(config, out, overwrite=overwrite, device=device)
     for warning in result.sketch.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
@@ -92,8 +111,11 @@ def edit(
         help="What to change, e.g. 'add a sun in the top right'.",
     ),
     model: Annotated[str | None, model_option()] = None,
-    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    base_url: BaseUrl = None,
     device: Device = "cpu",
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
 ) -> None:
     """Edit the latest version of a drawing by instruction: strokes are added, removed or modified.
 
@@ -101,7 +123,8 @@ def edit(
     """
     from tinkerlab.sketch.runs import edit_run
 
-    result, target = edit_run(folder, instruction, model_spec=model, base_url=base_url, device=device)
+    with connection_environment(timeout=timeout, retries=retries, api_key_env=api_key_env):
+        result, target = edit_run(folder, instruction, model_spec=model, base_url=base_url, device=device)
     changes = ", ".join(f"{k} {v}" for k, v in result.changes.items() if v) or "no change"
     typer.echo(f"{changes}; now {len(result.sketch)} strokes")
     typer.echo(f"wrote {target / 'sketch.png'}")
@@ -142,7 +165,7 @@ def render(
 @app.command()
 def serve(
     model: Model = "local",
-    base_url: str | None = typer.Option(None, "--base-url", help="An OpenAI-compatible server URL."),
+    base_url: BaseUrl = None,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
     concept: str = typer.Option("sailboat", "--concept", help="The concept the page starts with."),
@@ -152,6 +175,9 @@ def serve(
     ),
     preset: PresetOption = "auto",
     device: Device = "cpu",
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
 ) -> None:
     """Open a page where you and the agent take turns drawing, one stroke each."""
     from tinkerlab.sketch.agent import SketchAgent, preset_config
@@ -166,7 +192,15 @@ def serve(
     def make_agent():
         from tinkerlab.llm import load_chat_model
 
-        chat_model = load_chat_model(model, base_url=base_url, transcript=transcript, device=device)
+        chat_model = load_chat_model(
+            model,
+            base_url=base_url,
+            transcript=transcript,
+            device=device,
+            timeout_s=timeout,
+            max_retries=retries,
+            api_key_env=api_key_env,
+        )
         overrides = {"stroke_max_tokens": stroke_max_tokens} if stroke_max_tokens else {}
         return SketchAgent(chat_model, preset_config(model, preset, **overrides))  # type: ignore[arg-type]
 
@@ -194,6 +228,10 @@ def evaluate(
     ),
     generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
     model: Model = "local",
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
     preset: PresetOption = "auto",
     out: Annotated[Path | None, out_option("a folder for the generated sketches and results.json.")] = None,
@@ -225,7 +263,8 @@ def evaluate(
 
         if out is None:
             raise typer.BadParameter("--generate needs --out for the sketches", param_hint="--out")
-        ev.generate_sketches(labels_list, model, per_concept, out, agent_config=preset_config(model, preset))  # type: ignore[arg-type]
+        with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
+            ev.generate_sketches(labels_list, model, per_concept, out, agent_config=preset_config(model, preset))  # type: ignore[arg-type]
         paths.append(out)
     if not paths and not clipart_check:
         raise InputError("nothing to evaluate: give sketch folders or files, --generate, or --clipart-check")
