@@ -147,6 +147,10 @@ def jail_command(
     size = str(int(tmpfs_mb) * 2**20)
     command = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
     command += ["--cap-drop", "ALL", "--hostname", "sandbox"]
+    # The fresh /proc, /dev and tmpfs mounts come first, so a bound root below /tmp (a venv in a checkout under
+    # /tmp, say) is mounted on top of the tmpfs instead of being hidden by it.
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm"]
+    command += ["--size", size, "--tmpfs", "/tmp"]
     roots = read_only_roots()
     for root in roots:
         command += ["--ro-bind", root, root]
@@ -159,8 +163,6 @@ def jail_command(
     for name in _ETC_FILES:
         if os.path.exists(f"/etc/{name}"):
             command += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm"]
-    command += ["--size", size, "--tmpfs", "/tmp"]
     for path in hidden:
         real = os.path.realpath(path)
         if os.path.isdir(real) and any(_inside(real, root) for root in roots):
