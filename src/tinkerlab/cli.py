@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 # Order is the order shown in --help and in the demo gallery. A package's CLI name is its package name.
 ENGINES: dict[str, str] = {
     "llm": "chat models: local, OpenAI-compatible, Anthropic, scripted",
-    "sandbox": "run model-written code with time and memory limits",
+    "sandbox": "run model-written code in a jail (bubblewrap) with time, memory and disk limits",
     "vision": "offline image models: EfficientNet-Lite0, MiniLM, the clip-art recogniser",
     "patching": "interventions on Hugging Face LMs: patching, ablation, prefix reuse, masks",
     "pyramid": "multi-scale single-image GANs (SinGAN): train and sample",
