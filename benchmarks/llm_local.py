@@ -21,13 +21,10 @@ import argparse
 import os
 import resource
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REQUIRED_LOAD_SPEEDUP = 5.0
@@ -41,23 +38,6 @@ SERVED_PROMPTS = (
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
-
-
-def server_peak_rss_mib(pid: int) -> float | None:
-    """VmHWM (peak resident set) of another process, from /proc/PID/status; None when it cannot be read."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0  # kB
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def time_requests(chat, prompts, tokens: int) -> tuple[list[float], list[int], list[str]]:
@@ -93,52 +73,15 @@ def serve_and_time(folder: Path, prompts, tokens: int, threads: int, start_timeo
     Returns (seconds, completion tokens, texts, startup seconds, server VmHWM MiB or None).
     """
     from tinkerlab.llm import load_chat_model
+    from tinkerlab.llm.serve import serve_model_folder
 
-    command = Path(sys.executable).parent / "transformers"
-    if not command.exists():
-        raise RuntimeError(f"the transformers command line is not installed ({command})")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    environment = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
-    }
-    started = time.perf_counter()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(command), "serve", str(folder), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
+    with serve_model_folder(folder, threads=threads, start_timeout_s=start_timeout_s, log_path=log_path) as server:
+        served = load_chat_model(
+            f"openai:{server.model}", base_url=server.url, cache=False, timeout_s=120, max_retries=0
         )
-    try:
-        deadline = started + start_timeout_s
-        while True:
-            if process.poll() is not None:
-                tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"transformers serve exited with {process.returncode}: {tail}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=1):
-                    break
-            except OSError:
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"transformers serve did not answer within {start_timeout_s:.0f} s") from None
-                time.sleep(0.5)
-        startup_seconds = time.perf_counter() - started
-        served = load_chat_model(f"openai:{folder}", base_url=url, cache=False, timeout_s=120, max_retries=0)
         seconds, produced, texts = time_requests(served, prompts, tokens)
-        peak = server_peak_rss_mib(process.pid)  # read before the process goes away
-        return seconds, produced, texts, startup_seconds, peak
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        peak = server.peak_rss_mib()  # read before the process goes away
+    return seconds, produced, texts, server.startup_seconds, peak
 
 
 def compare_with_server(args, scratch: Path) -> None:
@@ -279,7 +222,8 @@ def main() -> int:
         del chat, model, tokenizer
         compare_with_server(args, scratch)
         print(f"peak RSS (this process): {peak_rss_mib():.0f} MiB")
-        print("note: the 2-core CPU was shared with other work while this ran; absolute times are noisy.")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs (other work makes absolute times noisy)")
         return 0 if speedup >= REQUIRED_LOAD_SPEEDUP else 1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from llm_fake_server import start_chat_server  # tests/llm_fake_server.py
 from tinkerlab.core.errors import InputError, MissingDependencyError
 from tinkerlab.find import numeric, strings
 from tinkerlab.find.agent import AgentConfig, AgentInterpreter
@@ -129,21 +130,6 @@ def test_runner_rejects_bad_specs_and_missing_ray(tmp_path):
             run_interpretations(tmp_path / "r", RunConfig(suite=str(suite), categories=("strings",)), executor="ray")
 
 
-def _fake_server_module():
-    """The fake chat server of tests/llm (loaded by path: the test folders are not packages)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    if "llm_fake_server" not in sys.modules:
-        path = Path(__file__).parents[1] / "llm" / "llm_fake_server.py"
-        spec = importlib.util.spec_from_file_location("llm_fake_server", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["llm_fake_server"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["llm_fake_server"]
-
-
 @pytest.mark.parametrize(
     "rule, backend, name",
     [
@@ -159,7 +145,7 @@ def test_agent_runs_against_the_servers_rules(monkeypatch, tmp_path, rule, backe
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic")
     monkeypatch.setenv("TINKERLAB_CACHE", str(tmp_path / "cache"))
-    with _fake_server_module().start_chat_server() as server:
+    with start_chat_server() as server:
         server.rules.add(rule)
         server.scripted = [  # scripted model replies
             "COMMAND: PYTHON(function.py 0 1 2)",

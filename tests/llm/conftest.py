@@ -1,10 +1,12 @@
-"""Fixtures of the chat-model tests: the two-format fake chat server (`llm_fake_server.py`), a closed port, keys."""
+"""Fixtures of the chat-model tests: the two-format fake chat server (`tests/llm_fake_server.py`), a closed
+port, keys."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+
 from llm_fake_server import ChatServer, start_chat_server
 
 __all__ = ["ChatServer"]

@@ -7,14 +7,6 @@ text-only model, one SketchAgent drawing and one FIND agent round end to end.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
@@ -30,44 +22,16 @@ def served_model():
     """(base URL, model name) of a `transformers serve` process on 127.0.0.1 serving the embedded model's folder."""
     pytest.importorskip("fastapi", reason="transformers serve needs fastapi and uvicorn")
     pytest.importorskip("uvicorn", reason="transformers serve needs fastapi and uvicorn")
-    command = Path(sys.executable).parent / "transformers"
-    if not command.exists():
-        pytest.skip("the transformers command line is not installed")
+    from tinkerlab.llm.serve import serve_model_folder
+
     try:
         from tinkerlab.llm.local import load_local_model
 
         folder = load_local_model().cache_path  # dequantises into the user cache on the first run
     except MissingAssetError as exc:
         pytest.skip(f"the embedded model is not installed: {exc}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [str(command), "serve", str(folder), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(240):  # at most two minutes
-            if process.poll() is not None:
-                pytest.fail(f"transformers serve exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("transformers serve did not answer within two minutes")
-        yield url, str(folder)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serve_model_folder(folder) as server:
+        yield server.url, server.model
 
 
 @pytest.fixture

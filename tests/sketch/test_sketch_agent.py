@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from llm_fake_server import start_chat_server  # tests/llm_fake_server.py
 from tinkerlab.core.errors import SketchSyntaxError
 from tinkerlab.llm import ScriptedChatModel
 from tinkerlab.sketch.agent import AgentConfig, SketchAgent
@@ -239,21 +240,6 @@ def test_answer_prefill_skips_the_plan_for_tiny_models():
     assert len(model.requests) == 2  # planning made no call
 
 
-def _fake_server_module():
-    """The fake chat server of tests/llm (loaded by path: the test folders are not packages)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    if "llm_fake_server" not in sys.modules:
-        path = Path(__file__).parents[1] / "llm" / "llm_fake_server.py"
-        spec = importlib.util.spec_from_file_location("llm_fake_server", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["llm_fake_server"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["llm_fake_server"]
-
-
 # (server rule, backend, model name): unknown names learn from the server's 400s, known ones from the table
 SERVER_MODES = [
     ("anthropic-no-prefill", "anthropic", "test-claude"),
@@ -277,7 +263,7 @@ def server_model(request, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic")
     monkeypatch.setenv("TINKERLAB_CACHE", str(tmp_path / "cache"))
-    with _fake_server_module().start_chat_server() as server:
+    with start_chat_server() as server:
         server.rules.add(rule)
         from tinkerlab.llm import load_chat_model
 

@@ -34,11 +34,17 @@ def run_demo(ctx) -> None:
     from tinkerlab.sandbox import run
 
     ctx.section.title = "sandbox: model-written code with limits"
-    ctx.section.description = (
-        "Each snippet runs in its own process (same interpreter) with a memory limit, a timeout that kills the "
-        "whole process group, a scratch directory and an environment without API keys. Figures come back as images."
-    )
     outcome = run(FIGURE_CODE, timeout_s=30)
+    where = (
+        "in a bubblewrap jail (its own user, pid, network and mount namespaces; the scratch folder is the only "
+        "writable place)"
+        if outcome.isolation == "bubblewrap"
+        else "in a plain child process (bubblewrap is not usable on this machine)"
+    )
+    ctx.section.description = (
+        f"Each snippet runs {where}, with a memory limit, a timeout that kills the whole process group, a disk "
+        "budget and an environment without API keys. Figures come back as images."
+    )
     ctx.section.add_code("sandboxed code", FIGURE_CODE)
     for image in outcome.images:
         ctx.section.add_image("figure returned by the sandbox", image, caption=f"stdout: {outcome.stdout.strip()}")
