@@ -44,7 +44,7 @@ def main() -> int:
             warm = _median_seconds(lambda worker=worker: worker.run("print(1)"), args.repeats * 5)
             spawn = _median_seconds(lambda worker=worker: (worker._stop_process(), worker.start()), args.repeats)
         rows[mode] = {"run": startup, "warm": warm, "spawn": spawn}
-    print(f"sandbox overhead, median of {args.repeats} (x5 for warm calls); the CPU is shared, times are rough")
+    print(f"sandbox overhead, median of {args.repeats} (x5 for warm calls); times vary with the machine's load")
     print(f"  {'':28s} {'process':>10s} {'jail':>10s} {'jail/process':>13s}")
     labels = {
         "run": 'run("print(1)"), fresh',
