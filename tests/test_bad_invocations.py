@@ -18,13 +18,20 @@ from pathlib import Path
 import pytest
 
 from tinkerlab.cli import main
+from tinkerlab.find.suite import SUITE_VERSION
 
 DRAWING = (
     "<answer><concept>boat</concept><strokes>"
     "<s1><points>'x10y15', 'x25y8', 'x40y15'</points><t_values>0, 0.5, 1</t_values><id>hull</id></s1>"
     "</strokes></answer>"
 )
-SUITE_HEADER = {"format": "tinkerlab-find-suite", "version": 1, "seed": 0, "lm": "local", "counts": {"numeric": 1}}
+SUITE_HEADER = {
+    "format": "tinkerlab-find-suite",
+    "version": SUITE_VERSION,
+    "seed": 0,
+    "lm": "local",
+    "counts": {"numeric": 1},
+}
 
 
 def _replies(tmp: Path) -> Path:

@@ -13,6 +13,7 @@ from tinkerlab.find import numeric, strings
 from tinkerlab.find.agent import AgentConfig, AgentInterpreter
 from tinkerlab.find.protocol import BlackBox, extract_command, parse_answer, task_prompt
 from tinkerlab.find.suite import BuildConfig, build_suite
+from tinkerlab.llm import ScriptedChatModel
 
 
 def _linear_spec():
@@ -162,3 +163,124 @@ def test_agent_runs_against_the_servers_rules(monkeypatch, tmp_path, rule, backe
         assert last["temperature"] == 1.0  # fitted into Anthropic's 0-1
     else:
         assert "temperature" not in last and "stop" not in last and "max_completion_tokens" in last
+
+
+def _strings_spec():
+    ops = [{"op": "upper", "params": {}}]
+    return {"id": "f1", "category": "strings", "ops": ops, "code": strings.ground_truth_code({"ops": ops})}
+
+
+def test_commands_with_nested_parentheses_and_quotes():
+    assert extract_command("""COMMAND: PYTHON(function.py "a(b)" 'c)d')""") == """function.py "a(b)" 'c)d'"""
+    assert extract_command("PYTHON(function.py (1) 2) and PYTHON(function.py ((3)))") == "function.py ((3))"
+    assert extract_command("COMMAND: PYTHON(function.py don't stop)") == "function.py don't stop"
+    assert extract_command("PYTHON(./temp/function.py\n1\n2)") == "./temp/function.py 1 2"
+    assert extract_command("PYTHON(function.py 'never closed") is None
+    box = BlackBox(_strings_spec())
+    reply = box.command(extract_command("""COMMAND: PYTHON(function.py "a(b)" 'c)d')"""))
+    assert reply == "Function input - output pairs: (a(b), A(B)) (c)d, C)D)"
+
+
+def test_scripted_agent_sends_inputs_with_parentheses_whole():
+    from tinkerlab.llm import ScriptedChatModel
+
+    model = ScriptedChatModel(["""COMMAND: PYTHON(function.py "a(b)" 'c)d')""", "[DESCRIPTION]: upper case"])
+    result = AgentInterpreter(model, AgentConfig(max_rounds=3)).interpret(_strings_spec(), BlackBox(_strings_spec()))
+    assert model.requests[1][-1].text == "Response: Function input - output pairs: (a(b), A(B)) (c)d, C)D)"
+    assert result.description == "upper case"
+
+
+def test_markdown_is_stripped_from_the_answer_fields():
+    parts = parse_answer(
+        "**[DESCRIPTION]:** doubles x\n\n**[DOMAIN]:** all reals\n\n"
+        "**[CODE]:**\n```python\ndef f(x):\n    return 2*x\n```"
+    )
+    assert parts == {"description": "doubles x", "domain": "all reals", "code": "def f(x):\n    return 2*x\n"}
+    parts = parse_answer("### [DESCRIPTION]: **adds one**\n---\n### [CODE]\n```\ndef f(x):\n    return x + 1\n```")
+    assert parts["description"] == "adds one" and parts["code"] == "def f(x):\n    return x + 1\n"
+    assert parse_answer("**[DESCRIPTION]**: squares x (x**2)")["description"] == "squares x (x**2)"
+
+
+def test_code_is_taken_from_a_fence_that_never_closes():
+    cut = "[DESCRIPTION]: doubles x\n[CODE]:\n```python\ndef f(x):\n    y = 2 * x\n    return y\n"
+    assert parse_answer(cut)["code"] == "def f(x):\n    y = 2 * x\n    return y\n"
+    compile(parse_answer(cut)["code"], "code.py", "exec")
+
+
+class _RecordingModel(ScriptedChatModel):
+    """A scripted chat model that also records the max_tokens of every request."""
+
+    def _generate(self, messages, *, temperature, max_tokens, stop):
+        self.max_tokens_sent = [*getattr(self, "max_tokens_sent", []), max_tokens]
+        return super()._generate(messages, temperature=temperature, max_tokens=max_tokens, stop=stop)
+
+
+def test_scripted_agent_sends_max_tokens_and_records_tokens_and_cost():
+    from tinkerlab.find.agent import DEFAULT_MAX_TOKENS, PRICES_PER_MTOK, estimate_cost
+
+    assert AgentConfig().max_tokens == DEFAULT_MAX_TOKENS == 1024
+    replies = ["COMMAND: PYTHON(function.py 1 2)", "[DESCRIPTION]: 2x + 1\n[CODE]:\ndef f(x):\n    return 2 * x + 1\n"]
+    model = _RecordingModel(replies, name="openai:gpt-4o")
+    result = AgentInterpreter(model, AgentConfig(max_tokens=77)).interpret(_linear_spec(), BlackBox(_linear_spec()))
+    assert model.max_tokens_sent == [77, 77]
+    usage = model.total_usage
+    assert result.usage == {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+    assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] == sum(
+        len(r.split()) for r in replies
+    )
+    prompt_price, completion_price = PRICES_PER_MTOK["openai:gpt-4o"]
+    expected = (usage.prompt_tokens * prompt_price + usage.completion_tokens * completion_price) / 1e6
+    assert result.cost_usd == pytest.approx(expected)
+    assert estimate_cost("openai:gpt-4o-2024-08-06", 10**6, 0) == prompt_price
+    assert estimate_cost("anthropic:claude-3-5-sonnet-20241022", 0, 10**6) == 15.0
+    assert estimate_cost("openai:gpt-4.1", 10, 10) is None and estimate_cost("local:SmolLM2", 10, 10) is None
+    assert estimate_cost("openai:gpt-4o", 10, 10, base_url="http://127.0.0.1:8000/v1") is None
+    local = AgentInterpreter(_RecordingModel(replies[1:])).interpret(_linear_spec(), BlackBox(_linear_spec()))
+    assert local.cost_usd is None and local.usage["completion_tokens"] == len(replies[1].split())
+
+
+def test_runner_passes_max_tokens_to_the_scripted_agent(tmp_path):
+    from tinkerlab.find.runner import RunConfig, interpreter_for
+
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps(["[DESCRIPTION]: x"]))
+    config = RunConfig(interpreter=f"agent:scripted:{replies}", max_tokens=99)
+    assert interpreter_for(config.interpreter, "numeric", config).config.max_tokens == 99
+    with pytest.raises(InputError, match="max_tokens"):
+        RunConfig(max_tokens=0)
+
+
+def test_a_server_failure_mid_conversation_is_a_failed_run():
+    from tinkerlab.core.errors import LLMConnectionError, LLMError
+    from tinkerlab.llm import ScriptedChatModel
+
+    class Unreachable(ScriptedChatModel):
+        def _generate(self, messages, *, temperature, max_tokens, stop):
+            if len(self.requests) >= 1:
+                raise LLMConnectionError("http://127.0.0.1:9 did not answer after 5 attempts")
+            return super()._generate(messages, temperature=temperature, max_tokens=max_tokens, stop=stop)
+
+    result = AgentInterpreter(Unreachable(["COMMAND: PYTHON(function.py 1)"])).interpret(
+        _linear_spec(), BlackBox(_linear_spec())
+    )
+    assert result.failure == "http://127.0.0.1:9 did not answer after 5 attempts"
+    assert result.error.startswith("model error:") and result.usage["completion_tokens"] == 3
+    # a reply the model cannot give (scripted replies used up) is the interpretation's error, not the run's
+    spent = AgentInterpreter(ScriptedChatModel([])).interpret(_linear_spec(), BlackBox(_linear_spec()))
+    assert spent.failure is None and spent.error.startswith("model error:")
+    assert isinstance(LLMConnectionError("x"), LLMError)
+
+
+def test_find_run_takes_max_tokens(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tinkerlab.find import runner
+    from tinkerlab.find.cli import app
+
+    seen = {}
+    monkeypatch.setattr(runner, "run_interpretations", lambda out, config, **kw: seen.setdefault("c", config) and out)
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--interpreter", "fit", "--max-tokens", "300"])
+    assert result.exit_code == 0, result.output
+    assert seen["c"].max_tokens == 300
+    result = CliRunner().invoke(app, ["run", "--help"])
+    assert "--max-tokens" in result.output and "1024" in result.output

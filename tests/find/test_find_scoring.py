@@ -113,7 +113,7 @@ def test_unit_tests_use_the_description_before_code_and_parse_answers():
     answer = "[DESCRIPTION]: words about golf\n[CODE]: secret code"
     scores = metrics.score_unit_tests("entities", [spec], {"f00000": answer}, evaluator)
     assert scores[0].score == pytest.approx(2 / 3)
-    prompt = evaluator.requests[0][0].text
+    prompt = next(m for m in evaluator.requests[0] if m.role == "user").text
     assert "words about golf" in prompt and "secret code" not in prompt
     assert "Example 2: input = apple" in prompt
     assert metrics.parse_answer("[ANSWER]: 3") == 3 and metrics.parse_answer("I think 2.") == 2
@@ -184,3 +184,23 @@ def test_only_code_inputs_and_kind_reach_the_sandbox():
     item = {"key": "k1", "code": code, "inputs": [1.0], "kind": "numeric", "ground_truth": [42.0]}
     run = harness.run_codes([item])["k1"]
     assert run.error is None and run.outputs == [0.0]  # no item in the sandbox holds anything but code and inputs
+
+
+def test_exact_answers_with_math_log_and_sqrt_score_one():
+    root = next(_clean("root", i) for i in range(20, 60) if "np.sqrt(" in _clean("root", i)["code"])
+    specs = [_clean("logarithm", 11), root]
+    codes = {
+        s["id"]: "import math\n" + s["code"].replace("np.log(", "math.log(").replace("np.sqrt(", "math.sqrt(")
+        for s in specs
+    }
+    assert all("math." in c for c in codes.values())
+    scores = metrics.score_numeric(specs, codes)
+    assert all(s.error is None for s in scores), [s.error for s in scores]
+    assert [s.score for s in scores] == [1.0, 1.0]
+
+
+def test_strings_right_on_four_raising_on_the_fifth_scores_point_eight():
+    pairs = [["ab", "AB"], ["cd", "CD"], ["ef", "EF"], ["gh", "GH"], ["boom", "BOOM"]]
+    code = "def f(x):\n    if x == 'boom':\n        raise ValueError(x)\n    return x.upper()\n"
+    score = metrics.score_strings_code([{"id": "s", "test_pairs": pairs}], {"s": code})[0]
+    assert score.score == pytest.approx(0.8) and "ValueError: boom" in score.details["first_error"]

@@ -153,7 +153,10 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
         )
     )
     # square wave: grid over period and shift
-    grid = np.array([(p, s) for p in np.linspace(4, 40, 73) for s in np.linspace(0, p, 24, endpoint=False)])
+    # the original's periods (1-10) are multiples of 0.1 and need that exact period; the easy ranges' go to 40
+    fine = [(p, s) for p in np.round(np.arange(1.0, 10.05, 0.1), 1) for s in np.round(np.arange(0.0, p, 0.1), 1)]
+    coarse = [(p, s) for p in np.linspace(10.5, 40, 60) for s in np.linspace(0, p, 24, endpoint=False)]
+    grid = np.array(fine + coarse)
     waves = np.where(np.sin(2 * np.pi * (x[None, :] - grid[:, 1:2]) / grid[:, 0:1]) > 0, 1.0, -1.0)  # (M, n)
     i, coef, mse = _best_batched(np.stack([waves, np.ones_like(waves)], 2), y)
     period, shift = grid[i]
@@ -169,7 +172,7 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
     )
     # bumps: gaussian and rectangle, grid over centre and width
     centres = np.arange(-70.0, 70.5, 1.0)
-    grid = np.array([(c, w) for c in centres for w in (2, 3, 4, 6, 8, 10, 13, 16, 20, 25)])
+    grid = np.array([(c, w) for c in centres for w in (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 10, 13, 16, 20, 25)])
     bumps = np.exp(-0.5 * ((x[None, :] - grid[:, 0:1]) / grid[:, 1:2]) ** 2)  # (M, n)
     i, coef, mse = _best_batched(np.stack([bumps, np.ones_like(bumps)], 2), y)
     centre, width = grid[i]
@@ -182,7 +185,7 @@ def _candidates(x: np.ndarray, y: np.ndarray) -> list[_Fit]:
             f"a Gaussian bump of height {coef[0]:.3g} at {centre:.3g} with width {width:.3g}, offset {coef[1]:.3g}",
         )
     )
-    grid = np.array([(c, w) for c in centres for w in (4, 6, 8, 10, 14, 18, 24, 30, 36, 42)])
+    grid = np.array([(c, w) for c in centres for w in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 18, 24, 30, 36, 42)])
     boxes = (np.abs(x[None, :] - grid[:, 0:1]) <= grid[:, 1:2] / 2).astype(float)  # (M, n)
     i, coef, mse = _best_batched(np.stack([boxes, np.ones_like(boxes)], 2), y)
     centre, width = grid[i]

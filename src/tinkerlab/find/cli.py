@@ -31,6 +31,8 @@ CATEGORIES = ("numeric", "strings", "entities", "relations")
 """`tinkerlab.find.suite.CATEGORIES` (not imported here, so `--help` stays fast)."""
 _ALL = ",".join(CATEGORIES)
 EntityReadout = Literal["instruction", "association"]
+Scoring = Literal["per-input", "original"]
+"""The `scoring` modes of `tinkerlab.find.scoring.score_run`."""
 """`tinkerlab.find.entities.Readout`."""
 INTERPRETERS = Spec(("baseline", "fit", "interp", "search", "exemplar", "agent", "agent:SPEC"))
 """The interpreter forms of `tinkerlab.find.runner` (`agent:SPEC` is the older spelling of `agent --model SPEC`)."""
@@ -123,6 +125,9 @@ def run(
     hints: bool = typer.Option(False, "--hints", help="Give the agent the search-initialisation words."),
     single_round: bool = typer.Option(False, "--single-round", help="The agent's one-round setting (with hints)."),
     max_rounds: int = typer.Option(20, "--max-rounds", help="The agent's round limit."),
+    max_tokens: int = typer.Option(
+        1024, "--max-tokens", help="Tokens one agent reply may take (a reply cut short loses its code)."
+    ),
     workers: Workers = None,
     executor: ExecutorOption = "local",
     seed: Seed = 0,
@@ -144,6 +149,7 @@ def run(
         hints=hints,
         single_round=single_round,
         max_rounds=max_rounds,
+        max_tokens=max_tokens,
         seed=seed,
     )
     with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
@@ -167,6 +173,12 @@ def score(
         "'embedding' (offline MiniLM proxy); none skips them.",
     ),
     item_timeout: float = typer.Option(2.0, "--item-timeout", help="Seconds each interpretation's code may run."),
+    scoring: Scoring = typer.Option(
+        "per-input",
+        "--scoring",
+        help="per-input: code that raises on an input misses that input only; original: as the original scripts "
+        "(see tinkerlab.find.scoring.score_run).",
+    ),
     base_url: BaseUrl = None,
     timeout: Timeout = None,
     retries: Retries = None,
@@ -178,10 +190,10 @@ def score(
     run_dir = one_of(run, run_option, name="RUN", alias_name="--run")
     load_interpretations(run_dir)  # a folder without interpretations fails here, before a judge model loads
     with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
-        _score(run_dir, evaluator, item_timeout)
+        _score(run_dir, evaluator, item_timeout, scoring)
 
 
-def _score(run_dir: Path, evaluator: str | None, item_timeout: float) -> None:
+def _score(run_dir: Path, evaluator: str | None, item_timeout: float, scoring: str) -> None:
     from tinkerlab.find.harness import SandboxConfig
     from tinkerlab.find.scoring import score_run
 
@@ -199,7 +211,7 @@ def _score(run_dir: Path, evaluator: str | None, item_timeout: float) -> None:
         from tinkerlab.llm import load_chat_model
 
         model = load_chat_model(evaluator)
-    scores = score_run(run_dir, evaluator=model, config=SandboxConfig(item_timeout_s=item_timeout))
+    scores = score_run(run_dir, evaluator=model, config=SandboxConfig(item_timeout_s=item_timeout), scoring=scoring)
     by: dict[str, list[float]] = {}
     for s in scores:
         by.setdefault(f"{s.category}/{s.metric}", []).append(s.score)

@@ -4,8 +4,9 @@ An entity function maps a word to P("1") under the instruction 'Return only "1" 
 {concept}. Return only "0" otherwise.', read from an LM's next-token probabilities (see `tinkerlab.find.lm`).
 140 functions use one concept; 60 use the OR of two ("lakes or journalism").
 
-Each spec also holds 10 search-initialisation words (the original's ``initial.json``) and 10 three-way unit
-tests: "which input will the function be most selective for?", with one related word and two unrelated ones.
+Each spec also holds 10 search-initialisation words (the original's ``initial.json``: two related words per
+concept, the rest unrelated) and 10 three-way unit tests: "which input will the function be most selective
+for?", with one related word that is not a hint and two unrelated ones.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ Readout = Literal["instruction", "association"]
 ASSOCIATION_OFFSET = 0.7
 """Subtracted from the association score before the sigmoid: the midpoint between the mean score of related
 (3.7) and unrelated (-2.3) words on 8 concepts of the bank under SmolLM2-135M."""
+
+
+HINT_WORDS_PER_CONCEPT = 2
+"""Related words per concept among the 10 search-initialisation words. The unit tests' answers are drawn from
+the other related words, so no answer is a hint word (the original's hints hold 17.2% of its answers, measured
+on `src/find-dataset/neurons_entities/data.json` against `unit_test_data.json`)."""
 
 
 def instruction(concepts: list[str]) -> str:
@@ -68,16 +75,19 @@ def build_entity_specs(rng: np.random.Generator, count: int, readout: Readout = 
         else:
             pair = rng.choice(len(names), size=2, replace=False)
             concepts = [names[int(pair[0])], names[int(pair[1])]]
-        related = _related(concepts)
         pool = _unrelated_pool(concepts)
-        hint_pos = [str(w) for w in rng.choice(related, size=4, replace=False)]
-        hint_neg = [str(w) for w in rng.choice(pool, size=6, replace=False)]
+        hint_pos = [
+            str(w) for c in concepts for w in rng.choice(CONCEPTS[c], size=HINT_WORDS_PER_CONCEPT, replace=False)
+        ]
+        hint_neg = [str(w) for w in rng.choice(pool, size=10 - len(hint_pos), replace=False)]
         initial = [str(w) for w in rng.permutation(hint_pos + hint_neg)]
+        # the unit tests' answers are the related words that are not hints, each used before any repeats
+        answers = [str(w) for w in rng.permutation([w for w in _related(concepts) if w not in hint_pos])]
         tests = []
-        for _ in range(10):
+        for item in range(10):
             answer = int(rng.integers(0, 3))
             others = [str(w) for w in rng.choice(pool, size=2, replace=False)]
-            candidates = others[:answer] + [str(rng.choice(related))] + others[answer:]
+            candidates = others[:answer] + [answers[item % len(answers)]] + others[answer:]
             tests.append({"candidates": candidates, "answer": answer + 1})
         spec = {
             "id": f"f{index:05d}",

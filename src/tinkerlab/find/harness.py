@@ -14,18 +14,25 @@ bound folder). In the process fallback the code could still read the suite by it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tinkerlab.core.config import check_count, check_positive
 
-# Runs inside the sandbox: executes one interpretation in a fresh namespace and calls its last top-level function
-# on every input (one value at a time, as the original). The time limit is the parent's.
+# Runs inside the sandbox: executes one interpretation in a fresh namespace and calls its entry function on every
+# input, one value at a time, as the original. A call that raises is that input's error, recorded with its index; with
+# the original's rule ("original") the first such error ends the item, as the original's loop does. The time limit
+# is the parent's.
 _HARNESS = r"""
 import ast, math
 
-def _entry_name(code):
+def _entry_name(code, rule):
+    if rule == "original":
+        # the original takes the text after the last 'def ' up to '(' (nested or indented defs included)
+        where = code.rfind("def ")
+        tail = code[where + 4:] if where >= 0 else code
+        return tail.partition("(")[0]
     tree = ast.parse(code)
     names = [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not names:
@@ -41,14 +48,35 @@ def _encode(value, kind):
         return value if math.isfinite(value) else None
     return value if isinstance(value, str) else {"non_string": repr(value)[:200]}
 
+def _argument(value, kind, rule):
+    if kind == "strings" and rule == "original":
+        # the original writes the input between single quotes into a Python call: the function gets that
+        # literal's value, and an input the literal cannot hold (a quote, a newline) raises
+        return ast.literal_eval("'" + value + "'")
+    return value
+
 def _score_item(item):
-    result = {"outputs": None, "error": None}
+    rule = item.get("rule", "per-input")
+    result = {"outputs": None, "error": None, "point_errors": []}
     try:
-        name = _entry_name(item["code"])
+        name = _entry_name(item["code"], rule)
         namespace = {"__name__": "interpretation"}
         exec(compile(item["code"], "<interpretation>", "exec"), namespace)
-        function = namespace[name]
-        result["outputs"] = [_encode(function(value), item["kind"]) for value in item["inputs"]]
+        function = namespace.get(name)
+        if not callable(function):
+            raise ValueError("no function named %r (the last 'def ' of the code, as the original reads it)" % name)
+        outputs = []
+        for index, value in enumerate(item["inputs"]):
+            try:
+                outputs.append(_encode(function(_argument(value, item["kind"], rule)), item["kind"]))
+            except MemoryError:
+                raise
+            except Exception as exc:
+                outputs.append(None)
+                result["point_errors"].append([index, "%s: %s" % (type(exc).__name__, str(exc)[:300])])
+                if rule == "original":
+                    break
+        result["outputs"] = outputs
     except MemoryError:
         result["error"] = "memory limit exceeded"
     except BaseException as exc:
@@ -77,18 +105,26 @@ class SandboxConfig:
 
 @dataclass
 class CodeRun:
-    """Outputs of one interpretation's code on its inputs, or why it failed."""
+    """Outputs of one interpretation's code on its inputs, or why it failed.
+
+    ``outputs[i]`` is None where the call on input ``i`` raised (its message is in ``point_errors`` as
+    ``(i, message)``) or, for numeric code, gave no finite number. With the original's rule the outputs stop after
+    the first input that raised.
+    """
 
     key: str
     outputs: list[Any] | None
     error: str | None = None
+    point_errors: list[tuple[int, str]] = field(default_factory=list)
 
 
 def run_codes(items: list[dict[str, Any]], config: SandboxConfig = SandboxConfig()) -> dict[str, CodeRun]:
     """Run many interpretation codes in the sandbox, batched; each item is
-    ``{"key": str, "code": str, "inputs": list, "kind": "numeric" | "strings"}``.
+    ``{"key": str, "code": str, "inputs": list, "kind": "numeric" | "strings"}``, with an optional
+    ``"rule": "per-input" | "original"`` (default per-input): how the entry function is found and whether the first
+    input that raises ends the item (see `tinkerlab.find.metrics`).
 
-    Only ``code``, ``inputs`` and ``kind`` reach the sandbox.
+    Only ``code``, ``inputs``, ``kind`` and ``rule`` reach the sandbox.
 
     Returns:
         key -> `CodeRun`. An item whose code loops past the limit, crashes the process, exhausts memory or returns
@@ -113,14 +149,18 @@ def run_codes(items: list[dict[str, Any]], config: SandboxConfig = SandboxConfig
     ) as worker:
         for start in range(0, len(pending), config.chunk_size):
             chunk = pending[start : start + config.chunk_size]
-            payload = [{"code": i["code"], "inputs": i["inputs"], "kind": i["kind"]} for i in chunk]
+            payload = [
+                {"code": i["code"], "inputs": i["inputs"], "kind": i["kind"], "rule": i.get("rule", "per-input")}
+                for i in chunk
+            ]
             ran = worker.run_items(
                 "_score_item", payload, item_timeout_s=config.item_timeout_s, max_record_bytes=MAX_RESULT_BYTES
             )
             for item, result in zip(chunk, ran, strict=True):
                 key = item["key"]
                 if isinstance(result.value, dict):
-                    results[key] = CodeRun(key, result.value.get("outputs"), result.value.get("error"))
+                    errors = [(int(i), str(m)) for i, m in result.value.get("point_errors") or []]
+                    results[key] = CodeRun(key, result.value.get("outputs"), result.value.get("error"), errors)
                 elif (result.error or "").startswith("the sandbox process"):  # the process died on this item
                     results[key] = CodeRun(key, None, f"sandbox failure: {result.error}"[:400])
                 else:  # timed out, or its output was over the limit

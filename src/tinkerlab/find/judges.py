@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from tinkerlab.core.errors import InputError
-from tinkerlab.find.metrics import unit_test_prompt
+from tinkerlab.find.metrics import UNIT_TEST_SYSTEM_PROMPT, unit_test_prompt
 
 
 class EmbeddingJudge:
@@ -54,7 +54,8 @@ class EmbeddingJudge:
 class LogprobJudge:
     """An LM judge of the three-way unit tests that reads log-probabilities instead of generating.
 
-    The judge sees the same prompt as a generating evaluator (`unit_test_prompt`, in the chat template) with the
+    The judge sees the same prompt as a generating evaluator (`UNIT_TEST_SYSTEM_PROMPT` and `unit_test_prompt`, in
+    the chat template) with the
     reply prefilled as ``[ANSWER]: `` and picks the index token ("1", "2" or "3") with the highest next-token
     log-probability: one forward pass per item, deterministic, and always a valid answer. With ``debias`` each
     item is also asked with its candidates rotated (three orders), and a candidate's score is the sum of its
@@ -91,11 +92,10 @@ class LogprobJudge:
         text = unit_test_prompt(category, description, item)
         tokenizer = self.lm.tokenizer
         if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template(
-                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-            )
+            messages = [{"role": "system", "content": UNIT_TEST_SYSTEM_PROMPT}, {"role": "user", "content": text}]
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         else:
-            text += "\n"
+            text = f"{UNIT_TEST_SYSTEM_PROMPT}\n\n{text}\n"
         return text + "[ANSWER]: "
 
     def choice_logprobs(self, category: str, description: str, items: list[dict[str, Any]]) -> np.ndarray:

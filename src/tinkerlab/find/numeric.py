@@ -13,6 +13,9 @@ two terms; plus the variant the interpreter sees:
 Every spec carries a ground-truth description and ground-truth Python code (NumPy), written by this module
 from the same parameters that `clean_values` evaluates, so code and evaluator never drift apart.
 
+Parameters follow the original's generator by default (``ranges="original"``, `ORIGINAL_RANGES`); ``"easy"``
+keeps this project's earlier, gentler ranges. The spec records which.
+
 Example:
     >>> import numpy as np
     >>> spec = sample_numeric_function(np.random.default_rng(0), "f00000", variant="clean")
@@ -82,84 +85,215 @@ def _nonzero(rng: np.random.Generator, low: float, high: float, minimum: float =
     return value
 
 
+Ranges = Literal["original", "easy"]
+RANGES: tuple[str, ...] = ("original", "easy")
+"""Parameter ranges a suite can be drawn with: ``original`` follows the original's generator (default),
+``easy`` keeps this project's earlier, gentler ranges (slow waves, wide bumps; see docs/find.md)."""
+
+TWO_PI_GRID = np.linspace(0.1, 2 * np.pi, 100)
+"""The original draws the period and the phase shift of sin/cos/tanh from this grid, rounded to 0.1."""
+
+AMPLITUDE_GRID = np.linspace(-10, 10, 100)
+"""The original draws the amplitude of sin/cos/tanh from this grid, rounded to 0.1."""
+
+ORIGINAL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "linear": {"m": (-10, 10), "b": (-10, 10)},
+    "polynomial": {"degree": (2, 5), "coeffs": (-5, 5)},
+    "absolute": {"a": (-30, 30), "b": (-10, 10)},
+    "root": {"a": (-30, 30), "b": (-10, 10), "n": (1, 2)},
+    "logarithm": {"a": (-30, 30), "b": (-10, 10), "base": (1.1, 10)},
+    "step": {"a": (-30, 30), "b": (-10, 10), "t": (0, 0), "h0": (-100, 100)},
+    "relu": {"a": (-30, 30), "b": (-10, 10), "leak": (0, 1)},
+    "tanh": {"a": (-10, 10), "period": (0.1, 6.3), "shift": (0.1, 6.3), "d": (-10, 10)},
+    "sin": {"a": (-10, 10), "period": (0.1, 6.3), "shift": (0.1, 6.3), "d": (-10, 10)},
+    "cos": {"a": (-10, 10), "period": (0.1, 6.3), "shift": (0.1, 6.3), "d": (-10, 10)},
+    "constant": {"c": (-100, 99)},
+    "reciprocal": {"a": (-10, 10)},
+    "gaussian": {
+        "mean": (-50, 50),
+        "std": (1, 10),
+        "a": (1 / (10 * math.sqrt(2 * math.pi)), 1 / math.sqrt(2 * math.pi)),
+    },
+    "rational": {"num_order": (0, 4), "den_order": (1, 5), "num": (-10, 10), "den": (-10, 10)},
+    "rectangle": {"h": (1, 1), "center": (0, 0), "width": (1, 10)},
+    "square_wave": {"a": (1, 1), "period": (1, 10), "shift": (-5, 5)},
+    "ceil": {},
+    "floor": {},
+}
+"""Every parameter's range under ``ranges="original"`` (inclusive), as in the original's generator
+(`src/make_functions/make_numeric/math_functions.py`, `sample_single_f`) and its released parameters
+(`src/find-dataset/numeric/data.json`). Where the two disagree (the offset ``b``/``d``: ±30 in the code, ±10 in
+all 1000 released functions), the released data is followed. ``gaussian.a`` is derived: the peak
+1 / (std sqrt(2 pi)) of the normal density."""
+
+ORIGINAL_DOMAIN = 100.0
+"""The original generated (corruption mean, MLP training) over [-100, 100], log [1, 100], root [0, 100]: the
+released corruption means are the means over exactly that grid (its code's `get_domain` says ±1000)."""
+
+
 # ----------------------------------------------------------------------------------------------- sampling
-def sample_term(rng: np.random.Generator, family: str) -> dict[str, Any]:
+def sample_term(rng: np.random.Generator, family: str, ranges: Ranges = "original") -> dict[str, Any]:
     """Sample the parameters of one term of `family`.
 
     Args:
         rng: the random generator (all randomness comes from it).
         family: one of `ALL_FAMILIES`.
+        ranges: ``original`` (the original's generator, `ORIGINAL_RANGES`) or ``easy`` (gentler ranges).
 
     Returns:
         ``{"family": family, "params": {...}}`` with parameters rounded to one decimal.
 
     Raises:
-        ValueError: unknown family.
+        ValueError: unknown family or ranges.
     """
+    if family not in ALL_FAMILIES:
+        raise ValueError(f"unknown numeric family {family!r}; expected one of {ALL_FAMILIES}")
+    if ranges == "original":
+        params = _original_params(rng, family)
+    elif ranges == "easy":
+        params = _easy_params(rng, family)
+    else:
+        raise ValueError(f"numeric ranges must be one of {RANGES}, got {ranges!r}")
+    return {"family": family, "params": params}
+
+
+def _original_params(rng: np.random.Generator, family: str) -> dict[str, Any]:
+    """Parameters as the original's `sample_single_f` draws them (rounded to 0.1), with degenerate draws redrawn:
+    a zero slope/scale/amplitude, a logarithm of base 1.0 (undefined) and a zero leading coefficient."""
+    u = rng.uniform
+
+    def scale() -> float:
+        return _nonzero(rng, -30, 30, 0.1)
+
+    def offset() -> float:
+        return _r(u(-10, 10))
+
+    if family == "linear":
+        return {"m": _nonzero(rng, -10, 10, 0.1), "b": offset()}
+    if family == "polynomial":
+        degree = int(rng.integers(2, 6))
+        coeffs = [_r(u(-5, 5)) for _ in range(degree + 1)]
+        while abs(coeffs[0]) < 0.1:
+            coeffs[0] = _r(u(-5, 5))
+        return {"coeffs": coeffs}  # highest power first
+    if family == "absolute":
+        return {"a": scale(), "b": offset()}
+    if family == "root":
+        return {"a": scale(), "b": offset(), "n": int(rng.integers(1, 3))}
+    if family == "logarithm":
+        return {"a": scale(), "b": offset(), "base": _nonzero_base(rng)}
+    if family == "step":
+        return {"a": scale(), "b": offset(), "t": 0.0, "h0": _r(u(-100, 100))}
+    if family == "relu":
+        return {"a": scale(), "b": offset(), "leak": _r(u(0, 1))}
+    if family in ("tanh", "sin", "cos"):
+        amplitude = 0.0
+        while abs(amplitude) < 0.1:
+            amplitude = _r(rng.choice(AMPLITUDE_GRID))
+        return {
+            "a": amplitude,
+            "period": _r(rng.choice(TWO_PI_GRID)),
+            "shift": _r(rng.choice(TWO_PI_GRID)),
+            "d": offset(),
+        }
+    if family == "constant":
+        return {"c": float(rng.integers(-100, 100))}
+    if family == "reciprocal":
+        return {"a": _nonzero(rng, -10, 10, 0.1)}
+    if family == "gaussian":
+        std = _r(u(1, 10))
+        return {"a": 1.0 / (std * math.sqrt(2 * math.pi)), "mean": _r(u(-50, 50)), "std": std}
+    if family == "rational":
+        num_order = int(rng.integers(0, 5))
+        den_order = int(rng.integers(num_order + 1, 6))
+        num = [_r(u(-10, 10)) for _ in range(num_order + 1)]  # lowest power first
+        den = [_r(u(-10, 10)) for _ in range(den_order + 1)]
+        while abs(den[-1]) < 0.1:
+            den[-1] = _r(u(-10, 10))
+        return {"num": num, "den": den}
+    if family == "rectangle":
+        return {"h": 1.0, "center": 0.0, "width": _r(u(1, 10))}
+    if family == "square_wave":
+        return {"a": 1.0, "period": _r(u(1, 10)), "shift": _r(u(-5, 5))}
+    return {}  # ceil, floor
+
+
+def _nonzero_base(rng: np.random.Generator) -> float:
+    base = 1.0
+    while base == 1.0:
+        base = _r(rng.uniform(1, 10))
+    return base
+
+
+def _easy_params(rng: np.random.Generator, family: str) -> dict[str, Any]:
+    """This project's earlier ranges: slow waves (periods 2-60), scaled Gaussian bumps and rectangles anywhere,
+    steps at a threshold in ±60, square and cube roots, rationals of low degree."""
     u = rng.uniform
     if family == "linear":
-        params = {"m": _nonzero(rng, -10, 10), "b": _r(u(-10, 10))}
-    elif family == "polynomial":
+        return {"m": _nonzero(rng, -10, 10), "b": _r(u(-10, 10))}
+    if family == "polynomial":
         degree = int(rng.integers(2, 6))
         coeffs = [_r(u(-5, 5)) for _ in range(degree + 1)]
         if abs(coeffs[0]) < 0.1:
             coeffs[0] = 1.0
-        params = {"coeffs": coeffs}  # highest power first
-    elif family == "absolute":
-        params = {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30))}
-    elif family == "root":
-        params = {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30)), "n": int(rng.integers(2, 4))}
-    elif family == "logarithm":
-        params = {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30)), "base": _r(u(1.5, 10))}
-    elif family == "step":
-        params = {"a": _nonzero(rng, -30, 30, 1.0), "b": _r(u(-30, 30)), "t": _r(u(-60, 60))}
-    elif family == "relu":
-        params = {"a": _nonzero(rng, -30, 30, 1.0), "b": _r(u(-30, 30)), "leak": _r(u(0, 0.9))}
-    elif family in ("tanh", "sin", "cos"):
-        params = {
+        return {"coeffs": coeffs}  # highest power first
+    if family == "absolute":
+        return {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30))}
+    if family == "root":
+        return {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30)), "n": int(rng.integers(2, 4))}
+    if family == "logarithm":
+        return {"a": _nonzero(rng, -30, 30), "b": _r(u(-30, 30)), "base": _r(u(1.5, 10))}
+    if family == "step":
+        return {"a": _nonzero(rng, -30, 30, 1.0), "b": _r(u(-30, 30)), "t": _r(u(-60, 60)), "h0": 0.0}
+    if family == "relu":
+        return {"a": _nonzero(rng, -30, 30, 1.0), "b": _r(u(-30, 30)), "leak": _r(u(0, 0.9))}
+    if family in ("tanh", "sin", "cos"):
+        return {
             "a": _nonzero(rng, -10, 10),
             "period": _r(u(4, 60)) if family == "tanh" else _r(u(2, 40)),
             "shift": _r(u(-10, 10)),
             "d": _r(u(-10, 10)),
         }
-    elif family == "constant":
-        params = {"c": float(rng.integers(-100, 101))}
-    elif family == "reciprocal":
-        params = {"a": _nonzero(rng, -10, 10)}
-    elif family == "gaussian":
-        params = {"a": _nonzero(rng, -30, 30, 1.0), "mean": _r(u(-50, 50)), "std": _r(u(2, 20))}
-    elif family == "rational":
+    if family == "constant":
+        return {"c": float(rng.integers(-100, 101))}
+    if family == "reciprocal":
+        return {"a": _nonzero(rng, -10, 10)}
+    if family == "gaussian":
+        return {"a": _nonzero(rng, -30, 30, 1.0), "mean": _r(u(-50, 50)), "std": _r(u(2, 20))}
+    if family == "rational":
         num_order = int(rng.integers(0, 3))
         den_order = int(rng.integers(num_order + 1, 4))
         num = [_r(u(-10, 10)) for _ in range(num_order + 1)]  # lowest power first
         den = [_r(u(-10, 10)) for _ in range(den_order + 1)]
         if abs(den[-1]) < 0.1:
             den[-1] = 1.0
-        params = {"num": num, "den": den}
-    elif family == "rectangle":
-        params = {"h": _nonzero(rng, -20, 20, 1.0), "center": _r(u(-50, 50)), "width": _r(u(4, 40))}
-    elif family == "square_wave":
-        params = {"a": _nonzero(rng, -10, 10, 1.0), "period": _r(u(4, 40)), "shift": _r(u(-5, 5))}
-    elif family in ("ceil", "floor"):
-        params = {}
-    else:
-        raise ValueError(f"unknown numeric family {family!r}; expected one of {ALL_FAMILIES}")
-    return {"family": family, "params": params}
+        return {"num": num, "den": den}
+    if family == "rectangle":
+        return {"h": _nonzero(rng, -20, 20, 1.0), "center": _r(u(-50, 50)), "width": _r(u(4, 40))}
+    if family == "square_wave":
+        return {"a": _nonzero(rng, -10, 10, 1.0), "period": _r(u(4, 40)), "shift": _r(u(-5, 5))}
+    return {}  # ceil, floor
 
 
-def term_domain(term: dict[str, Any]) -> tuple[float, float]:
-    """The real interval where a term is defined (finite), clipped to the test range."""
+def term_domain(term: dict[str, Any], ranges: Ranges = "original") -> tuple[float, float]:
+    """The interval a term is generated over (its corruption mean and MLP are taken there).
+
+    ``original``: [-100, 100], log [1, 100], root [0, 100] (every root, as the original picks the domain by the
+    family's name). ``easy``: the test range [-128, 128], log [1, 128], even roots [0, 128].
+    """
     family = term["family"]
+    high = ORIGINAL_DOMAIN if ranges == "original" else float(TEST_RANGE)
     if family == "logarithm":
-        return (1.0, float(TEST_RANGE))
-    if family == "root" and term["params"]["n"] % 2 == 0:
-        return (0.0, float(TEST_RANGE))
-    return (-float(TEST_RANGE), float(TEST_RANGE))
+        return (1.0, high)
+    if family == "root" and (ranges == "original" or term["params"]["n"] % 2 == 0):
+        return (0.0, high)
+    return (-high, high)
 
 
 def spec_domain(spec: dict[str, Any]) -> tuple[float, float]:
     """The domain of a function: the intersection of its terms' domains."""
-    lows, highs = zip(*(term_domain(t) for t in spec["terms"]), strict=False)
+    ranges = spec.get("ranges", "original")
+    lows, highs = zip(*(term_domain(t, ranges) for t in spec["terms"]), strict=False)
     return (max(lows), min(highs))
 
 
@@ -176,12 +310,13 @@ def term_values(term: dict[str, Any], x: np.ndarray) -> np.ndarray:
         if family == "absolute":
             return p["a"] * np.abs(x) + p["b"]
         if family == "root":
-            root = np.sqrt(x) if p["n"] == 2 else np.cbrt(x)
+            root = {1: x, 2: np.sqrt(x), 3: np.cbrt(x)}[p["n"]]
             return p["a"] * root + p["b"]
         if family == "logarithm":
             return p["a"] * np.log(x) / math.log(p["base"]) + p["b"]
-        if family == "step":
-            return np.where(x > p["t"], p["a"] + p["b"], p["b"])
+        if family == "step":  # a * heaviside(x - t, h0) + b
+            at_t = p["a"] * p.get("h0", 0.0) + p["b"]
+            return np.where(x > p["t"], p["a"] + p["b"], np.where(x == p["t"], at_t, p["b"]))
         if family == "relu":
             return p["a"] * np.where(x > 0, x, p["leak"] * x) + p["b"]
         if family in ("tanh", "sin", "cos"):
@@ -304,12 +439,13 @@ def term_expression(term: dict[str, Any]) -> str:
     if family == "absolute":
         return f"{n(p['a'])} * np.abs(x) + {n(p['b'])}"
     if family == "root":
-        root = "np.sqrt(x)" if p["n"] == 2 else "np.cbrt(x)"
+        root = {1: "x", 2: "np.sqrt(x)", 3: "np.cbrt(x)"}[p["n"]]
         return f"{n(p['a'])} * {root} + {n(p['b'])}"
     if family == "logarithm":
         return f"{n(p['a'])} * np.log(x) / np.log({n(p['base'])}) + {n(p['b'])}"
     if family == "step":
-        return f"np.where(x > {n(p['t'])}, {n(p['a'] + p['b'])}, {n(p['b'])})"
+        at_t = n(p["a"] * p.get("h0", 0.0) + p["b"])
+        return f"np.where(x > {n(p['t'])}, {n(p['a'] + p['b'])}, np.where(x == {n(p['t'])}, {at_t}, {n(p['b'])}))"
     if family == "relu":
         return f"{n(p['a'])} * np.where(x > 0, x, {n(p['leak'])} * x) + {n(p['b'])}"
     if family in ("tanh", "sin", "cos"):
@@ -346,12 +482,18 @@ def term_description(term: dict[str, Any]) -> str:
     if family == "absolute":
         return f"{p['a']} times the absolute value of x, plus {p['b']}"
     if family == "root":
+        if p["n"] == 1:
+            return f"{p['a']} times x (the root of order 1), plus {p['b']}"
         which = "square" if p["n"] == 2 else "cube"
         return f"{p['a']} times the {which} root of x, plus {p['b']}"
     if family == "logarithm":
         return f"{p['a']} times the logarithm of x in base {p['base']}, plus {p['b']}"
     if family == "step":
-        return f"a step function equal to {p['b']} for x <= {p['t']} and {round(p['a'] + p['b'], 1)} above it"
+        at_t = round(p["a"] * p.get("h0", 0.0) + p["b"], 2)
+        return (
+            f"a step function equal to {p['b']} for x < {p['t']}, {at_t} at x = {p['t']} "
+            f"and {round(p['a'] + p['b'], 1)} above it"
+        )
     if family == "relu":
         return f"a leaky ReLU with negative slope factor {p['leak']}, scaled by {p['a']} and shifted by {p['b']}"
     if family in ("tanh", "sin", "cos"):
@@ -365,6 +507,8 @@ def term_description(term: dict[str, Any]) -> str:
     if family == "reciprocal":
         return f"the reciprocal 1 / ({p['a']} x)"
     if family == "gaussian":
+        if abs(p["a"] * p["std"] * math.sqrt(2 * math.pi) - 1.0) < 1e-9:
+            return f"the normal probability density with mean {p['mean']} and std {p['std']} (peak {p['a']:.4g})"
         return f"a Gaussian bump of height {p['a']} centred at {p['mean']} with width (std) {p['std']}"
     if family == "rational":
         return (
@@ -470,6 +614,7 @@ def sample_numeric_function(
     variant: Variant = "clean",
     composite: bool = False,
     family: str | None = None,
+    ranges: Ranges = "original",
 ) -> dict[str, Any]:
     """Sample one numeric function spec (MLP weights are fitted separately by `fit_mlps`).
 
@@ -479,22 +624,24 @@ def sample_numeric_function(
         variant: which version the interpreter sees.
         composite: a sum or product of two terms instead of one atomic term.
         family: force the atomic family (tests); None samples uniformly.
+        ranges: the parameter ranges, ``original`` (the original's generator) or ``easy``.
 
     Returns:
         The spec dict (JSON-able).
     """
     if composite:
         kind = str(rng.choice(["sum_two", "multiply_two"]))
-        terms = [sample_term(rng, str(rng.choice(COMPOSABLE_FAMILIES))) for _ in range(2)]
+        terms = [sample_term(rng, str(rng.choice(COMPOSABLE_FAMILIES)), ranges) for _ in range(2)]
     else:
         kind = "atomic"
-        terms = [sample_term(rng, family or str(rng.choice(ATOMIC_FAMILIES)))]
+        terms = [sample_term(rng, family or str(rng.choice(ATOMIC_FAMILIES)), ranges)]
     spec: dict[str, Any] = {
         "id": function_id,
         "category": "numeric",
         "kind": kind,
         "terms": terms,
         "variant": variant,
+        "ranges": ranges,
         "seed": int(rng.integers(0, 2**31 - 1)),
         "noise": None,
         "corruption": None,

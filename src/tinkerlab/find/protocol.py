@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -182,23 +183,66 @@ def _fmt(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ parsing
-_COMMAND = re.compile(r"PYTHON\(\s*((?:\./)?(?:temp/)?function\.py[^)]*)\)", re.S)
+_COMMAND_START = re.compile(r"PYTHON\(\s*(?=(?:\./)?(?:temp/)?function\.py)")
 
 
 def extract_command(text: str) -> str | None:
-    """The arguments inside the last ``PYTHON(function.py ...)`` of a reply (None when there is none)."""
-    matches = _COMMAND.findall(text)
-    if not matches:
-        return None
-    return " ".join(matches[-1].replace("\n", " ").split())
+    """The arguments inside the last ``PYTHON(function.py ...)`` of a reply (None when there is none).
+
+    The closing parenthesis is the one that balances the opening one, outside quotes, so inputs may hold
+    parentheses: ``PYTHON(function.py "a(b)" 'c)d')`` gives ``function.py "a(b)" 'c)d'``, which
+    `BlackBox.command` splits into ``a(b)`` and ``c)d``. A stray quote (``don't``) falls back to balancing
+    parentheses alone.
+    """
+    for match in reversed(list(_COMMAND_START.finditer(text))):
+        end = _closing_parenthesis(text, match.end(), quotes=True)
+        if end is None:
+            end = _closing_parenthesis(text, match.end(), quotes=False)
+        if end is not None:
+            return text[match.end() : end].replace("\r", " ").replace("\n", " ").strip()
+    return None
 
 
-_SECTION = re.compile(r"\[(DESCRIPTION|DOMAIN|CODE)\]\s*:?", re.I)
+def _closing_parenthesis(text: str, start: int, *, quotes: bool) -> int | None:
+    """The index of the ``)`` that closes a ``(`` just before `start`, or None when none does."""
+    depth, quote = 0, ""
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            if char == quote and text[index - 1] != "\\":
+                quote = ""
+        elif quotes and char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return index
+            depth -= 1
+    return None
+
+
+# A section label, with the markdown a chat model wraps it in: **[DESCRIPTION]:**, **[DOMAIN]**:, ### [CODE]:
+_SECTION = re.compile(
+    r"(?:^[ \t]*#+[ \t]*)?(?:[*_]{1,2})?\[(DESCRIPTION|DOMAIN|CODE)\](?:[*_]{1,2})?\s*:?(?:[*_]{1,2})?", re.I | re.M
+)
+_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
 
 
 @dataclass
 class Interpretation:
-    """An interpreter's answer about one function, and how it got there."""
+    """An interpreter's answer about one function, and how it got there.
+
+    Attributes:
+        error: why the interpretation has no usable answer (the round limit, a model error); it scores 0.
+        failure: set when the run itself failed rather than the interpreter: no API key, an unknown model, a
+            server that stayed unreachable. It holds the cause; the runner leaves such a function pending, so
+            the next run of the same command interprets it again.
+        usage: tokens summed over the rounds, ``{"prompt_tokens": ..., "completion_tokens": ...}`` (replies
+            answered from the cache add nothing); empty for interpreters without a model.
+        cost_usd: an estimate of what the tokens cost at list prices (`tinkerlab.find.agent.PRICES_PER_MTOK`);
+            None for models without a known price (local, scripted, unknown names).
+    """
 
     function_id: str
     category: str
@@ -209,6 +253,9 @@ class Interpretation:
     rounds: int = 0
     queries: int = 0
     error: str | None = None
+    failure: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
     transcript: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,15 +263,30 @@ class Interpretation:
 
 
 def parse_answer(text: str) -> dict[str, str]:
-    """Split a final answer into description, domain and code (code fences removed)."""
+    """Split a final answer into description, domain and code.
+
+    Markdown around the labels (``**[DESCRIPTION]:**``) and around the text (bold, a trailing rule) is removed.
+    The code is taken from its fence; a fence that never closes (a reply cut at the token limit) still yields
+    the code written so far.
+    """
     sections: dict[str, str] = {"description": "", "domain": "", "code": ""}
     matches = list(_SECTION.finditer(text))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        sections[match.group(1).lower()] = text[match.end() : end].strip()
+        sections[match.group(1).lower()] = text[match.end() : end]
+    for key in ("description", "domain"):
+        sections[key] = _strip_markdown(sections[key])
     code = sections["code"]
-    fenced = re.search(r"```(?:python|py)?\s*\n(.*?)```", code, re.S)
+    fenced = _FENCE.search(code)
     if fenced:
         code = fenced.group(1)
-    sections["code"] = code.strip() + ("\n" if code.strip() else "")
+    code = code.strip("\n").rstrip()
+    code = textwrap.dedent(code).strip()
+    sections["code"] = code + ("\n" if code else "")
     return sections
+
+
+def _strip_markdown(text: str) -> str:
+    """Text without the emphasis markers and horizontal rules around it (markdown inside is left alone)."""
+    text = re.sub(r"^(?:\s*[-*_]{3,}\s*\n)+|(?:\n\s*[-*_]{3,})+\s*$", "", text.strip())
+    return text.strip().strip("*_").strip()

@@ -1,6 +1,9 @@
 """FIND report: one table in the paper's layout (Numeric, Str-code, Str-unit, Entities, Relations), per
 interpreter run, beside the published numbers; JSON, CSV, Markdown and plots.
 
+A cell whose functions are mostly failed runs (no API key, an unreachable model: see `tinkerlab.find.runner`) shows
+"failed runs" instead of a score, since their zeros measure the setup and not the interpreter.
+
 The published rows are the FIND scorecard (Schwettmann et al., NeurIPS 2023 D&B) as collected in the project's
 reference notes, where they are marked third-party: verify them against the paper before quoting.
 """
@@ -16,6 +19,12 @@ from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir
 
 COLUMNS = ("Numeric", "Str-code", "Str-unit", "Entities", "Relations")
+CATEGORY_COLUMNS = {
+    "numeric": ("Numeric",),
+    "strings": ("Str-code", "Str-unit"),
+    "entities": ("Entities",),
+    "relations": ("Relations",),
+}
 
 PUBLISHED: dict[str, dict[str, float | None]] = {
     "AIA, GPT-4 (published)": {
@@ -68,6 +77,10 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
             sums.setdefault(column, []).append(float(score["score"]))
     row = {c: (sum(v) / len(v) if v else None) for c, v in sums.items()}
     counts = {c: len(v) for c, v in sums.items()}
+    failed_runs = _failed_runs(run_dir)
+    for column, (failed, total) in failed_runs.items():
+        if column in row and 2 * failed > total:
+            row[column] = None  # mostly failed runs: a score here would measure the setup
     by_variant: dict[str, list[float]] = {}
     numeric = [s for s in data["scores"] if s["metric"] == "numeric"]
     if numeric:
@@ -96,7 +109,20 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
         "counts": counts,
         "numeric_by_variant": {k: {"score": sum(v) / len(v), "count": len(v)} for k, v in sorted(by_variant.items())},
         "errors": sum(1 for s in data["scores"] if s.get("error")),
+        "failed_runs": {c: {"failed": f, "of": n} for c, (f, n) in failed_runs.items() if f},
     }
+
+
+def _failed_runs(run_dir: Path) -> dict[str, tuple[int, int]]:
+    """Column -> (failed runs, interpretations) from the run's interpretation records."""
+    from tinkerlab.find.runner import failure_of, load_interpretations
+
+    counts: dict[str, tuple[int, int]] = {}
+    for category, records in load_interpretations(run_dir).items():
+        failed = sum(1 for record in records.values() if failure_of(record))
+        for column in CATEGORY_COLUMNS.get(category, ()):
+            counts[column] = (failed, len(records))
+    return counts
 
 
 def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool = True) -> dict[str, Any]:
@@ -119,6 +145,7 @@ def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool 
             **{c: r["scores"].get(c) for c in COLUMNS},
             "counts": r["counts"],
             "evaluator": r["evaluator"],
+            "failed_runs": r["failed_runs"],
         }
         for r in runs
     ]
@@ -133,21 +160,34 @@ def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool 
         writer = csv.writer(handle)
         writer.writerow(["interpreter", *COLUMNS])
         for row in rows:
-            writer.writerow([row["interpreter"], *("" if row[c] is None else f"{row[c]:.3f}" for c in COLUMNS)])
+            writer.writerow([row["interpreter"], *(_csv_cell(row, c) for c in COLUMNS)])
     (out / "report.md").write_text(markdown_table(rows), encoding="utf-8")
     _plot(rows, runs, out)
     return report
 
 
+def _csv_cell(row: dict[str, Any], column: str) -> str:
+    if row[column] is not None:
+        return f"{row[column]:.3f}"
+    failed = row.get("failed_runs", {}).get(column)
+    return f"failed runs ({failed['failed']}/{failed['of']})" if failed else ""
+
+
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The paper-layout table as Markdown (n per cell when known)."""
+    """The paper-layout table as Markdown (n per cell when known; "failed runs" where most runs failed)."""
     lines = ["| Interpreter | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for row in rows:
         cells = []
         for column in COLUMNS:
             value = row.get(column)
             count = row.get("counts", {}).get(column)
-            cells.append("–" if value is None else f"{value:.2f}" + (f" (n={count})" if count else ""))
+            failed = row.get("failed_runs", {}).get(column)
+            if value is None:
+                cells.append(f"failed runs ({failed['failed']}/{failed['of']})" if failed else "–")
+                continue
+            notes = [f"n={count}"] if count else []
+            notes += [f"{failed['failed']} failed runs"] if failed else []
+            cells.append(f"{value:.2f}" + (f" ({', '.join(notes)})" if notes else ""))
         lines.append(f"| {row['interpreter']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

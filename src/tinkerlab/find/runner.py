@@ -5,6 +5,11 @@ the suite and the interpreter once and answers jobs. Finished jobs are written t
 ``RUN/outputs/interpretations/<category>/<id>.json`` (description, domain, code, full transcript) and recorded in
 ``RUN/state.json``, so an interrupted run resumes where it stopped.
 
+A function whose run failed for a reason outside the function (no API key, an unknown or unreachable model, a missing
+package or model file) is a *failed run*: its record carries the cause in ``failure`` but it stays out of
+``state.json``'s done list, the run ends with a `TinkerlabError` that names the cause, and the same command run again
+interprets the pending functions. After `STOP_AFTER_FAILURES` failed runs in a row the rest are not started.
+
 Interpreter specs:
     ``baseline``          fit (numeric), search (strings), exemplar (entities, relations)
     ``fit`` | ``interp`` | ``search`` | ``exemplar``   one baseline
@@ -17,6 +22,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,7 @@ from typing import Any
 from tinkerlab.core.config import check_count, check_subset, check_type, config_error
 from tinkerlab.core.errors import InputError, TinkerlabError
 from tinkerlab.core.jobs import JobExecutor as Executor
+from tinkerlab.find.agent import DEFAULT_MAX_TOKENS
 
 BASELINE_FOR = {"numeric": "fit", "strings": "search", "entities": "exemplar", "relations": "exemplar"}
 BASELINES = {
@@ -32,6 +40,9 @@ BASELINES = {
     "search": ("strings",),
     "exemplar": ("entities", "relations"),
 }
+STOP_AFTER_FAILURES = 20
+"""Failed runs in a row (a dead server, a refused key) after which the remaining functions are not started."""
+_OLD_FAILURE = re.compile(r"(LLMError|LLMConnectionError|MissingDependencyError|MissingAssetError): ")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class RunConfig:
         hints: give the agent the search-initialisation words.
         single_round: the agent's non-interactive setting (one round, with hints).
         max_rounds: the agent's round limit.
+        max_tokens: tokens one reply of the agent may take.
         seed: seeds the black boxes' noise.
     """
 
@@ -56,6 +68,7 @@ class RunConfig:
     hints: bool = False
     single_round: bool = False
     max_rounds: int = 20
+    max_tokens: int = DEFAULT_MAX_TOKENS
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -72,17 +85,53 @@ class RunConfig:
         check_type(self, "hints", bool)
         check_type(self, "single_round", bool)
         check_count(self, "max_rounds", 0)
+        check_count(self, "max_tokens", 1)
         check_count(self, "seed")
 
 
 def check_interpreter_spec(spec: str) -> None:
-    """Raise InputError for an interpreter spec that names nothing we know."""
-    if spec == "baseline" or spec in BASELINES or spec.startswith("agent:"):
+    """Raise InputError for an interpreter spec that names nothing we know (an agent's chat-model spec included).
+
+    The chat model is not loaded here: a missing key or an unreachable server shows when the jobs run.
+    """
+    if spec.startswith("agent:"):
+        check_chat_model_spec(spec[len("agent:") :])
+        return
+    if spec == "baseline" or spec in BASELINES:
         return
     raise InputError(
         f"unknown interpreter {spec!r}; expected 'baseline', one of {sorted(BASELINES)}, or 'agent:<llm spec>' "
         "(e.g. agent:local, agent:openai:gpt-4o)"
     )
+
+
+def check_chat_model_spec(spec: str) -> None:
+    """Raise InputError for a chat-model spec that `tinkerlab.llm.load_chat_model` would refuse by its form.
+
+    Checked before any job starts, so ``agent:foo:bar`` fails at once instead of once per function.
+    """
+    from tinkerlab.llm.loader import VALID_SPECS
+
+    kind, _, rest = spec.partition(":")
+    if (kind == "local" and (rest or ":" not in spec)) or (kind in ("openai", "anthropic", "scripted") and rest):
+        if kind == "scripted" and not Path(rest).is_file():
+            raise InputError(f"scripted replies file {rest!r} does not exist (from agent:{spec})")
+        return
+    raise InputError(
+        f"unknown chat-model spec {spec!r} in agent:{spec}; valid forms: {', '.join(VALID_SPECS)} "
+        "(e.g. agent:local, agent:openai:gpt-4o, agent:scripted:replies.json)"
+    )
+
+
+def failure_of(record: dict[str, Any]) -> str | None:
+    """The cause of a failed run recorded in an interpretation record (None when the interpreter itself answered).
+
+    Records written before failures were kept apart say so only in their error (``LLMError: ...``); those count too.
+    """
+    if record.get("failure"):
+        return str(record["failure"])
+    error = record.get("error") or ""
+    return error if _OLD_FAILURE.match(error) else None
 
 
 def interpreter_for(spec: str, category: str, config: RunConfig) -> Any:
@@ -91,7 +140,7 @@ def interpreter_for(spec: str, category: str, config: RunConfig) -> Any:
 
     name = BASELINE_FOR[category] if spec == "baseline" else spec
     if name.startswith("agent:"):
-        return _agent(name[len("agent:") :], config.hints, config.single_round, config.max_rounds)
+        return _agent(name[len("agent:") :], config.hints, config.single_round, config.max_rounds, config.max_tokens)
     if category not in BASELINES.get(name, ()):
         raise InputError(f"baseline {name!r} interprets {BASELINES.get(name)}, not {category!r}")
     return {
@@ -103,12 +152,13 @@ def interpreter_for(spec: str, category: str, config: RunConfig) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _agent(llm_spec: str, hints: bool, single_round: bool, max_rounds: int) -> Any:
+def _agent(llm_spec: str, hints: bool, single_round: bool, max_rounds: int, max_tokens: int) -> Any:
     from tinkerlab.find.agent import AgentConfig, AgentInterpreter
     from tinkerlab.llm import load_chat_model
 
     model = load_chat_model(llm_spec)
-    return AgentInterpreter(model, AgentConfig(max_rounds=max_rounds, hints=hints, single_round=single_round))
+    config = AgentConfig(max_rounds=max_rounds, hints=hints, single_round=single_round, max_tokens=max_tokens)
+    return AgentInterpreter(model, config)
 
 
 @functools.lru_cache(maxsize=2)
@@ -119,24 +169,33 @@ def _suite(path: str):
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Interpret one function (runs in a worker process). Failures are returned as data, never raised."""
+    """Interpret one function (runs in a worker process). Failures are returned as data, never raised.
+
+    A `TinkerlabError` while the suite, the function's LM or the interpreter's model loads (no API key, an unknown
+    model, a missing package) is the run's failure, not the function's: the record carries it as ``failure``.
+    """
     from tinkerlab.find.protocol import BlackBox, Interpretation
 
     config = RunConfig(**{**job["config"], "categories": tuple(job["config"]["categories"])})
     category, function_id = job["category"], job["function_id"]
     try:
-        suite = _suite(config.suite)
-        spec = suite.get(category, function_id)
-        lm = None
-        if category in ("entities", "relations"):
-            from tinkerlab.find.lm import load_function_lm
+        try:
+            suite = _suite(config.suite)
+            spec = suite.get(category, function_id)
+            lm = None
+            if category in ("entities", "relations"):
+                from tinkerlab.find.lm import load_function_lm
 
-            lm = load_function_lm(suite.lm)
-        box = BlackBox(spec, lm, seed=config.seed * 100003 + int(function_id.lstrip("f")))
-        interpreter = interpreter_for(config.interpreter, category, config)
-        result = interpreter.interpret(spec, box)
-        record = result.to_dict()
-        record["black_box_calls"] = box.calls
+                lm = load_function_lm(suite.lm)
+            interpreter = interpreter_for(config.interpreter, category, config)
+        except TinkerlabError as exc:
+            cause = " ".join(str(exc).split()) or type(exc).__name__
+            record = Interpretation(function_id, category, error=f"{type(exc).__name__}: {cause}", failure=cause)
+            record = record.to_dict()
+        else:
+            box = BlackBox(spec, lm, seed=config.seed * 100003 + int(function_id.lstrip("f")))
+            record = interpreter.interpret(spec, box).to_dict()
+            record["black_box_calls"] = box.calls
     except Exception as exc:  # noqa: BLE001 - one failing function must not stop the run
         record = Interpretation(function_id, category, error=f"{type(exc).__name__}: {exc}").to_dict()
     record["interpreter"] = config.interpreter
@@ -181,10 +240,12 @@ def run_interpretations(
 
     Raises:
         MissingDependencyError: executor 'ray' without ray installed.
-        InputError: a bad interpreter spec, category, executor or worker count.
+        InputError: a bad interpreter spec (an agent's chat-model spec included), category, executor or worker
+            count; raised before any job starts.
         ResumeError: the folder holds a different run.
-        TinkerlabError: some jobs died in the executor (a worker crashed); the others are saved, and running the
-            same call again retries the rest.
+        TinkerlabError: some functions were failed runs (their records say why; the message names the most common
+            cause), or jobs died in the executor (a worker crashed). Those functions stay pending: the others are
+            saved, and running the same call again interprets the rest.
     """
     from tinkerlab.core.jobs import check_executor, map_jobs
     from tinkerlab.core.runs import RunDir, atomic_write_text
@@ -197,18 +258,30 @@ def run_interpretations(
     config = RunConfig(**{**config.__dict__, "suite": suite_path})
     run = RunDir.open(out, system="find", config=config, overwrite=overwrite)
     state = run.state()
-    done: set[str] = set(state.get("done", []))
+    done: set[str] = set(state.get("done", [])) - _failed_earlier(run.outputs / "interpretations", state)
     jobs = [j for j in _jobs(config) if f"{j['category']}/{j['function_id']}" not in done]
     payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()}
     for job in jobs:
         job["config"] = payload
     run.log(f"{len(done)} functions already interpreted, {len(jobs)} to go ({executor})")
 
+    failed: dict[str, str] = {}
+    tokens = Counter()
+    costs: list[float] = []
+
     def finish(record: dict[str, Any]) -> None:
         folder = run.outputs / "interpretations" / record["category"]
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / f"{record['function_id']}.json", json.dumps(record, indent=1) + "\n")
-        done.add(f"{record['category']}/{record['function_id']}")
+        key = f"{record['category']}/{record['function_id']}"
+        tokens.update(record.get("usage") or {})
+        if record.get("cost_usd") is not None:
+            costs.append(record["cost_usd"])
+        if record.get("failure"):
+            failed[key] = record["failure"]
+            run.log(f"{key} failed: {record['failure']}")
+            return
+        done.add(key)
         run.save_state({"done": sorted(done)})
 
     count = workers
@@ -224,20 +297,54 @@ def run_interpretations(
         ray_address=ray_address,
     )
     lost = []
+    in_a_row = 0
+    stopped = ""
     for result in results:
         if result.ok:
             finish(result.value)
-            continue
-        # run_job returns its own failures as records, so this job died in the executor: left for a rerun
-        lost.append(f"{result.job['category']}/{result.job['function_id']}")
-        run.log(f"{lost[-1]} did not finish: {result.error}")
+            in_a_row = in_a_row + 1 if result.value.get("failure") else 0
+        else:
+            # run_job returns its own failures as records, so this job died in the executor: left for a rerun
+            lost.append(f"{result.job['category']}/{result.job['function_id']}")
+            run.log(f"{lost[-1]} did not finish: {result.error}")
+        if in_a_row >= STOP_AFTER_FAILURES and len(failed) + len(lost) < len(jobs):
+            results.close()  # stops the pool; the functions not started stay pending
+            stopped = f" (the rest were not started after {in_a_row} failures in a row)"
+            run.log(f"stopped after {in_a_row} failed runs in a row")
+            break
     run.log(f"finished: {len(done)} functions interpreted")
+    if tokens:
+        cost = f"; estimated cost ${sum(costs):.4f} (list prices, an estimate)" if costs else ""
+        run.log(f"tokens: {tokens['prompt_tokens']} prompt, {tokens['completion_tokens']} completion{cost}")
+    if failed:
+        cause, count = Counter(failed.values()).most_common(1)[0]
+        others = f" ({len(failed) - count} others failed for other causes; see {run.path / 'run.log'})"
+        pending = len(jobs) - len(done & {f"{j['category']}/{j['function_id']}" for j in jobs})
+        raise TinkerlabError(
+            f"{len(failed)} of {len(jobs)} functions failed{stopped}: {cause}"
+            + (others if count < len(failed) else "")
+            + f"; fix that and run the same command again: the run resumes with the {pending} functions left"
+        )
     if lost:
         raise TinkerlabError(
             f"{len(lost)} of {len(jobs)} functions did not finish ({', '.join(lost[:5])}; see {run.path / 'run.log'}); "
             "run the same command again to retry them"
         )
     return run.path
+
+
+def _failed_earlier(root: Path, state: dict[str, Any]) -> set[str]:
+    """Done functions whose saved record is a failed run (written before failed runs were kept pending)."""
+    failed = set()
+    for key in state.get("done", []):
+        file = root / f"{key}.json"
+        try:
+            record = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        except (OSError, ValueError):
+            continue
+        if failure_of(record):
+            failed.add(key)
+    return failed
 
 
 def load_interpretations(run_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:

@@ -10,22 +10,38 @@ import json
 from typing import Any
 
 from tinkerlab.find.harness import SandboxConfig
-from tinkerlab.find.metrics import Score, score_numeric, score_strings_code, score_unit_tests
+from tinkerlab.find.metrics import (
+    Score,
+    ScoringRule,
+    check_scoring,
+    score_numeric,
+    score_strings_code,
+    score_unit_tests,
+)
 
 
-def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = SandboxConfig()) -> list[Score]:
+def score_run(
+    run_dir: Any,
+    *,
+    evaluator: Any = None,
+    config: SandboxConfig = SandboxConfig(),
+    scoring: ScoringRule = "per-input",
+) -> list[Score]:
     """Score every interpretation in a run folder; writes ``outputs/scores.json`` and ``outputs/scores.csv``.
 
     Args:
         run_dir: a folder written by `tinkerlab.find.runner.run_interpretations`.
         evaluator: a ChatModel for the language unit tests (None: skip them; code metrics only).
         config: sandbox limits for the code metrics.
+        scoring: 'per-input' (a call that raises misses that input only) or 'original' (the original scripts'
+            rules, quirks included); see `tinkerlab.find.metrics`. Recorded in scores.json.
 
     Returns:
         All scores (numeric, strings_code, and unit where an evaluator was given).
 
     Raises:
-        InputError: `run_dir` holds no interpretations, or is not a FIND run (or its config.json is damaged).
+        InputError: `run_dir` holds no interpretations, or is not a FIND run (or its config.json is damaged), or
+            `scoring` is unknown.
     """
     import csv
     from pathlib import Path
@@ -34,6 +50,7 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
     from tinkerlab.find.runner import load_interpretations
     from tinkerlab.find.suite import load_suite
 
+    check_scoring(scoring)
     run_dir = Path(run_dir)
     records = load_interpretations(run_dir)
     _, run_config = RunDir.load(run_dir, system="find", hint="make one with `tinkerlab find run`")
@@ -49,11 +66,11 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
             for i, r in by_id.items()
         }
         if category == "numeric":
-            scores += score_numeric(specs, codes, config)
+            scores += score_numeric(specs, codes, config, scoring=scoring)
         if category == "strings":
-            scores += score_strings_code(specs, codes, config)
+            scores += score_strings_code(specs, codes, config, scoring=scoring)
         if category in ("strings", "entities", "relations") and evaluator is not None:
-            scores += score_unit_tests(category, specs, answers, evaluator)
+            scores += score_unit_tests(category, specs, answers, evaluator, scoring=scoring)
     for score in scores:
         error = records[score.category][score.function_id].get("error")
         if error and score.score == 0 and not score.error:
@@ -61,6 +78,7 @@ def score_run(run_dir: Any, *, evaluator: Any = None, config: SandboxConfig = Sa
     out = run_dir / "outputs"
     payload = {
         "evaluator": getattr(evaluator, "name", None),
+        "scoring": scoring,
         "scores": [s.to_dict() for s in scores],
     }
     atomic_write_text(out / "scores.json", json.dumps(payload, indent=1) + "\n")

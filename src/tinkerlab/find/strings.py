@@ -399,8 +399,17 @@ def safe_apply(spec: dict[str, Any], text: str) -> str:
         return "error"
 
 
-def sample_input(rng: np.random.Generator) -> str:
-    """A test input: a word, a capitalised word, a word with digits, or a random alphanumeric string."""
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[]^_{|}~"
+"""Punctuation that held-out inputs may carry (ASCII, as in the original's held-out inputs)."""
+
+INPUT_SHARES = {"space": 0.203, "space_and_punctuation": 0.051, "punctuation": 0.086}
+"""How often a held-out input has spaces only, both, or punctuation only. Measured on the original's 10,000
+held-out inputs (`src/evaluate_interpretations/utils/eval_data_strings.json`, the correct candidate of each item):
+25.4% contain a space, 13.7% punctuation, 34.0% either, so 5.1% both."""
+
+
+def _token(rng: np.random.Generator) -> str:
+    """A word, a capitalised word, a word with digits, a mixed-case fragment or a random alphanumeric string."""
     kind = int(rng.integers(0, 5))
     word = str(rng.choice(_WORDS))
     if kind == 0:
@@ -413,6 +422,50 @@ def sample_input(rng: np.random.Generator) -> str:
         return word.upper()[: int(rng.integers(2, len(word) + 1))] + word[::-1][:3]
     alphabet = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
     return "".join(rng.choice(alphabet, size=int(rng.integers(3, 10))))
+
+
+def _phrase(rng: np.random.Generator) -> str:
+    """Two to four words joined by spaces, sometimes with a leading, trailing or doubled space."""
+    words = [str(w) for w in rng.choice(_WORDS, size=int(rng.integers(2, 5)))]
+    if rng.random() < 0.3:
+        words[0] = words[0].capitalize()
+    text = " ".join(words)
+    pad = rng.random()
+    if pad < 0.1:
+        return " " + text
+    if pad < 0.2:
+        return text + " "
+    if pad < 0.25:
+        return text.replace(" ", "  ", 1)
+    return text
+
+
+def _punctuate(rng: np.random.Generator, text: str) -> str:
+    """Add one to three punctuation marks before, after or inside `text`."""
+    marks = "".join(rng.choice(list(PUNCTUATION), size=int(rng.integers(1, 4))))
+    where = int(rng.integers(0, 3))
+    if where == 0:
+        return marks + text
+    if where == 1 or len(text) < 2:
+        return text + marks
+    cut = int(rng.integers(1, len(text)))
+    return text[:cut] + marks + text[cut:]
+
+
+def sample_input(rng: np.random.Generator) -> str:
+    """A test input. Spaces and punctuation come in the original's proportions (`INPUT_SHARES`); the rest are
+    single alphanumeric tokens."""
+    draw = rng.random()
+    spaced = INPUT_SHARES["space"]
+    both = spaced + INPUT_SHARES["space_and_punctuation"]
+    punctuated = both + INPUT_SHARES["punctuation"]
+    if draw < spaced:
+        return _phrase(rng)
+    if draw < both:
+        return _punctuate(rng, _phrase(rng))
+    if draw < punctuated:
+        return _punctuate(rng, _token(rng))
+    return _token(rng)
 
 
 def sample_string_function(
@@ -443,21 +496,8 @@ def sample_string_function(
     return spec
 
 
-def make_unit_tests(
-    spec: dict[str, Any], rng: np.random.Generator, others: list[dict[str, Any]], count: int = 10
-) -> tuple[list[list[str]], list[dict[str, Any]]]:
-    """Held-out exact-match pairs and three-way language unit tests for a string function.
-
-    Args:
-        spec: the function.
-        rng: the random generator.
-        others: other string functions whose outputs serve as wrong candidates.
-        count: number of pairs and of three-way items.
-
-    Returns:
-        (pairs, items): pairs are [input, output]; each item is ``{"candidates": [[in, out] x 3], "answer": k}``
-        with exactly one correct execution of f (answer is 1-based).
-    """
+def held_out_pairs(spec: dict[str, Any], rng: np.random.Generator, count: int = 10) -> list[list[str]]:
+    """`count` held-out exact-match pairs ``[input, output]`` on distinct inputs."""
     pairs: list[list[str]] = []
     seen: set[str] = set()
     tries = 0
@@ -468,6 +508,19 @@ def make_unit_tests(
             continue
         seen.add(text)
         pairs.append([text, safe_apply(spec, text)])
+    return pairs
+
+
+def is_constant_on(pairs: list[list[str]]) -> bool:
+    """Whether a function gives one output on all the given pairs (the suite redraws such functions)."""
+    return len({out for _, out in pairs}) < 2
+
+
+def unit_test_items(
+    spec: dict[str, Any], rng: np.random.Generator, others: list[dict[str, Any]], count: int = 10
+) -> list[dict[str, Any]]:
+    """Three-way language unit tests: ``{"candidates": [[in, out] x 3], "answer": k}`` with exactly one correct
+    execution of f (answer is 1-based); wrong candidates are outputs of `others` on the same input."""
     items: list[dict[str, Any]] = []
     tries = 0
     while len(items) < count and tries < 400:
@@ -491,4 +544,21 @@ def make_unit_tests(
             candidates.append([text, wrong])
         if len(candidates) == 3:
             items.append({"candidates": candidates, "answer": answer + 1})
-    return pairs, items
+    return items
+
+
+def make_unit_tests(
+    spec: dict[str, Any], rng: np.random.Generator, others: list[dict[str, Any]], count: int = 10
+) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """Held-out exact-match pairs and three-way language unit tests for a string function.
+
+    Args:
+        spec: the function.
+        rng: the random generator.
+        others: other string functions whose outputs serve as wrong candidates.
+        count: number of pairs and of three-way items.
+
+    Returns:
+        (pairs, items): see `held_out_pairs` and `unit_test_items`.
+    """
+    return held_out_pairs(spec, rng, count), unit_test_items(spec, rng, others, count)

@@ -31,8 +31,11 @@ Category = Literal["numeric", "strings", "entities", "relations"]
 CATEGORIES: tuple[str, ...] = ("numeric", "strings", "entities", "relations")
 
 SUITE_FORMAT = "tinkerlab-find-suite"
-SUITE_VERSION = 1
-"""Bump when specs change meaning; `load_suite` refuses other versions."""
+SUITE_VERSION = 2
+"""Bump when specs change meaning; `load_suite` refuses other versions. Version 2: numeric parameters follow the
+original's generator (``ranges``), string held-out inputs carry spaces and punctuation, no string function is
+constant on its held-out inputs, and hint words overlap the entity/relation unit tests no more than the
+original's do."""
 
 FULL_COUNTS = {"numeric": 1000, "strings": 1000, "entities": 200, "relations": 75}
 SMALL_COUNTS = {"numeric": 40, "strings": 40, "entities": 10, "relations": 6}
@@ -52,6 +55,9 @@ class BuildConfig:
     categories: tuple[str, ...] = CATEGORIES
     mlp_steps: int = 150
     entity_readout: Literal["instruction", "association"] = "instruction"
+    ranges: Literal["original", "easy"] = "original"
+    """Numeric parameter ranges: ``original`` (the original's generator) or ``easy`` (slow waves, wide bumps,
+    thresholds anywhere: this project's earlier ranges, kept to compare with runs on version-1 suites)."""
 
     def __post_init__(self) -> None:
         check_count(self, "seed")
@@ -60,6 +66,7 @@ class BuildConfig:
         check_subset(self, "categories", CATEGORIES)
         check_count(self, "mlp_steps", 1)
         check_choice(self, "entity_readout", ("instruction", "association"))
+        check_choice(self, "ranges", ("original", "easy"))
 
 
 @dataclass
@@ -95,8 +102,11 @@ def _scaled(total: int, parts: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def build_numeric(rng: np.random.Generator, count: int, *, mlp_steps: int = 150) -> list[dict[str, Any]]:
-    """Numeric specs with the original variant mix (MLP first, as f00000-f00149 in the original)."""
+def build_numeric(
+    rng: np.random.Generator, count: int, *, mlp_steps: int = 150, ranges: Literal["original", "easy"] = "original"
+) -> list[dict[str, Any]]:
+    """Numeric specs with the original variant mix (MLP first, as f00000-f00149 in the original), with parameters
+    drawn from `ranges` (see `tinkerlab.find.numeric.ORIGINAL_RANGES`)."""
     from tinkerlab.find import numeric
 
     variants = _scaled(count, {"mlp": 150, "clean": 483, "noise": 176, "corrupt": 191})
@@ -107,7 +117,13 @@ def build_numeric(rng: np.random.Generator, count: int, *, mlp_steps: int = 150)
     composite = np.zeros(count, dtype=bool)
     composite[rng.permutation(count)[:n_composite]] = True
     specs = [
-        numeric.sample_numeric_function(rng, f"f{i:05d}", variant=v, composite=bool(composite[i]))  # type: ignore[arg-type]
+        numeric.sample_numeric_function(
+            rng,
+            f"f{i:05d}",
+            variant=v,  # type: ignore[arg-type]
+            composite=bool(composite[i]),
+            ranges=ranges,
+        )
         for i, v in enumerate(order)
     ]
     numeric.fit_mlps([s for s in specs if s["variant"] == "mlp"], steps=mlp_steps, seed=int(rng.integers(2**31)))
@@ -115,7 +131,10 @@ def build_numeric(rng: np.random.Generator, count: int, *, mlp_steps: int = 150)
 
 
 def build_strings(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
-    """String specs, deduplicated by code, each with 10 held-out pairs and 10 three-way unit tests."""
+    """String specs, deduplicated by code, each with 10 held-out pairs and 10 three-way unit tests.
+
+    A function that gives one output on all its held-out inputs is redrawn (the original has none such).
+    """
     from tinkerlab.find import strings
 
     specs: list[dict[str, Any]] = []
@@ -125,11 +144,13 @@ def build_strings(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
         if spec["code"] in seen:
             continue
         seen.add(spec["code"])
+        pairs = strings.held_out_pairs(spec, rng)
+        if strings.is_constant_on(pairs):
+            continue
+        spec["test_pairs"] = pairs
         specs.append(spec)
     for spec in specs:
-        pairs, items = strings.make_unit_tests(spec, rng, specs)
-        spec["test_pairs"] = pairs
-        spec["unit_tests"] = items
+        spec["unit_tests"] = strings.unit_test_items(spec, rng, specs)
     return specs
 
 
@@ -159,7 +180,7 @@ def build_suite(out: str | Path, config: BuildConfig = BuildConfig()) -> Path:
     for category in config.categories:
         rng = rngs[category]
         if category == "numeric":
-            specs = build_numeric(rng, counts["numeric"], mlp_steps=config.mlp_steps)
+            specs = build_numeric(rng, counts["numeric"], mlp_steps=config.mlp_steps, ranges=config.ranges)
         elif category == "strings":
             specs = build_strings(rng, counts["strings"])
         elif category == "entities":
@@ -179,6 +200,7 @@ def build_suite(out: str | Path, config: BuildConfig = BuildConfig()) -> Path:
         "small": config.small,
         "lm": config.lm,
         "entity_readout": config.entity_readout,
+        "ranges": config.ranges,
         "counts": written,
     }
     _write_json(out / "suite.json", header)
@@ -211,10 +233,11 @@ def load_suite(path: str | Path, categories: tuple[str, ...] | None = None) -> S
         header = header if isinstance(header, dict) else {}
         raise SuiteVersionError(f"{header_file} has format {header.get('format')!r}, expected {SUITE_FORMAT!r}")
     if header.get("version") != SUITE_VERSION:
+        small = " --small" if header.get("small") else ""
         raise SuiteVersionError(
             f"suite {path} was written by format version {header.get('version')}, but this tinkerlab reads "
             f"version {SUITE_VERSION}; rebuild it with "
-            f"`tinkerlab find build --out {path} --seed {header.get('seed', 0)}`"
+            f"`tinkerlab find build --out {path} --seed {header.get('seed', 0)}{small}`"
         )
     suite = Suite(path=path, header=header)
     for category in categories or tuple(header.get("counts", {})):
