@@ -131,7 +131,7 @@ def score_numeric(
         InputError: an unknown `scoring`.
 
     Example:
-        >>> score_numeric([spec], {spec["id"]: "import math\ndef f(x):\n    return math.log(x)\n"})  # doctest: +SKIP
+        >>> score_numeric([spec], {spec["id"]: "import math\\ndef f(x):\\n    return math.log(x)\\n"})  # doctest: +SKIP
     """
     from tinkerlab.find import numeric
 
@@ -303,7 +303,7 @@ def description_for_evaluation(answer: str, scoring: ScoringRule = "per-input") 
         The description text ('' when there is none).
 
     Example:
-        >>> description_for_evaluation("**[DESCRIPTION]:** adds 2\n**[DOMAIN]:** none\n[CODE]: def f(x): ...")
+        >>> description_for_evaluation("**[DESCRIPTION]:** adds 2\\n**[DOMAIN]:** none\\n[CODE]: def f(x): ...")
         'adds 2'
     """
     check_scoring(scoring)
