@@ -204,3 +204,16 @@ def test_strings_right_on_four_raising_on_the_fifth_scores_point_eight():
     code = "def f(x):\n    if x == 'boom':\n        raise ValueError(x)\n    return x.upper()\n"
     score = metrics.score_strings_code([{"id": "s", "test_pairs": pairs}], {"s": code})[0]
     assert score.score == pytest.approx(0.8) and "ValueError: boom" in score.details["first_error"]
+
+
+def test_embedding_judge_batches_a_functions_items_with_the_same_picks():
+    judge = judges.EmbeddingJudge()
+    items = [
+        {"candidates": ["piano", "carrot", "volcano"], "answer": 1},
+        {"candidates": ["guitar", "tractor", "lettuce"], "answer": 1},
+    ]
+    pairs = [{"candidates": [["France", "Paris"], ["apple", "red"], ["dog", "bark"]], "answer": 1}]
+    assert judge.choose_many("entities", "musical instruments", items) == [
+        judges.EmbeddingJudge().choose("entities", "musical instruments", item) for item in items
+    ]
+    assert judge.choose_many("relations", "maps a country to its capital", pairs) == [1]

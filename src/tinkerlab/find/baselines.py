@@ -10,6 +10,15 @@
   MILAN-style exemplar descriptions do.
 - `InterpolationInterpreter`: writes code that linearly interpolates the queried grid; no description. It shows
   how far a memorising answer gets on the numeric code metric.
+
+Controls and references, which never call the function:
+
+- `HintsInterpreter` (entities, relations): answers with the spec's search-initialisation words (``initial``) only,
+  so it shows how much a description gets from the hint words alone.
+- `TruthInterpreter` (every category): the suite's own ground-truth description (and, for numeric and strings,
+  its ground-truth code): the ceiling a judge can give.
+- `VacuousInterpreter` (strings, entities, relations): one fixed content-free description (`VACUOUS_DESCRIPTION`)
+  and no code: the floor a judge gives to a description that says nothing.
 """
 
 from __future__ import annotations
@@ -539,3 +548,52 @@ class ExemplarInterpreter:
             f"\n[DOMAIN]: {result.domain}" if result.domain else ""
         )
         return result
+
+
+# ------------------------------------------------------------------------------------- controls and references
+VACUOUS_DESCRIPTION = "The function maps its input to an output."
+"""The content-free description `VacuousInterpreter` gives for every function."""
+
+
+def _answer_without_calls(spec: dict[str, Any], description: str, code: str | None = None) -> Interpretation:
+    answer = f"[DESCRIPTION]: {description}" + (f"\n[CODE]:\n{code}" if code else "")
+    return Interpretation(
+        spec["id"], spec["category"], description=description, code=code or "", rounds=0, queries=0, answer=answer
+    )
+
+
+class HintsInterpreter:
+    """The hints-only control (entities, relations): the hint words as the answer; the function is never called.
+
+    The description names every one of the spec's ``initial`` words, in the phrase `ExemplarInterpreter` uses, so
+    the two differ only in what calling the function adds. Numeric and string specs have no hint words: the runner
+    skips those categories for this interpreter.
+    """
+
+    name = "hints"
+
+    def interpret(self, spec: dict[str, Any], box: BlackBox) -> Interpretation:
+        words = ", ".join(str(w) for w in spec.get("initial", []))
+        if spec["category"] == "entities":
+            description = f"The function is selective for inputs like {words}."
+        else:
+            description = f"The function maps inputs like {words}."
+        return _answer_without_calls(spec, description)
+
+
+class TruthInterpreter:
+    """The ground-truth reference: the suite's own description (and code, where the category has one)."""
+
+    name = "truth"
+
+    def interpret(self, spec: dict[str, Any], box: BlackBox) -> Interpretation:
+        return _answer_without_calls(spec, spec["description"], spec.get("code"))
+
+
+class VacuousInterpreter:
+    """The vacuous reference: `VACUOUS_DESCRIPTION` for every function, and no code."""
+
+    name = "vacuous"
+
+    def interpret(self, spec: dict[str, Any], box: BlackBox) -> Interpretation:
+        return _answer_without_calls(spec, VACUOUS_DESCRIPTION)

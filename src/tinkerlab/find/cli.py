@@ -34,7 +34,9 @@ EntityReadout = Literal["instruction", "association"]
 Scoring = Literal["per-input", "original"]
 """The `scoring` modes of `tinkerlab.find.scoring.score_run`."""
 """`tinkerlab.find.entities.Readout`."""
-INTERPRETERS = Spec(("baseline", "fit", "interp", "search", "exemplar", "agent", "agent:SPEC"))
+INTERPRETERS = Spec(
+    ("baseline", "fit", "interp", "search", "exemplar", "hints", "truth", "vacuous", "agent", "agent:SPEC")
+)
 """The interpreter forms of `tinkerlab.find.runner` (`agent:SPEC` is the older spelling of `agent --model SPEC`)."""
 EVALUATORS = Spec(("embedding", "logprob:SPEC", *CHAT_MODEL_FORMS))
 FUNCTION_LMS = ("local", "local:PATH")
@@ -112,7 +114,8 @@ def run(
         parser=INTERPRETERS,
         metavar="KIND",
         show_default="baseline, or agent with --model",
-        help=f"{INTERPRETERS.text}: a baseline, or the LLM agent on --model.",
+        help=f"{INTERPRETERS.text}: a baseline, the hints-only control (hints: entities, relations), a reference "
+        "(truth: the ground-truth descriptions; vacuous: one content-free description), or the LLM agent on --model.",
     ),
     model: Annotated[str | None, model_option()] = None,
     base_url: BaseUrl = None,
@@ -138,7 +141,7 @@ def run(
     The seed seeds the black boxes' noise. `--interpreter agent --model SPEC` runs the LLM agent on a chat model
     (`--interpreter agent:SPEC` is the same).
     """
-    from tinkerlab.find.runner import RunConfig, run_interpretations
+    from tinkerlab.find.runner import RunConfig, run_interpretations, skipped_categories
 
     suite_dir = one_of(suite, suite_option, name="SUITE", alias_name="--suite")
     config = RunConfig(
@@ -152,6 +155,9 @@ def run(
         max_tokens=max_tokens,
         seed=seed,
     )
+    skipped = skipped_categories(config)
+    if skipped:
+        typer.echo(f"{config.interpreter} does not apply to {', '.join(skipped)}: skipped", err=True)
     with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
         path = run_interpretations(out, config, workers=workers, executor=executor, overwrite=overwrite)
     typer.echo(f"interpretations written to {path}/outputs/interpretations")

@@ -43,12 +43,24 @@ class EmbeddingJudge:
 
     def choose(self, category: str, description: str, item: dict[str, Any]) -> int:
         """1-based index of the candidate closest to the description."""
+        return self.choose_many(category, description, [item])[0]
+
+    def choose_many(self, category: str, description: str, items: list[dict[str, Any]]) -> list[int]:
+        """`choose` for each item; the description and every item's candidates are encoded in one batch."""
+        texts = [self._candidates(category, item) for item in items]
+        vectors = self.embed_cached([description] + [t for candidates in texts for t in candidates])
+        picks, start = [], 1
+        for candidates in texts:
+            block = vectors[start : start + len(candidates)]
+            picks.append(int(np.argmax(block @ vectors[0])) + 1)
+            start += len(candidates)
+        return picks
+
+    @staticmethod
+    def _candidates(category: str, item: dict[str, Any]) -> list[str]:
         if category == "entities":
-            texts = [str(c) for c in item["candidates"]]
-        else:
-            texts = [f"{i} -> {o}" for i, o in item["candidates"]]
-        vectors = self.embed_cached([description] + texts)
-        return int(np.argmax(vectors[1:] @ vectors[0])) + 1
+            return [str(c) for c in item["candidates"]]
+        return [f"{i} -> {o}" for i, o in item["candidates"]]
 
 
 class LogprobJudge:

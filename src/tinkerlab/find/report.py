@@ -4,8 +4,14 @@ interpreter run, beside the published numbers; JSON, CSV, Markdown and plots.
 A cell whose functions are mostly failed runs (no API key, an unreachable model: see `tinkerlab.find.runner`) shows
 "failed runs" instead of a score, since their zeros measure the setup and not the interpreter.
 
+Rows have a kind: ``run`` (an interpreter), ``control`` (the hints-only control, `tinkerlab.find.baselines.
+HintsInterpreter`), ``reference`` (ground-truth and vacuous descriptions) or ``published``. A run whose interpreter
+read the hint words (``--hints``, the exemplar baseline, the hints control) is labelled "(uses hints)".
+
 The published rows are the FIND scorecard (Schwettmann et al., NeurIPS 2023 D&B) as collected in the project's
-reference notes, where they are marked third-party: verify them against the paper before quoting.
+reference notes, where they are marked third-party: verify them against the paper before quoting. They were
+measured on the original's suite (entity and relation functions on Vicuna-13B, not available offline), so they
+are not directly comparable with rows measured on a suite built here (`PUBLISHED_NOTE`, printed under the table).
 """
 
 from __future__ import annotations
@@ -27,21 +33,21 @@ CATEGORY_COLUMNS = {
 }
 
 PUBLISHED: dict[str, dict[str, float | None]] = {
-    "AIA, GPT-4 (published)": {
+    "AIA, GPT-4 (published, original suite)": {
         "Numeric": 0.33,
         "Str-code": 0.23,
         "Str-unit": 0.82,
         "Entities": 0.56,
         "Relations": 0.74,
     },
-    "AIA, GPT-3.5 (published)": {
+    "AIA, GPT-3.5 (published, original suite)": {
         "Numeric": 0.12,
         "Str-code": 0.13,
         "Str-unit": 0.66,
         "Entities": 0.39,
         "Relations": 0.64,
     },
-    "AIA + search init, GPT-4 (published)": {
+    "AIA + search init, GPT-4 (published, original suite; uses hints)": {
         "Numeric": None,
         "Str-code": None,
         "Str-unit": None,
@@ -50,6 +56,13 @@ PUBLISHED: dict[str, dict[str, float | None]] = {
     },
 }
 """Published results [3rd-party summary of the paper's main table; verify before quoting]."""
+PUBLISHED_NOTE = (
+    "Published rows were measured on the original FIND suite (entity and relation functions on Vicuna-13B, not "
+    "available offline) with the paper's evaluator; the other rows ran on a suite built here, so the two are not "
+    "directly comparable."
+)
+KINDS = {"hints": "control", "truth": "reference", "vacuous": "reference"}
+"""Interpreter -> row kind (other interpreters: ``run``)."""
 
 
 def _column(score: dict[str, Any]) -> str | None:
@@ -97,13 +110,19 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
         "search": "program search",
         "exemplar": "exemplar search",
         "interp": "interpolation (memorising)",
+        "hints": "control: hint words only",
+        "truth": "reference: ground-truth descriptions",
+        "vacuous": "reference: vacuous description",
     }
-    label = names.get(config["interpreter"], config["interpreter"]) + (" + hints" if config.get("hints") else "")
+    label = names.get(config["interpreter"], config["interpreter"])
+    if _uses_hints(config, {s["category"] for s in data["scores"]}):
+        label += " (uses hints)"
     if data.get("evaluator"):
         label += f" [judge: {data['evaluator']}]"
     return {
         "run": str(run_dir),
         "interpreter": label,
+        "kind": KINDS.get(config["interpreter"], "run"),
         "evaluator": data.get("evaluator"),
         "scores": row,
         "counts": counts,
@@ -111,6 +130,20 @@ def summarise_run(run_dir: str | Path) -> dict[str, Any]:
         "errors": sum(1 for s in data["scores"] if s.get("error")),
         "failed_runs": {c: {"failed": f, "of": n} for c, (f, n) in failed_runs.items() if f},
     }
+
+
+def _uses_hints(config: dict[str, Any], categories: set[str]) -> bool:
+    """Whether the run's interpreter read the hint words: ``--hints``, or a hint-reading interpreter (the exemplar
+    baseline, also inside ``baseline``, and the hints control) on entities or relations."""
+    from tinkerlab.find.runner import BASELINE_FOR, USES_HINTS
+
+    if config.get("hints") or config.get("single_round"):
+        return True
+    interpreter = config["interpreter"]
+    hinted = {c for c in ("entities", "relations") if c in categories}
+    if interpreter == "baseline":
+        return any(BASELINE_FOR[c] in USES_HINTS for c in hinted)
+    return interpreter in USES_HINTS and bool(hinted)
 
 
 def _failed_runs(run_dir: Path) -> dict[str, tuple[int, int]]:
@@ -142,6 +175,7 @@ def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool 
     rows = [
         {
             "interpreter": r["interpreter"],
+            "kind": r["kind"],
             **{c: r["scores"].get(c) for c in COLUMNS},
             "counts": r["counts"],
             "evaluator": r["evaluator"],
@@ -151,10 +185,12 @@ def make_report(run_dirs: list[str | Path], out: str | Path, *, published: bool 
     ]
     if published:
         rows += [
-            {"interpreter": name, **values, "counts": {}, "evaluator": "published"}
+            {"interpreter": name, "kind": "published", **values, "counts": {}, "evaluator": "published"}
             for name, values in PUBLISHED.items()
         ]
     report = {"columns": list(COLUMNS), "rows": rows, "runs": runs}
+    if published:
+        report["published_note"] = PUBLISHED_NOTE
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     with open(out / "report.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -174,7 +210,10 @@ def _csv_cell(row: dict[str, Any], column: str) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The paper-layout table as Markdown (n per cell when known; "failed runs" where most runs failed)."""
+    """The paper-layout table as Markdown (n per cell when known; "failed runs" where most runs failed).
+
+    Control and reference rows say so in their label; with published rows, `PUBLISHED_NOTE` follows the table.
+    """
     lines = ["| Interpreter | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for row in rows:
         cells = []
@@ -189,6 +228,8 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             notes += [f"{failed['failed']} failed runs"] if failed else []
             cells.append(f"{value:.2f}" + (f" ({', '.join(notes)})" if notes else ""))
         lines.append(f"| {row['interpreter']} | " + " | ".join(cells) + " |")
+    if any(row.get("kind") == "published" for row in rows):
+        lines += ["", PUBLISHED_NOTE]
     return "\n".join(lines) + "\n"
 
 

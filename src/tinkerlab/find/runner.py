@@ -13,6 +13,12 @@ interprets the pending functions. After `STOP_AFTER_FAILURES` failed runs in a r
 Interpreter specs:
     ``baseline``          fit (numeric), search (strings), exemplar (entities, relations)
     ``fit`` | ``interp`` | ``search`` | ``exemplar``   one baseline
+    ``hints``             the hints-only control (entities, relations; never calls the function)
+    ``truth`` | ``vacuous``  references: the suite's ground-truth description (and code), or one content-free
+                          description (strings, entities, relations)
+
+An interpreter runs only on the categories it applies to (`BASELINES`); the others asked for are skipped, and the
+run log says so. Asking only for categories it does not apply to is an InputError.
     ``agent:<llm spec>``  the LLM agent on a chat model, e.g. ``agent:local``, ``agent:openai:gpt-4o``,
                           ``agent:scripted:replies.json``
 """
@@ -39,7 +45,15 @@ BASELINES = {
     "interp": ("numeric",),
     "search": ("strings",),
     "exemplar": ("entities", "relations"),
+    "hints": ("entities", "relations"),
+    "truth": ("numeric", "strings", "entities", "relations"),
+    "vacuous": ("strings", "entities", "relations"),
 }
+"""Interpreter name -> the categories it applies to (the baselines, the hints-only control and the references)."""
+NO_CALLS = ("hints", "truth", "vacuous")
+"""Interpreters that answer without calling the function (their runs load no function LM)."""
+USES_HINTS = ("exemplar", "hints")
+"""Interpreters that read the hint words (``initial``) themselves; the agent reads them with ``hints=True``."""
 STOP_AFTER_FAILURES = 20
 """Failed runs in a row (a dead server, a refused key) after which the remaining functions are not started."""
 _OLD_FAILURE = re.compile(r"(LLMError|LLMConnectionError|MissingDependencyError|MissingAssetError): ")
@@ -148,6 +162,9 @@ def interpreter_for(spec: str, category: str, config: RunConfig) -> Any:
         "interp": baselines.InterpolationInterpreter,
         "search": baselines.StringSearchInterpreter,
         "exemplar": baselines.ExemplarInterpreter,
+        "hints": baselines.HintsInterpreter,
+        "truth": baselines.TruthInterpreter,
+        "vacuous": baselines.VacuousInterpreter,
     }[name]()
 
 
@@ -183,7 +200,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             suite = _suite(config.suite)
             spec = suite.get(category, function_id)
             lm = None
-            if category in ("entities", "relations"):
+            if category in ("entities", "relations") and config.interpreter in NO_CALLS:
+                lm = _NoLM()
+            elif category in ("entities", "relations"):
                 from tinkerlab.find.lm import load_function_lm
 
                 lm = load_function_lm(suite.lm)
@@ -202,13 +221,40 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def skipped_categories(config: RunConfig) -> list[str]:
+    """The asked-for categories that the run's interpreter does not apply to (it skips them).
+
+    Raises:
+        InputError: it applies to none of them (e.g. ``hints`` on numeric: numeric functions have no hint words).
+    """
+    applies = BASELINES.get(config.interpreter)
+    if applies is None:
+        return []
+    skipped = [c for c in config.categories if c not in applies]
+    if skipped and len(skipped) == len(config.categories):
+        why = " (numeric and string functions have no hint words)" if config.interpreter == "hints" else ""
+        raise InputError(
+            f"interpreter {config.interpreter!r} applies to {', '.join(applies)} only, not to "
+            f"{', '.join(skipped)}{why}; choose one of those with --categories"
+        )
+    return skipped
+
+
+class _NoLM:
+    """Stands in for the function LM under the `NO_CALLS` interpreters: any use of it is a bug."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"interpreters in {NO_CALLS} never call the function (asked the LM for {name!r})")
+
+
 def _jobs(config: RunConfig) -> list[dict[str, Any]]:
     suite = _suite(config.suite)
+    skipped = skipped_categories(config)
     jobs = []
     for category in config.categories:
         if category not in suite.functions:
             raise InputError(f"suite {config.suite} has no {category!r} functions; it has {sorted(suite.functions)}")
-        if config.interpreter in BASELINES and category not in BASELINES[config.interpreter]:
+        if category in skipped:
             continue
         specs = suite.functions[category][: config.limit] if config.limit else suite.functions[category]
         jobs += [{"category": category, "function_id": s["id"]} for s in specs]
@@ -256,6 +302,7 @@ def run_interpretations(
     suite_path = str(Path(config.suite).resolve())
     load_suite(suite_path, categories=())  # fails early on a missing or incompatible suite
     config = RunConfig(**{**config.__dict__, "suite": suite_path})
+    skipped = skipped_categories(config)  # an interpreter that applies to none of the categories fails here
     run = RunDir.open(out, system="find", config=config, overwrite=overwrite)
     state = run.state()
     done: set[str] = set(state.get("done", [])) - _failed_earlier(run.outputs / "interpretations", state)
@@ -263,6 +310,8 @@ def run_interpretations(
     payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()}
     for job in jobs:
         job["config"] = payload
+    if skipped:
+        run.log(f"{config.interpreter} does not apply to {', '.join(skipped)}: skipped")
     run.log(f"{len(done)} functions already interpreted, {len(jobs)} to go ({executor})")
 
     failed: dict[str, str] = {}
