@@ -41,21 +41,13 @@ def run_command(
     ] = None,
 ) -> None:
     """Run FILE in the sandbox: print its stdout, stderr and error; save images (and files) into --out."""
-    from tinkerlab.core.errors import InputError
+    from tinkerlab.core.paths import read_text_file
     from tinkerlab.sandbox.runner import run
 
     if str(file) == "-":
         code = sys.stdin.read()
-    elif file.is_file():
-        try:
-            code = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"expected a Python source file (UTF-8 text), got {str(file)!r}, which holds binary data "
-                f"(byte {exc.start} is not UTF-8); pass the .py file"
-            ) from None
     else:
-        raise InputError(f"expected a Python file to run, got {str(file)!r} (not a file)")
+        code = read_text_file(file, expected="a Python source file (UTF-8 text)", hint="; pass the .py file")
     files = {path.name: path for path in data or []}
     outcome = run(code, timeout_s=timeout, memory_mb=memory_mb, files=files, isolation=isolation)
     if outcome.stdout:

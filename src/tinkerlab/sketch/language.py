@@ -368,18 +368,9 @@ def read_sketch_file(path: str | Path, *, resolution: int = RESOLUTION, strict: 
     Example:
         >>> sketch = read_sketch_file("runs/sailboat/outputs/sketch.txt")  # doctest: +SKIP
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"sketch file {str(path)!r} does not exist")
-    if not path.is_file():
-        raise InputError(f"expected a sketch text file, got {str(path)!r}, which is a folder")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"expected a sketch text file (UTF-8 text, e.g. sketch.txt), got {str(path)!r}, which holds binary data "
-            f"(byte {exc.start} is not UTF-8)"
-        ) from None
+    from tinkerlab.core.paths import read_text_file
+
+    text = read_text_file(path, expected="a sketch text file (UTF-8 text, e.g. sketch.txt)")
     return parse_sketch(text, resolution=resolution, strict=strict)
 
 
