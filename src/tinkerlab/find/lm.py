@@ -140,10 +140,23 @@ class FunctionLM:
         import torch
 
         input_ids, mask, positions = self._batch(prompts)
+        extra = {"logits_to_keep": 1} if self._keeps_last_logits() else {}
         with torch_threads(self.threads), torch.inference_mode():
-            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions)
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, **extra)
         self.forward_passes += 1
         return out.logits[:, -1].float()  # (B, vocab): left padding puts every prompt's end in the last column
+
+    def _keeps_last_logits(self) -> bool:
+        """Whether the model's forward takes ``logits_to_keep`` (transformers causal LMs do): then only the last
+        position's logits are computed, which skips the vocabulary projection at every other position."""
+        if not hasattr(self, "_logits_to_keep"):
+            import inspect
+
+            try:
+                self._logits_to_keep = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+            except (TypeError, ValueError, AttributeError):
+                self._logits_to_keep = False
+        return self._logits_to_keep
 
     def _cached(self, keys: list[str]) -> dict[int, Any]:
         if self.cache is None:
