@@ -89,15 +89,37 @@ def test_known_pixels_outside_the_merge_mask_are_exact_and_diversity_grows(tmp_p
 
 def test_masking_start_rule():
     config = tiny_config()
-    small = [torch.zeros(1, 1, 30, 30) for _ in range(3)]
+    small = [torch.zeros(1, 1, 40, 40) for _ in range(3)]
     for hole in small:
-        hole[..., 14:16, 14:16] = 1
+        hole[..., 20, 20] = 1  # grown by the 11-px field: 121 of the 30x30 cropped centres, 13 % < 25 %
     assert idc.masking_start_scale(small, config) == 0
     big = [torch.zeros(1, 1, s, s) for s in (20, 30, 60)]
     big[0][..., 4:16, 4:16] = 1
     big[1][..., 8:22, 8:22] = 1
     big[2][..., 20:40, 20:40] = 1
     assert idc.masking_start_scale(big, config) == 2
+
+
+def test_masking_start_applies_only_the_25_percent_test_at_the_coarsest_scale():
+    config = IDCConfig()
+    # the docs' chelsea hole: 50 % at the coarsest scale (under 60 %, but the coarsest only takes the 25 % test)
+    assert idc.masking_start_from_shares([0.50, 0.42, 0.33, 0.27, 0.22], [60, 160, 400, 900, 2000], config) == 1
+    assert idc.masking_start_from_shares([0.20, 0.42], [300, 900], config) == 0
+    assert idc.masking_start_from_shares([0.70, 0.65, 0.61], [10, 5001, 9000], config) == 1
+    # no scale qualifies: masking starts at the finest scale instead of a refusal
+    assert idc.masking_start_from_shares([0.9, 0.8, 0.7], [0, 10, 100], config) == 2
+
+
+def test_boost_of_the_reconstruction_weight_follows_the_original_scope():
+    assert list(idc.boosted_scales(9)) == [7, 8]  # max(1, int(8 / 3)) = 2 scales, not 9 // 3 = 3
+    assert list(idc.boosted_scales(5)) == [4]
+    assert list(idc.boosted_scales(3)) == [2]
+    mask = tiny_mask()
+    holes = idc._hole_pyramid(mask > 0, [(20, 22), (27, 30), (36, 40)], "cpu")
+    plan = idc.IDCPlan([torch.zeros(1, 3, *h.shape[2:]) for h in holes], [None] * 3, holes, 2, tiny_config())
+    assert plan.build(2).objective.rec_weight == 100.0
+    unmasked_plan = idc.IDCPlan(plan.reals, plan.reals, holes, 3, tiny_config())
+    assert unmasked_plan.build(2).objective.rec_weight == 10.0  # boosted only where masked
 
 
 def test_bad_masks_are_refused_with_what_was_expected():
@@ -107,7 +129,7 @@ def test_bad_masks_are_refused_with_what_was_expected():
     with pytest.raises(InputError, match="empty"):
         idc.train(image, np.zeros((36, 40)), tiny_config())
     almost = np.ones((36, 40))
-    almost[:3, :3] = 0
+    almost[:3, :6] = 0
     with pytest.raises(InputError, match="almost all"):
         idc.train(image, almost, tiny_config())
     small_mask = np.zeros((12, 12))

@@ -18,9 +18,11 @@ Entry points: `train(image, mask, config, out=RUN)`, `load(RUN)`, `complete(imag
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ from tinkerlab.idc.config import IDCConfig, masked_iterations
 from tinkerlab.idc.dip import dip_fill
 from tinkerlab.pyramid.masks import MaskedObjective, dilate, gaussian_blur, gradual_weights
 from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
+from tinkerlab.pyramid.sampling import super_resolve
 from tinkerlab.pyramid.scales import (
     build_pyramid,
     image_to_tensor,
@@ -57,6 +60,10 @@ from tinkerlab.pyramid.trainer import (
 
 SYSTEM = "idc"
 MIN_DIVERSITY, MAX_DIVERSITY = 1, 8
+# Passes of the finest generator when carrying a completion up to the input's size. Measured on the demo's chelsea
+# model (64 px, carried to 451x300): at the pyramid's ratio (11 passes) the hole saturates (std 0.40 against 0.16
+# for the true content); 2 passes give 0.20, 1 pass 0.18, a plain bicubic enlargement 0.16 and no new detail.
+SR_STEPS = 2
 
 
 # --- where masking starts ---------------------------------------------------------------------------------------
@@ -72,31 +79,60 @@ def dilated_hole_share(hole: torch.Tensor, field: int) -> tuple[float, int]:
     return float(cropped.mean()), int((cropped < 0.5).sum())
 
 
-def masking_start_scale(holes: Sequence[torch.Tensor], config: IDCConfig) -> int:
-    """The first scale trained with the masked discriminator (IDC's rule).
+def masking_start_from_shares(shares: Sequence[float], centres: Sequence[int], config: IDCConfig) -> int:
+    """IDC's masking-start rule on the per-scale hole shares and valid patch centres (coarsest first).
 
-    Masking starts at scale 0 when the receptive-field-dilated hole covers less than `mask_start_share_coarsest`
-    there; otherwise at the first scale where it covers less than `mask_start_share` or leaves more than
-    `mask_start_valid_centres` valid patch centres.
+    The coarsest scale (0) qualifies only when its share is below `mask_start_share_coarsest` (25 %); every finer
+    scale qualifies when its share is below `mask_start_share` (60 %) or more than `mask_start_valid_centres`
+    (5000) valid centres remain. The first scale that qualifies is returned; when none does, masking starts at the
+    finest scale, as in the original (which then trains every coarser scale on the pre-fill).
+
+    Example:
+        >>> masking_start_from_shares([0.50, 0.42, 0.30], [40, 300, 2000], IDCConfig())
+        1
+        >>> masking_start_from_shares([0.9, 0.8, 0.7], [0, 10, 100], IDCConfig())
+        2
+    """
+    for index, (share, count) in enumerate(zip(shares, centres, strict=True)):
+        if index == 0:
+            if share < config.mask_start_share_coarsest:
+                return 0
+        elif share < config.mask_start_share or count > config.mask_start_valid_centres:
+            return index
+    return len(shares) - 1
+
+
+def masking_start_scale(holes: Sequence[torch.Tensor], config: IDCConfig) -> int:
+    """The first scale trained with the masked discriminator (IDC's rule, `masking_start_from_shares`).
 
     Raises:
-        InputError: no scale qualifies (the hole covers almost the whole image).
+        InputError: the hole, grown by the receptive field, leaves no valid patch centre at the finest scale, so
+            the discriminator would have no real patch to learn from.
     """
     field = receptive_field(config.base.model)
-    share, _ = dilated_hole_share(holes[0], field)
-    if share < config.mask_start_share_coarsest:
-        return 0
-    for index, hole in enumerate(holes):
-        share, centres = dilated_hole_share(hole, field)
-        if share < config.mask_start_share or centres > config.mask_start_valid_centres:
-            return index
-    raise InputError(
-        f"the hole leaves too little to learn from: expected the hole, grown by the {field}-px receptive field, to "
-        f"cover less than {config.mask_start_share:.0%} of the finest scale, got {share:.0%}; use a smaller mask"
-    )
+    measured = [dilated_hole_share(hole, field) for hole in holes]
+    share, centres = measured[-1]
+    if centres == 0:
+        raise InputError(
+            f"the hole leaves nothing to learn from: expected some {field}x{field} patches of the finest scale to "
+            f"miss the hole, got none (the grown hole covers {share:.0%}); use a smaller mask or a larger --max-size"
+        )
+    return masking_start_from_shares([m[0] for m in measured], [m[1] for m in measured], config)
 
 
 # --- training ---------------------------------------------------------------------------------------------------
+
+
+def boosted_scales(num_scales: int) -> range:
+    """The scales whose reconstruction weight is raised to `boosted_rec_weight` when they are masked: the last
+    max(1, int(stop_scale / 3)) scales, stop_scale = num_scales - 1 (the original's rule).
+
+    Example:
+        >>> list(boosted_scales(9)), list(boosted_scales(5))
+        ([7, 8], [4])
+    """
+    stop_scale = num_scales - 1
+    return range(stop_scale - max(1, stop_scale // 3) + 1, num_scales)
 
 
 class IDCPlan:
@@ -119,7 +155,7 @@ class IDCPlan:
         config, base = self.config, self.config.base
         model, train = base.model, base.train
         masked = index >= self.start
-        boosted = index >= self.num_scales - max(1, self.num_scales // 3)
+        boosted = masked and index in boosted_scales(self.num_scales)
         rec_weight = config.boosted_rec_weight if boosted else train.rec_weight
         device = self.reals[index].device
         init_rng = seeded(base.seed, index, 1)
@@ -189,9 +225,17 @@ def validate_mask(image: np.ndarray, mask: np.ndarray, config: IDCConfig) -> np.
     return hole
 
 
+Resolution = Literal["input", "model"]
+Merge = Literal["tight", "original"]
+
+
 @dataclass
 class IDCModel:
-    """A trained IDC model and what completion needs: the known image, the hole per scale, the pyramid."""
+    """A trained IDC model and what completion needs: the known image, the hole per scale, the pyramid.
+
+    `original` and `original_hole` are the input at its own size (float32, hole pixels 0); completions at
+    resolution "input" are carried up to that size and keep every known pixel of it exactly.
+    """
 
     pyramid: Pyramid
     image: np.ndarray  # HxWx3 in [0, 1] at the finest scale; hole pixels are 0
@@ -201,9 +245,19 @@ class IDCModel:
     masking_start: int
     config: IDCConfig
     run_path: Path | None = None
+    original: np.ndarray | None = None  # the input at its own size, HxWx3 float32, hole pixels 0
+    original_hole: np.ndarray | None = None  # HxW bool at the input's size
 
-    def complete(self, n: int = 8, *, diversity: int = 5, seed: int = 0) -> list[np.ndarray]:
-        """`n` diverse completions (HxWx3 float32 in [0, 1], the finest scale's size).
+    def complete(
+        self,
+        n: int = 8,
+        *,
+        diversity: int = 5,
+        seed: int = 0,
+        resolution: Resolution = "input",
+        merge: Merge = "tight",
+    ) -> list[np.ndarray]:
+        """`n` diverse completions (HxWx3 float32 in [0, 1]).
 
         Args:
             n: how many completions.
@@ -211,22 +265,36 @@ class IDCModel:
                 hole deeper than (8 - diversity) / 8 of its inner radius, at every scale (`noise_region`);
                 elsewhere the reconstruction noise is replayed.
             seed: the random seed.
+            resolution: "input" (the input's size: the model's completion carried up by the finest generator,
+                `super_resolve`, every known pixel equal to the input) or "model" (the finest scale's size).
+            merge: how the model's output is merged with the known image at the model's size: "tight"
+                (`merge_mask`: hole grown 5 px, feathered, sigma 1.5) or "original" (IDC's: the coarsest
+                scale's noise region grown 7 coarse pixels, carried to the finest scale, then grown 5 px and
+                blurred with sigma 5; `original_merge_mask`).
 
         Raises:
-            InputError: n < 1 or diversity outside 1..8.
+            InputError: n < 1, diversity outside 1..8, or an unknown resolution or merge.
         """
         if n < 1:
             raise InputError(f"expected at least 1 completion, got n={n}")
-        if not isinstance(diversity, int) or not MIN_DIVERSITY <= diversity <= MAX_DIVERSITY:
-            raise InputError(f"diversity must be an integer from {MIN_DIVERSITY} to {MAX_DIVERSITY}, got {diversity!r}")
+        check_diversity(diversity)
+        if resolution not in ("input", "model"):
+            raise InputError(f"expected resolution 'input' or 'model', got {resolution!r}")
+        if merge not in ("tight", "original"):
+            raise InputError(f"expected merge 'tight' or 'original', got {merge!r}")
         pyramid = self.pyramid
         rng = make_generator(seed, device=str(pyramid.device))
-        regions = []
+        regions, coarse_regions = [], []
         for index, hole in enumerate(self.holes):
             region = noise_region(hole, diversity)  # (1, 1, h, w): where fresh noise goes
+            coarse_regions.append(region)
             p = pyramid.generators[index].padding
             regions.append(F.pad(region, (p, p, p, p)).to(pyramid.device))
-        merge = merge_mask(self.hole)
+        if merge == "tight":
+            weights = merge_mask(self.hole)
+        else:
+            weights = original_merge_mask(self.hole, coarse_regions[0], diversity)
+        full_size = resolution == "input" and self.original is not None
         outputs = []
         for _ in range(n):
             noises = []
@@ -234,12 +302,42 @@ class IDCModel:
                 fresh = pyramid.draw_noise(index, pyramid.shapes[index], rng)
                 noises.append((1.0 - region) * pyramid.rec_noises[index] + region * fresh)
             generated = tensor_to_image(pyramid.run(noises)[-1])
-            outputs.append(merge_known(self.image, generated, merge))
+            merged = merge_known(self.image, generated, weights)
+            outputs.append(self._to_input_size(merged, rng) if full_size else merged)
         return outputs
+
+    def _to_input_size(self, completion: np.ndarray, rng: torch.Generator) -> np.ndarray:
+        """Carry a model-size completion up to the input's size; known pixels are the input's, exactly."""
+        original, hole = self.original, self.original_hole
+        assert original is not None and hole is not None
+        if tuple(original.shape[:2]) == tuple(completion.shape[:2]):
+            return np.where(hole[:, :, None], completion, original).astype(np.float32)
+        device = self.pyramid.device
+        shape = tuple(original.shape[:2])
+        small = image_to_tensor(completion, str(device))
+        # the anchor: the input with the model's completion (plainly enlarged) in the hole, so resizing it to a
+        # step's size mixes no zeros from the hole into the known pixels
+        enlarged = tensor_to_image(resize(small, shape))
+        anchor_image = image_to_tensor(np.where(hole[:, :, None], enlarged, original), str(device))
+        hole_t = torch.from_numpy(hole.astype(np.float32))[None, None].to(device)
+
+        def put_back_known(x: torch.Tensor) -> torch.Tensor:
+            step_shape = tuple(x.shape[-2:])
+            step_hole = resize_mask(hole_t, step_shape)
+            return step_hole * x + (1.0 - step_hole) * resize(anchor_image, step_shape)
+
+        large = super_resolve(self.pyramid, small, shape, rng, max_steps=SR_STEPS, anchor=put_back_known)
+        return np.where(hole[:, :, None], tensor_to_image(large), original).astype(np.float32)
 
     def reconstruction(self) -> np.ndarray:
         """The output of the fixed noises z* (the known region reproduced, the hole filled once)."""
         return tensor_to_image(self.pyramid.reconstruct()[-1])
+
+
+def check_diversity(diversity: int) -> None:
+    """Raises InputError unless `diversity` is an integer in 1..8."""
+    if not isinstance(diversity, int) or not MIN_DIVERSITY <= diversity <= MAX_DIVERSITY:
+        raise InputError(f"diversity must be an integer from {MIN_DIVERSITY} to {MAX_DIVERSITY}, got {diversity!r}")
 
 
 def noise_region(hole: torch.Tensor, diversity: int) -> torch.Tensor:
@@ -278,6 +376,26 @@ def merge_mask(hole: np.ndarray, grow: int = 5, sigma: float = 1.5) -> np.ndarra
     return np.where(hole, 1.0, np.clip(soft, 0.0, 1.0)).astype(np.float32)
 
 
+def original_merge_mask(hole: np.ndarray, coarse_region: torch.Tensor, diversity: int) -> np.ndarray:
+    """IDC's own merge weights, HxW float32 at the finest scale.
+
+    With diversity 1 the region is the finest hole; otherwise it is the coarsest scale's noise region grown by
+    7 coarse pixels and carried to the finest scale (any touched pixel counts). The region, together with the
+    hole, is grown by 5 px, blurred (sigma 5, support 4 sigmas), rescaled to [0, 1] and set to 1 in the hole.
+    Pixels beyond the blur's support get weight exactly 0.
+    """
+    from tinkerlab.pyramid.masks import soft_merge_weights
+
+    tensor = torch.from_numpy(np.asarray(hole, dtype=np.float32))[None, None]
+    if diversity == MIN_DIVERSITY:
+        region = tensor
+    else:
+        grown = dilate(coarse_region.detach().cpu().float(), 7)
+        region = torch.maximum(resize_mask(grown, tuple(hole.shape)), tensor)
+    weights = soft_merge_weights(region, 5, sigma=5.0, truncate=4.0)[0, 0].numpy()
+    return np.where(hole, 1.0, weights).astype(np.float32)
+
+
 def merge_known(known: np.ndarray, generated: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """generated * w + known * (1 - w); pixels with w == 0 are copied from `known` bit for bit."""
     w = weights[:, :, None]
@@ -303,6 +421,18 @@ def _prepare(image: np.ndarray, mask: np.ndarray, config: IDCConfig):
         )
     known = np.where(hole_fine[:, :, None], 0.0, array).astype(np.float32)
     return known, hole_fine, shapes
+
+
+def input_at_own_size(image: np.ndarray, mask: np.ndarray, config: IDCConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The input at its own size as completions at resolution "input" keep it: (HxWx3 float32 with the hole
+    pixels 0, HxW bool hole). Values are the input's, not rounded to 8 bits."""
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    hole = validate_mask(array, mask, config)
+    return np.where(hole[:, :, None], 0.0, np.clip(array, 0.0, 1.0)).astype(np.float32), hole
 
 
 def _hole_pyramid(hole: np.ndarray, shapes, device) -> list[torch.Tensor]:
@@ -342,6 +472,7 @@ def train(
     base = config.base
     device = choose_device(base.device)
     known, hole, shapes = _prepare(image, mask, config)
+    original, original_hole = input_at_own_size(image, mask, config)
     holes = _hole_pyramid(hole, shapes, device)
     start = masking_start_scale(holes, config)
     run = None
@@ -350,13 +481,14 @@ def train(
             "kind": "idc",
             "input_sha1": image_digest(known),
             "mask_sha1": image_digest(hole.astype(np.float32)),
+            "original_sha1": hashlib.sha1(original.tobytes() + original_hole.tobytes()).hexdigest()[:16],
         }
         run = RunDir.open(out, system=SYSTEM, config=config, provenance=provenance, overwrite=overwrite)
     prefill_path = run.path / "prefill.npy" if run is not None else None
     if prefill_path is not None and prefill_path.exists() and run.resumed:
         prefill = np.load(prefill_path)
     else:
-        prefill = dip_fill(known, hole, config.dip, seed=base.seed, progress=progress)
+        prefill = dip_fill(known, hole, config.dip, seed=base.seed, progress=progress, device=device)
         if prefill_path is not None:
             np.save(prefill_path, prefill)
     reals = build_pyramid(image_to_tensor(known, device), shapes)
@@ -366,6 +498,8 @@ def train(
         save_image(known, run.path / "input.png")
         save_image(hole.astype(np.float32), run.path / "mask.png")
         save_image(prefill, run.outputs / "prefill.png")
+        np.save(run.path / "original.npy", original)
+        np.save(run.path / "original_hole.npy", original_hole)
         targets = [prefilled[i] if i < start else reals[i] for i in range(len(shapes))]
         all_callbacks.insert(0, scale_image_writer(run, targets, base.seed))
         run.log(f"masking starts at scale {start} of {len(shapes)}")
@@ -382,7 +516,9 @@ def train(
     pyramid = trainer.fit()
     if run is not None:
         run.save_state({**run.state(), "done": True, "masking_start": start})
-    return IDCModel(pyramid, known, hole, holes, prefill, start, config, run.path if run else None)
+    return IDCModel(
+        pyramid, known, hole, holes, prefill, start, config, run.path if run else None, original, original_hole
+    )
 
 
 def load(run_path: str | Path, device: str = "cpu") -> IDCModel:
@@ -414,7 +550,12 @@ def load(run_path: str | Path, device: str = "cpu") -> IDCModel:
         device=device,
     )
     prefill = np.load(path / "prefill.npy")
-    return IDCModel(pyramid, known, hole, holes, prefill, int(state["masking_start"]), config, path)
+    original = original_hole = None
+    if (path / "original.npy").is_file() and (path / "original_hole.npy").is_file():
+        original, original_hole = np.load(path / "original.npy"), np.load(path / "original_hole.npy")
+    return IDCModel(
+        pyramid, known, hole, holes, prefill, int(state["masking_start"]), config, path, original, original_hole
+    )
 
 
 def complete(
@@ -426,14 +567,15 @@ def complete(
     config: IDCConfig | None = None,
     out: str | Path | None = None,
     seed: int = 0,
+    resolution: Resolution = "input",
 ) -> list[np.ndarray]:
-    """Train IDC on the visible part of `image` (or resume the run in `out`) and return `n` completions.
+    """Train IDC on the visible part of `image` (or resume the run in `out`) and return `n` completions, at the
+    input's size by default (see `IDCModel.complete`).
 
     Example:
         >>> from tinkerlab.idc.config import demo_idc_config
         >>> fills = complete(photo, hole, n=4, diversity=6, config=demo_idc_config())  # doctest: +SKIP
     """
-    if not isinstance(diversity, int) or not MIN_DIVERSITY <= diversity <= MAX_DIVERSITY:
-        raise InputError(f"diversity must be an integer from {MIN_DIVERSITY} to {MAX_DIVERSITY}, got {diversity!r}")
+    check_diversity(diversity)
     model = train(image, mask, config, out=out)
-    return model.complete(n, diversity=diversity, seed=seed)
+    return model.complete(n, diversity=diversity, seed=seed, resolution=resolution)

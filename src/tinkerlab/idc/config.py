@@ -7,7 +7,7 @@ used by the demo, the quality check and the tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tinkerlab.core.config import check_count, check_positive, check_range, check_type
 from tinkerlab.pyramid.config import PyramidConfig, SinGANConfig, demo_singan_config
@@ -51,11 +51,13 @@ class IDCConfig:
         dip: the pre-fill network.
         masked_lr: the learning rate of the scales trained with the masked discriminator.
         masked_iterations_factor: masked scales train this many times `base.train.iterations` (3000 / 2000).
-        boosted_rec_weight: alpha on the last max(1, num_scales // 3) scales.
+        boosted_rec_weight: alpha on the masked scales among the last max(1, int(stop_scale / 3)).
         mask_start_share_coarsest: masking starts at scale 0 when the dilated hole covers less than this there.
-        mask_start_share: otherwise at the first scale where it covers less than this ...
-        mask_start_valid_centres: ... or where more than this many valid patch centres remain.
-        max_hole_fraction: a hole covering more of the image than this is refused.
+        mask_start_share: otherwise at the first finer scale where it covers less than this ...
+        mask_start_valid_centres: ... or where more than this many valid patch centres remain; when no scale
+            qualifies, masking starts at the finest scale.
+        max_hole_fraction: a hole covering more of the image than this is refused (the original sets no limit;
+            beyond 90 % too few known patches remain to learn from).
     """
 
     base: SinGANConfig = field(default_factory=lambda: SinGANConfig(pyramid=PyramidConfig(max_size=256)))
@@ -66,7 +68,7 @@ class IDCConfig:
     mask_start_share_coarsest: float = 0.25
     mask_start_share: float = 0.60
     mask_start_valid_centres: int = 5000
-    max_hole_fraction: float = 0.6
+    max_hole_fraction: float = 0.9
 
     def __post_init__(self) -> None:
         check_type(self, "base", SinGANConfig)
@@ -85,14 +87,18 @@ def masked_iterations(config: IDCConfig) -> int:
     return max(1, round(config.base.train.iterations * config.masked_iterations_factor))
 
 
-def demo_idc_config(iterations: int = 300, seed: int = 0, dip_iterations: int = 300) -> IDCConfig:
-    """The CPU demo setting of IDC: the SinGAN demo pyramid, a smaller DIP, masked lr 1e-4.
+def demo_idc_config(iterations: int = 300, seed: int = 0, dip_iterations: int = 300, max_size: int = 64) -> IDCConfig:
+    """The CPU demo setting of IDC: the SinGAN demo pyramid (longer side `max_size`, 5 scales), a smaller DIP,
+    masked lr 1e-4.
 
     The masked learning rate is raised from the paper's 5e-5 to 1e-4 because the demo trains 10x fewer
     iterations per scale.
     """
+    base = demo_singan_config(iterations=iterations, seed=seed)
+    if max_size != base.pyramid.max_size:
+        base = replace(base, pyramid=replace(base.pyramid, max_size=max_size))
     return IDCConfig(
-        base=demo_singan_config(iterations=iterations, seed=seed),
+        base=base,
         dip=DIPConfig(width=32, depth=3, iterations=dip_iterations),
         masked_lr=1e-4,
     )

@@ -91,6 +91,7 @@ def dip_fill(
     *,
     seed: int = 0,
     progress: bool = True,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Fill the hole of `image` with a Deep Image Prior fitted to the visible pixels.
 
@@ -100,6 +101,8 @@ def dip_fill(
         config: the network and optimisation settings.
         seed: seeds the network's initialisation, its input and the colour palette.
         progress: show a progress bar.
+        device: where the network runs ("cpu", "cuda", ...). The random draws are made on the CPU, so the
+            network starts from the same weights and input on every device.
 
     Returns:
         HxWx3 float32: the visible pixels unchanged, the hole filled by the network.
@@ -118,11 +121,14 @@ def dip_fill(
     pick = torch.randperm(visible_colours.shape[0], generator=rng)[:1024]
     palette = visible_colours[pick]
     hole_t = torch.from_numpy(hole_b)
+    network = network.to(device)
+    target, visible, net_input = target.to(device), visible.to(device), net_input.to(device)
+    palette, hole_t = palette.to(device), hole_t.to(device)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
     steps = range(config.iterations)
     for _ in track(steps, "DIP pre-fill", total=config.iterations) if progress else steps:
         optimiser.zero_grad(set_to_none=True)
-        noisy = net_input + config.input_noise_std * torch.randn(net_input.shape, generator=rng)
+        noisy = net_input + config.input_noise_std * torch.randn(net_input.shape, generator=rng).to(device)
         out = network(noisy)
         fit = (((out - target) * visible) ** 2).sum() / (3.0 * visible.sum())
         colours = out[0].permute(1, 2, 0)[hole_t]  # (N_hole, 3)
@@ -130,5 +136,5 @@ def dip_fill(
         loss.backward()
         optimiser.step()
     with torch.no_grad():
-        out = network(net_input)[0].permute(1, 2, 0).numpy()
+        out = network(net_input)[0].permute(1, 2, 0).cpu().numpy()
     return np.where(hole_b[:, :, None], out, known).astype(np.float32)

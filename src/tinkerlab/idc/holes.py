@@ -1,5 +1,6 @@
 """Holes for IDC (Alkobi, Rott Shaham and Michaeli, arXiv 2212.10280): boxes given as fractions of the image, the
-boxes used for the packaged photos, and reading a mask argument (a file or `box:TOP,BOTTOM,LEFT,RIGHT`).
+boxes used for the packaged photos, and reading the IMAGE and MASK arguments (a mask file, `box:TOP,BOTTOM,LEFT,RIGHT`
+or `alpha`; 16-bit images keep their precision).
 """
 
 from __future__ import annotations
@@ -54,9 +55,75 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def load_mask(source: str, shape: tuple[int, int]) -> np.ndarray:
-    """A hole mask for an image of `shape`: a mask file (white = hole) or `box:TOP,BOTTOM,LEFT,RIGHT`."""
-    from tinkerlab.core.images import load_image
+    """A hole mask for an image of `shape`: a mask file (white = hole; 8 or 16 bits) or `box:TOP,BOTTOM,LEFT,RIGHT`."""
+    from tinkerlab.core.images import load_image, to_pil
 
     if source.startswith("box:"):
         return box_mask(shape, parse_box(source))
+    if to_pil(source).mode.startswith("I"):
+        return read_photo(source)[0][:, :, 0]
     return load_image(source, mode="L")[:, :, 0]
+
+
+ALPHA_MASK = "alpha"
+
+
+def read_photo(source: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """An IMAGE argument as (HxWx3 float32 in [0, 1], its alpha as HxW float32 or None).
+
+    `sample:NAME` is a packaged photo. Files keep their precision: 16-bit images (PNG or TIFF, grey or colour)
+    are scaled by 65535, 8-bit ones by 255. The alpha channel is returned when it has any pixel that is not fully
+    opaque, so that `MASK` = `alpha` can use the transparent pixels as the hole.
+
+    Raises:
+        InputError: the file is missing or unreadable.
+    """
+    from tinkerlab.core.assets import image_source
+    from tinkerlab.core.images import to_pil
+
+    if source.startswith("sample:"):
+        return image_source(source), None
+    picture = to_pil(source)
+    alpha = None
+    if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        alpha_channel = np.asarray(rgba, dtype=np.float32)[:, :, 3] / 255.0
+        if (alpha_channel < 1.0).any():
+            alpha = alpha_channel
+        array = np.asarray(rgba, dtype=np.float32)[:, :, :3] / 255.0
+    elif picture.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(picture, dtype=np.float64)
+        peak = 65535.0 if picture.mode.startswith("I;16") or values.max() > 255 else 255.0
+        array = np.repeat((np.clip(values, 0, peak) / peak).astype(np.float32)[:, :, None], 3, axis=2)
+    elif picture.mode == "F":
+        values = np.asarray(picture, dtype=np.float32)
+        array = np.repeat(np.clip(values, 0.0, 1.0)[:, :, None], 3, axis=2)
+    else:
+        array = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
+    return array.astype(np.float32), alpha
+
+
+def photo_and_mask(image: str, mask: str) -> tuple[np.ndarray, np.ndarray]:
+    """The IMAGE and MASK arguments of `tinkerlab idc complete` as (HxWx3 float32, HxW float32 hole mask).
+
+    MASK is a mask file (white = hole), `box:TOP,BOTTOM,LEFT,RIGHT`, or `alpha`: the image's transparent pixels
+    (alpha below 0.5) are the hole.
+
+    Raises:
+        InputError: MASK is `alpha` but the image has no transparent pixel, or the image has transparent pixels
+            and MASK is something else (their colour is undefined, so they cannot be trained on).
+    """
+    photo, alpha = read_photo(image)
+    if mask == ALPHA_MASK:
+        if alpha is None:
+            raise InputError(
+                f"MASK 'alpha' takes the hole from transparent pixels, but {image!r} has none; "
+                "give a mask file or box:TOP,BOTTOM,LEFT,RIGHT"
+            )
+        return photo, (alpha < 0.5).astype(np.float32)
+    if alpha is not None:
+        raise InputError(
+            f"{image!r} has transparent pixels ({float((alpha < 1.0).mean()):.0%} of the image): expected an opaque "
+            "image; pass MASK 'alpha' to complete the transparent pixels, or flatten the image first"
+        )
+    return photo, load_mask(mask, photo.shape[:2])

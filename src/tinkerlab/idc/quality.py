@@ -4,7 +4,7 @@ For each image a rectangular hole is cut, IDC is trained on the visible part onl
 patch distance (`metrics.hole_patch_distance`) of its completions is compared with two trivial fills: the mean
 visible colour and the Deep-Image-Prior pre-fill alone. The diversity inside the hole is reported per knob value.
 
-    python -m tinkerlab.idc.quality --out /tmp/idc-quality --iterations 200
+    python -m tinkerlab.idc.quality --out /tmp/idc-quality --iterations 100
 
 The metric only tells fills apart where the hole's true content shares the visible region's patch statistics
 (on coffee and china the ground truth scores within 1-3 % of the mean-colour fill; on camera or clock it scores
@@ -113,9 +113,12 @@ def evaluate(name: str, config: IDCConfig, out: Path, n: int = 8) -> ImageResult
     original, known, hole, mean_filled = _cut(name, config)
     if not (np.array_equal(hole, model.hole) and np.array_equal(known, model.image)):
         raise RuntimeError(f"{name}: the screened hole differs from the trained model's hole")
-    completions = model.complete(n, diversity=5, seed=1)
+    completions = model.complete(n, diversity=5, seed=1, resolution="model")
     idc_scores = [hole_patch_distance(c, hole) for c in completions]
-    diversity = {d: singan_diversity(model.complete(n, diversity=d, seed=2), known, hole) for d in (1, 3, 5, 8)}
+    diversity = {
+        d: singan_diversity(model.complete(n, diversity=d, seed=2, resolution="model"), known, hole)
+        for d in (1, 3, 5, 8)
+    }
     shown = np.where(hole[:, :, None], 1.0, known).astype(np.float32)
     strip = image_grid([original, shown, mean_filled, model.prefill, *completions[:4]], columns=8, pad=2)
     save_image(strip, out / name / "strip.png")
@@ -171,7 +174,7 @@ def screening_table(screenings: list[Screening]) -> str:
 def main(argv: list[str] | None = None) -> list[ImageResult]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/idc-quality"))
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument(
         "--images",
         nargs="+",
@@ -179,8 +182,9 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
         help="evaluate these images; by default every packaged image that passes the screening rule",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dip-iterations", type=int, default=300)
     args = parser.parse_args(argv)
-    config = demo_idc_config(iterations=args.iterations)
+    config = demo_idc_config(iterations=args.iterations, dip_iterations=args.dip_iterations)
     results = []
     args.out.mkdir(parents=True, exist_ok=True)
     with torch_threads(args.threads):

@@ -81,3 +81,90 @@ def sample(
         save_image(image, folder / f"sample_{tag}_{index}.png")
     grid = save_image(image_grid(images, columns=min(4, n)), folder / f"grid_{tag}.png")
     typer.echo(f"wrote {n} samples and {grid}")
+
+
+def _inject_command(
+    run: Path,
+    image: str,
+    mask: str,
+    start_scale: int,
+    seed: int,
+    out: Path | None,
+    device: str,
+    *,
+    mode: Literal["edit", "harmonise"],
+    threads: int,
+) -> None:
+    from tinkerlab.core.assets import image_source
+    from tinkerlab.core.images import load_image, save_image
+    from tinkerlab.core.seeding import choose_device, torch_threads
+    from tinkerlab.pyramid import singan
+
+    with torch_threads(threads):
+        model = singan.load(run, device=choose_device(device))
+        picture = image_source(image)
+        region = load_image(mask, mode="L")[:, :, 0]
+        method = model.edit if mode == "edit" else model.harmonise
+        result = method(picture, region, start_scale=start_scale, seed=seed)
+    path = out or run / "outputs" / mode / f"{mode}_s{start_scale}_seed{seed}.png"
+    save_image(result, path)
+    typer.echo(f"wrote {path}")
+
+
+StartScale = Annotated[
+    int, typer.Option("--start-scale", min=1, help="The scale the image enters (1 = coarse layout redrawn most).")
+]
+
+
+@app.command()
+def edit(
+    run: Path = typer.Argument(..., help="A finished run of `tinkerlab pyramid train`."),
+    image: str = typer.Argument(..., help="The edited image (a file; any size, resized to the training size)."),
+    mask: str = typer.Argument(..., help="A mask file of the edited image's size, white where it was edited."),
+    start_scale: StartScale = 1,
+    seed: Seed = 0,
+    out: Annotated[Path | None, out_option("the PNG to write (default RUN/outputs/edit/...).")] = None,
+    threads: int = typer.Option(1, "--threads", min=1),
+    device: Device = "cpu",
+) -> None:
+    """SinGAN's editing: the finer scales redraw an edited image; the edit is merged back with a soft mask."""
+    _inject_command(run, image, mask, start_scale, seed, out, device, mode="edit", threads=threads)
+
+
+@app.command()
+def harmonise(
+    run: Path = typer.Argument(..., help="A finished run of `tinkerlab pyramid train`."),
+    image: str = typer.Argument(..., help="The image with a pasted object (a file; resized to the training size)."),
+    mask: str = typer.Argument(..., help="A mask file of the image's size, white on the pasted object."),
+    start_scale: StartScale = 1,
+    seed: Seed = 0,
+    out: Annotated[Path | None, out_option("the PNG to write (default RUN/outputs/harmonise/...).")] = None,
+    threads: int = typer.Option(1, "--threads", min=1),
+    device: Device = "cpu",
+) -> None:
+    """SinGAN's harmonisation: a pasted object takes on the look of the training image."""
+    _inject_command(run, image, mask, start_scale, seed, out, device, mode="harmonise", threads=threads)
+
+
+@app.command("super-resolve")
+def super_resolve(
+    run: Path = typer.Argument(..., help="A finished run of `tinkerlab pyramid train`."),
+    factor: float = typer.Option(4.0, "--factor", min=1.0, help="Enlargement of the training image."),
+    image: str | None = typer.Option(None, "--image", help="Enlarge this image instead of the training image."),
+    seed: Seed = 0,
+    out: Annotated[Path | None, out_option("the PNG to write (default RUN/outputs/super_resolution/...).")] = None,
+    threads: int = typer.Option(1, "--threads", min=1),
+    device: Device = "cpu",
+) -> None:
+    """SinGAN's super-resolution: enlarge by the pyramid's ratio in steps, the finest generator adding detail."""
+    from tinkerlab.core.assets import image_source
+    from tinkerlab.core.images import save_image
+    from tinkerlab.core.seeding import choose_device, torch_threads
+    from tinkerlab.pyramid import singan
+
+    with torch_threads(threads):
+        model = singan.load(run, device=choose_device(device))
+        result = model.super_resolve(factor, image=image_source(image) if image else None, seed=seed)
+    path = out or run / "outputs" / "super_resolution" / f"sr_x{factor:g}_seed{seed}.png"
+    save_image(result, path)
+    typer.echo(f"wrote {path} ({result.shape[0]}x{result.shape[1]})")

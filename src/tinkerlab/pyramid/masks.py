@@ -86,3 +86,25 @@ class MaskedObjective:
         diff = (upsampled_reconstruction - real) * self.known
         mse = float((diff**2).sum() / (real.shape[1] * self.known.sum().clamp_min(1.0)))
         return self.noise_amp_factor * math.sqrt(mse)
+
+
+def soft_merge_weights(mask: torch.Tensor, radius: int, sigma: float = 5.0, truncate: float = 4.0) -> torch.Tensor:
+    """SinGAN's merge weights for editing and harmonisation: the region dilated by a disk of `radius`, blurred
+    (Gaussian `sigma`, cut at `truncate` sigmas), rescaled to span [0, 1], and 1 inside the region.
+
+    Pixels beyond radius + truncate * sigma of the region get weight exactly 0, so a merge copies them bit for bit.
+
+    Args:
+        mask: (B, 1, H, W) in {0, 1}, 1 in the edited or pasted region.
+        radius: the dilation (SinGAN: 7 for harmonisation, 20 for editing).
+        sigma: the blur.
+        truncate: the blur's support in sigmas.
+
+    Returns:
+        (B, 1, H, W) in [0, 1].
+    """
+    soft = gaussian_blur(dilate(mask, radius), sigma, truncate=truncate)
+    low, high = float(soft.min()), float(soft.max())
+    if high > low:
+        soft = (soft - low) / (high - low)
+    return torch.maximum(soft.clamp(0.0, 1.0), (mask > 0.5).float())

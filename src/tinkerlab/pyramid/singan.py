@@ -2,7 +2,9 @@
 
 `train(image, config, out=RUN)` trains the image plan on `PyramidTrainer`, writing checkpoints and the images of
 every scale to the run; `load(RUN)` rebuilds the trained model; `TrainedModel.sample(...)` draws random samples at
-any size. The coarsest scale gets one-channel noise of amplitude 1 and a random z*; finer scales have z* = 0.
+any size; `TrainedModel.edit`, `.harmonise` and `.super_resolve` are SinGAN's editing, harmonisation and
+super-resolution modes. The coarsest scale gets one-channel noise of amplitude 1 and a random z*; finer scales have
+z* = 0.
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device
 from tinkerlab.pyramid.config import SinGANConfig
 from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
-from tinkerlab.pyramid.sampling import random_samples
-from tinkerlab.pyramid.scales import build_pyramid, image_to_tensor, resize, scale_shapes, tensor_to_image
+from tinkerlab.pyramid.sampling import inject, random_samples, super_resolve
+from tinkerlab.pyramid.scales import (
+    build_pyramid,
+    image_to_tensor,
+    resize,
+    resize_mask,
+    scale_shapes,
+    tensor_to_image,
+)
 from tinkerlab.pyramid.trainer import (
     Pyramid,
     PyramidTrainer,
@@ -132,6 +141,82 @@ class TrainedModel:
     def reconstruction(self) -> np.ndarray:
         """The image the fixed noises z* reproduce (close to the training image)."""
         return tensor_to_image(self.pyramid.reconstruct()[-1])
+
+    def edit(self, image: np.ndarray, mask: np.ndarray, *, start_scale: int, seed: int = 0) -> np.ndarray:
+        """SinGAN's editing: inject an edited copy of the training image at `start_scale`, merge its region back.
+
+        The edited image (any size; resized to the finest training shape) is fed to scale `start_scale`, the finer
+        scales redraw it, and the result replaces the edited image inside the mask dilated by 20 px and blurred
+        (sigma 5); elsewhere the edited image is kept exactly.
+
+        Args:
+            image: HxWx3 in [0, 1], the edited image.
+            mask: HxW, > 0.5 where the image was edited.
+            start_scale: 1..finest; the scale the edited image enters.
+            seed: the noise seed.
+
+        Returns:
+            HxWx3 float32 at the finest training size.
+
+        Raises:
+            InputError: a mask of another size, an empty mask, or a start scale out of range.
+        """
+        return self._inject_and_merge(image, mask, start_scale, seed, radius=20)
+
+    def harmonise(self, image: np.ndarray, mask: np.ndarray, *, start_scale: int, seed: int = 0) -> np.ndarray:
+        """SinGAN's harmonisation: an object pasted into the image takes on the image's look.
+
+        As `edit`, with the pasted object's mask dilated by 7 px (SinGAN's harmonisation setting).
+        """
+        return self._inject_and_merge(image, mask, start_scale, seed, radius=7)
+
+    def super_resolve(self, factor: float, *, image: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+        """SinGAN's super-resolution: enlarge `image` (the training image by default) by `factor`.
+
+        Each step enlarges by the pyramid's scale ratio and runs the finest generator once
+        (`tinkerlab.pyramid.sampling.super_resolve`).
+
+        Raises:
+            InputError: a factor below 1.
+        """
+        from tinkerlab.core.seeding import make_generator
+
+        if not factor >= 1.0:
+            raise InputError(f"expected a super-resolution factor of at least 1, got {factor}")
+        source = self.reals[-1] if image is None else image_to_tensor(quantise(image), str(self.pyramid.device))
+        height, width = source.shape[-2:]
+        shape = (max(1, round(height * factor)), max(1, round(width * factor)))
+        rng = make_generator(seed, device=str(self.pyramid.device))
+        return tensor_to_image(super_resolve(self.pyramid, source.to(self.pyramid.device), shape, rng))
+
+    def _inject_and_merge(
+        self, image: np.ndarray, mask: np.ndarray, start_scale: int, seed: int, *, radius: int
+    ) -> np.ndarray:
+        from tinkerlab.core.seeding import make_generator
+        from tinkerlab.pyramid.masks import soft_merge_weights
+
+        array = quantise(image)
+        region = np.asarray(mask, dtype=np.float32)
+        if region.ndim == 3:
+            region = region.max(axis=2)
+        if region.shape != array.shape[:2]:
+            raise InputError(
+                f"the mask must have the image's size: expected {array.shape[0]}x{array.shape[1]}, "
+                f"got {'x'.join(str(s) for s in region.shape)}"
+            )
+        if not (region > 0.5).any():
+            raise InputError("the mask is empty: expected some pixels > 0.5 marking the edited or pasted region")
+        device = self.pyramid.device
+        fine = self.pyramid.shapes[-1]
+        edited = resize(image_to_tensor(array, str(device)), fine)
+        rng = make_generator(seed, device=str(device))
+        generated = inject(self.pyramid, edited, start_scale, rng)
+        region_t = resize_mask(torch.from_numpy((region > 0.5).astype(np.float32))[None, None], fine).to(device)
+        weights = soft_merge_weights(region_t, radius)
+        known = tensor_to_image(edited)
+        w = weights[0, 0].cpu().numpy()[:, :, None]  # (H, W, 1)
+        merged = tensor_to_image(generated) * w + known * (1.0 - w)
+        return np.where(w == 0.0, known, merged).astype(np.float32)
 
 
 def scale_image_writer(run: RunDir, reals: Sequence[torch.Tensor], seed: int, name: str = "scales") -> ScaleCallback:
