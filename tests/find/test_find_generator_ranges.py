@@ -184,3 +184,14 @@ def test_a_version_1_suite_is_refused_with_the_rebuild_command(tmp_path):
     message = str(info.value)
     assert "version 1" in message and "version 2" in message
     assert f"tinkerlab find build --out {tmp_path} --seed 3 --small" in message
+
+
+def test_the_build_command_takes_the_easy_ranges_by_name(tmp_path, capsys):
+    from tinkerlab.cli import main
+
+    main(["find", "build", "--small", "--categories", "numeric", "--ranges", "easy", "--out", str(tmp_path / "e")])
+    main(["find", "build", "--small", "--categories", "numeric", "--out", str(tmp_path / "o")])
+    assert json.loads((tmp_path / "e" / "suite.json").read_text())["ranges"] == "easy"
+    assert json.loads((tmp_path / "o" / "suite.json").read_text())["ranges"] == "original"
+    easy = (tmp_path / "e" / "numeric.json").read_text()
+    assert easy != (tmp_path / "o" / "numeric.json").read_text()  # same seed, other parameter ranges

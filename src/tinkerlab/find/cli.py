@@ -31,6 +31,7 @@ CATEGORIES = ("numeric", "strings", "entities", "relations")
 """`tinkerlab.find.suite.CATEGORIES` (not imported here, so `--help` stays fast)."""
 _ALL = ",".join(CATEGORIES)
 EntityReadout = Literal["instruction", "association"]
+Ranges = Literal["original", "easy"]
 Scoring = Literal["per-input", "original"]
 """The `scoring` modes of `tinkerlab.find.scoring.score_run`."""
 """`tinkerlab.find.entities.Readout`."""
@@ -85,6 +86,12 @@ def build(
         help='Entity neurons: instruction (the original P("1")) or association (concept-word PMI; selective even '
         "on a 135M LM).",
     ),
+    ranges: Ranges = typer.Option(
+        "original",
+        "--ranges",
+        help="Numeric parameter ranges: original (the original's generator) or easy (slow waves, wide bumps, "
+        "thresholds anywhere: the earlier ranges, to compare with runs on version-1 suites).",
+    ),
 ) -> None:
     """Write a FIND suite deterministically (the same seed writes an identical suite).
 
@@ -94,7 +101,12 @@ def build(
 
     lm_spec = one_of(model, lm, name="--model", alias_name="--lm") if model or lm else "local"
     config = BuildConfig(
-        seed=seed, small=small, lm=lm_spec, categories=_categories(categories), entity_readout=entity_readout
+        seed=seed,
+        small=small,
+        lm=lm_spec,
+        categories=_categories(categories),
+        entity_readout=entity_readout,
+        ranges=ranges,
     )
     path = build_suite(out, config)
     suite = load_suite(path)
