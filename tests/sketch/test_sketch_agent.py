@@ -129,12 +129,13 @@ def edit_sketch() -> Sketch:
 def test_edit_adds_modifies_and_removes():
     reply = (
         "The sun goes top right; the mast gets taller; the bird goes.</thinking><answer><remove>s3</remove>"
+        "<modify>s2</modify>"
         "<strokes><s2><points>'x25y15', 'x25y46'</points><t_values>0,1</t_values><id>taller mast</id></s2>"
         "<s4><points>'x45y45'</points><t_values>0</t_values><id>sun</id></s4></strokes>"
     )
     model = ScriptedChatModel([reply])
     result = SketchAgent(model).edit(edit_sketch(), "make the mast taller, remove the bird and add a sun")
-    assert result.changes == {"added": [4], "modified": [2], "removed": [3]}
+    assert result.changes == {"added": [4], "modified": [2], "removed": [3], "renumbered": []}
     assert [s.label for s in result.sketch.strokes] == ["hull", "taller mast", "sun"]
     request = model.requests[0]
     assert [m.role for m in request] == ["system", "user", "assistant", "user", "assistant"]
@@ -151,6 +152,31 @@ def test_edit_sends_the_canvas_to_vision_models():
     (image,) = model.requests[0][3].images
     assert image.size == (612, 612)
     assert model.requests[0][3].parts[0] is image  # image first, then the text
+
+
+def test_paper_template_edit_adds_strokes_numbered_from_s1():
+    # "Only provide the added strokes, same format": the reply numbers its new strokes from s1.
+    reply = (
+        "<thinking>The sun goes in the top right.</thinking><answer><strokes>"
+        "<s1><points>'x44y44', 'x48y46', 'x46y48', 'x44y44'</points><t_values>0,0.3,0.6,1</t_values><id>sun</id></s1>"
+        "<s2><points>'x40y40', 'x42y42'</points><t_values>0,1</t_values><id>ray</id></s2></strokes></answer>"
+    )
+    result = SketchAgent(ScriptedChatModel([reply])).edit(edit_sketch(), "Add a sun in the top right")
+    assert [s.label for s in result.sketch.strokes] == ["hull", "mast", "bird", "sun", "ray"]
+    assert result.changes == {"added": [1, 2], "modified": [], "removed": [], "renumbered": [1, 2]}
+    assert any("added as new strokes s4 on" in w for w in result.sketch.warnings)
+
+
+def test_colliding_numbers_modify_only_when_explicit():
+    stroke = "<s2><points>'x25y15', 'x25y46'</points><t_values>0,1</t_values><id>taller mast</id></s2>"
+    by_instruction = parse_edit(f"<answer><strokes>{stroke}</strokes></answer>")
+    edited, changes = by_instruction.apply(edit_sketch(), instruction="redraw s2 taller")
+    assert changes["modified"] == [2] and len(edited) == 3
+    edited, changes = by_instruction.apply(edit_sketch(), instruction="add a flag next to s2")
+    assert changes["added"] == [2] and len(edited) == 4
+    by_reply = parse_edit(f"<answer><modify>s2</modify><strokes>{stroke}</strokes></answer>")
+    assert by_reply.modify == (2,)
+    assert by_reply.apply(edit_sketch())[1]["modified"] == [2]
 
 
 def test_edit_with_only_a_removal_and_bad_removals():

@@ -79,3 +79,35 @@ def test_collect_and_cli_with_a_stub_recognizer(tmp_path, monkeypatch):
     assert "top-1 1.000" in result.output
     saved = json.loads((tmp_path / "eval" / "results.json").read_text())
     assert saved["sketches"]["count"] == 2
+
+
+def test_a_failed_sketch_is_a_miss(tmp_path):
+    from tinkerlab.llm import ScriptedChatModel
+    from tinkerlab.sketch.runs import DrawConfig, draw_run
+
+    good = "<answer><strokes><s1><points>'x25y25'</points></s1></strokes></answer>"
+    for name in ("a", "b"):
+        draw_run(DrawConfig(concept="dot", model="scripted"), tmp_path / name, model=ScriptedChatModel([good]))
+    failed_run = tmp_path / "c"
+    from tinkerlab.core.errors import SketchSyntaxError
+
+    with pytest.raises(SketchSyntaxError):
+        draw_run(DrawConfig(concept="line", model="scripted"), failed_run, model=ScriptedChatModel(["junk"] * 3))
+    (failed_run / "failed.txt").write_text("SketchSyntaxError: no readable sketch\n")
+    found, failed = ev.collect_sketches([tmp_path]), ev.collect_failures([tmp_path])
+    assert [label for _, label in found] == ["dot", "dot"] and failed == [
+        ("line", "SketchSyntaxError: no readable sketch")
+    ]
+    result = ev.evaluate_sketches(
+        [s for s, _ in found], ["dot", "dot"], ["dot", "line", "other"], InkRecognizer(), failed=failed
+    )
+    assert result.count == 3 and result.top1 == pytest.approx(2 / 3)  # a perfect recogniser, one failure
+    assert result.per_concept["line"] == {"n": 1, "top1": 0.0, "top5": 0.0}
+    assert result.predictions[-1]["failed"].startswith("SketchSyntaxError")
+
+
+def test_the_worked_example_concept_never_takes_part():
+    from tinkerlab.sketch.prompts import EXAMPLE_CONCEPT
+
+    kept, dropped = ev.evaluation_concepts(["cat", EXAMPLE_CONCEPT, "dog"])
+    assert kept == ["cat", "dog"] and dropped == [EXAMPLE_CONCEPT]

@@ -126,3 +126,25 @@ def test_png_encoder_round_trips_gray_and_rgb():
         decoded = Image.open(io.BytesIO(encode_png(image)))
         assert decoded.mode == image.mode
         assert np.array_equal(np.asarray(decoded), np.asarray(image))
+
+
+def test_stroke_order_gif_of_2000_strokes_is_fast(tmp_path):
+    import time
+
+    import numpy as np
+
+    from tinkerlab.sketch.language import Sketch, Stroke
+    from tinkerlab.sketch.render import save_stroke_animation, stroke_order_frames
+
+    rng = np.random.default_rng(0)
+    strokes = tuple(Stroke(tuple(map(tuple, rng.integers(1, 51, (4, 2)))), (0, 0.3, 0.6, 1)) for _ in range(2000))
+    start = time.perf_counter()
+    save_stroke_animation(Sketch(strokes, "many"), tmp_path / "many.gif")
+    assert time.perf_counter() - start < 6.0
+    few = stroke_order_frames(Sketch(strokes[:3], "few"), size=None)
+    assert len(few) == 1 + 3 * 4  # empty canvas, then four steps per stroke
+    many = stroke_order_frames(Sketch(strokes, "many"), size=None, max_frames=50)
+    assert len(many) <= 51
+    from tinkerlab.sketch.render import render_image
+
+    assert np.array_equal(np.asarray(many[-1]), np.asarray(render_image(Sketch(strokes, "many"))))

@@ -118,3 +118,77 @@ def test_page_in_headless_chromium(server):
             browser.close()
     sent = server.model.requests[1][-1].text
     assert "<s1>" in sent and sent.endswith("<s2>")
+
+
+def post_status(url: str, payload, headers: dict | None = None) -> tuple[int, dict]:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_bad_requests_get_a_reason_and_the_session_survives(server):
+    base = server.url
+    sid = post(base + "api/session", {"concept": "kite"})["sid"]
+    code, body = post_status(base + "api/stroke", {"sid": sid, "points": [[100, float("nan")], [200, 200]]})
+    assert code == 422 and "finite" in body["detail"]
+    code, body = post_status(base + "api/stroke", {"sid": sid, "points": [[100, 300], [300, 300]]})
+    assert code == 200 and len(body["strokes"]) == 1
+    assert post_status(base + "api/stroke", {"sid": sid, "points": [[1, 2]] * 6000})[0] == 422
+    code, body = post_status(base + "api/session", {"concept": "k" * 500})
+    assert code == 422 and "at most 80" in body["detail"]
+    code, body = post_status(base + "api/session", {}, headers={"Host": "attacker.example:80"})
+    assert code == 400 and "Host" in body["detail"]
+    assert post(base + "api/session", {"sid": sid})["sid"] == sid
+
+
+def test_saved_session_reopens_in_a_new_server(tmp_path):
+    pytest.importorskip("fastapi", reason="fastapi is needed for the canvas (extra 'sketch')")
+    pytest.importorskip("uvicorn", reason="uvicorn is needed for the canvas (extra 'sketch')")
+    from tinkerlab.sketch.web.app import create_app
+    from tinkerlab.sketch.web.server import exposure_warning, start_in_thread
+
+    model = ScriptedChatModel([PLAN, MAST, MAST])
+    first = start_in_thread(create_app(lambda: SketchAgent(model), save_dir=tmp_path), host="127.0.0.1")
+    try:
+        state = post(first.url + "api/session", {"concept": "sailboat", "agent_starts": True})
+        sid = state["sid"]
+        assert [s["author"] for s in state["strokes"]] == ["agent"]
+        post(first.url + "api/stroke", {"sid": sid, "points": [[126, 426], [486, 426]], "times": [0, 0.3]})
+    finally:
+        first.stop()
+    folder = tmp_path / sid
+    record = json.loads((folder / "session.json").read_text())
+    assert [s["author"] for s in record["strokes"]] == ["agent", "human"]
+    assert len(list((folder / "turns").glob("turn_*.png"))) == 3  # empty canvas, agent stroke, person's stroke
+    (exchange,) = [json.loads(line) for line in (folder / "exchanges.jsonl").read_text().splitlines()]
+    assert "A sailboat" in exchange["replies"][0] and "<s1>" in exchange["strokes"][0]
+    second = start_in_thread(create_app(lambda: SketchAgent(ScriptedChatModel([])), save_dir=tmp_path))
+    try:
+        reopened = post(second.url + "api/session", {"sid": sid})
+        assert [s["author"] for s in reopened["strokes"]] == ["agent", "human"]
+        assert reopened["strokes"][0]["label"] == "mast"
+    finally:
+        second.stop()
+    assert exposure_warning("127.0.0.1") is None and "no authentication" in exposure_warning("0.0.0.0")
+
+
+def test_solo_agent_draws_until_it_ends(tmp_path):
+    pytest.importorskip("fastapi", reason="fastapi is needed for the canvas (extra 'sketch')")
+    from tinkerlab.sketch.web.app import create_app
+    from tinkerlab.sketch.web.server import start_in_thread
+
+    done = "\n</strokes>\n</answer>"
+    model = ScriptedChatModel([PLAN, MAST, "<s2>" + MAST, done])
+    running = start_in_thread(create_app(lambda: SketchAgent(model), save_dir=tmp_path))
+    try:
+        sid = post(running.url + "api/session", {"concept": "boat"})["sid"]
+        state = post(running.url + "api/agent", {"sid": sid, "solo": True})
+        assert [s["author"] for s in state["strokes"]] == ["agent", "agent"] and state["mode"] == "solo-agent"
+    finally:
+        running.stop()

@@ -455,7 +455,7 @@ class SketchAgent:
             failures,
             answer,
         )
-        edited, changes = edit.apply(sketch)
+        edited, changes = edit.apply(sketch, instruction=instruction)
         return EditResult(edited, changes, replies, failures, time.perf_counter() - start)
 
     # --- collaboration ---------------------------------------------------------------------------------------
@@ -484,6 +484,7 @@ class Collaboration:
         self.prefix: str | None = None
         self.replies: list[str] = []
         self.failures: list[str] = []
+        self.mode: Literal["collab", "solo-agent"] = "collab"
 
     @property
     def sketch(self) -> Sketch:
@@ -513,6 +514,33 @@ class Collaboration:
         Raises:
             SketchSyntaxError: no readable stroke after the bounded retries (the sketch is unchanged).
         """
+        stroke = self._agent_stroke(must_draw=True)
+        if stroke is None:  # must_draw never ends the sketch; kept for type checkers
+            raise SketchSyntaxError("the model ended the sketch instead of drawing a stroke", 1, 1)
+        return stroke
+
+    def agent_solo(self, max_strokes: int | None = None) -> list[Stroke]:
+        """The agent draws alone, one stroke per call, until it ends the sketch or `max_strokes` (default
+        `config.max_strokes`) strokes are on the canvas; returns the strokes it added.
+
+        Raises:
+            SketchSyntaxError: its first stroke could not be read (later failures end the drawing).
+        """
+        limit = max_strokes or self.agent.config.max_strokes
+        added: list[Stroke] = []
+        while len(self.strokes) < limit:
+            try:
+                stroke = self._agent_stroke(must_draw=not added and not self.strokes)
+            except SketchSyntaxError:
+                if not added:
+                    raise
+                break
+            if stroke is None:
+                break
+            added.append(stroke)
+        return added
+
+    def _agent_stroke(self, *, must_draw: bool) -> Stroke | None:
         if self.prefix is None:
             self.prefix = self.agent.plan(self.concept, collaborative=True)
             self.replies.append(self.prefix)
@@ -521,12 +549,12 @@ class Collaboration:
             self.prefix,
             self.strokes,
             collaborative=True,
-            must_draw=True,
+            must_draw=must_draw,
             replies=self.replies,
             failures=self.failures,
         )
-        if stroke is None:  # must_draw never ends the sketch; kept for type checkers
-            raise SketchSyntaxError("the model ended the sketch instead of drawing a stroke", 1, 1)
+        if stroke is None:
+            return None
         if not stroke.label:
             stroke = Stroke(stroke.points, stroke.t_values, f"stroke {len(self.strokes) + 1}")
         self.strokes.append(stroke)

@@ -100,6 +100,24 @@ def draw(
         f"{len(result.sketch)} strokes in {result.seconds:.1f} s ({len(result.failures)} unreadable replies retried)"
     )
     typer.echo(f"wrote {run.outputs / 'sketch.png'} (and .svg, .txt, sketch_grid.png, strokes.gif)")
+    problem = not_a_sketch(result.sketch)
+    if problem:
+        typer.secho(
+            f"note: this is not a sketch of {concept} ({problem}); the model is too small or failed - try "
+            "`--model retrieval` (a baseline) or a remote model",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+
+def not_a_sketch(sketch) -> str | None:
+    """Why a result is not a drawing (fewer than 2 strokes, or every cell on the grid's border); None if it may be."""
+    if len(sketch.strokes) < 2:
+        return f"{len(sketch.strokes)} stroke"
+    res = sketch.resolution
+    if all(c in (1, res) or r in (1, res) for s in sketch.strokes for c, r in s.points):
+        return "every point lies on the border of the grid"
+    return None
 
 
 @app.command()
@@ -168,7 +186,10 @@ def serve(
     base_url: BaseUrl = None,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
-    concept: str = typer.Option("sailboat", "--concept", help="The concept the page starts with."),
+    concept: str = typer.Option("cat", "--concept", help="The concept the page starts with."),
+    save_dir: Path | None = typer.Option(
+        Path("runs/canvas"), "--out", help="Where each session is saved (strokes, exchanges, a PNG per turn)."
+    ),
     transcript: Path | None = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
     stroke_max_tokens: int | None = typer.Option(
         None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 40 with tiny)."
@@ -204,7 +225,8 @@ def serve(
         overrides = {"stroke_max_tokens": stroke_max_tokens} if stroke_max_tokens else {}
         return SketchAgent(chat_model, preset_config(model, preset, **overrides))  # type: ignore[arg-type]
 
-    serve_forever(create_app(make_agent, default_concept=concept), host=host, port=port, announce=typer.echo)
+    app_ = create_app(make_agent, default_concept=concept, save_dir=save_dir)
+    serve_forever(app_, host=host, port=port, announce=typer.echo)
 
 
 @app.command()
@@ -235,6 +257,11 @@ def evaluate(
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
     preset: PresetOption = "auto",
     out: Annotated[Path | None, out_option("a folder for the generated sketches and results.json.")] = None,
+    pool: str = typer.Option(
+        "heldout",
+        "--pool",
+        help="--model retrieval only: 'heldout' (drawings the default recogniser never trained on) or 'all'.",
+    ),
     clipart_check: bool = typer.Option(
         False,
         "--clipart-check",
@@ -257,6 +284,13 @@ def evaluate(
         labels_list = [line.strip().lower() for line in lines if line.strip()]
     elif concepts:
         labels_list = [c.strip().lower() for c in concepts.split(",") if c.strip()]
+    labels_list, dropped = ev.evaluation_concepts(labels_list)
+    for name in dropped:
+        typer.secho(
+            f"note: {name!r} is the prompt's worked example; left out of the evaluation",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     paths = list(sketches or [])
     if generate:
         from tinkerlab.sketch.agent import preset_config
@@ -264,7 +298,16 @@ def evaluate(
         if out is None:
             raise typer.BadParameter("--generate needs --out for the sketches", param_hint="--out")
         with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
-            ev.generate_sketches(labels_list, model, per_concept, out, agent_config=preset_config(model, preset))  # type: ignore[arg-type]
+            from tinkerlab.sketch.retrieval import RetrievalConfig
+
+            ev.generate_sketches(
+                labels_list,
+                model,
+                per_concept,
+                out,
+                agent_config=preset_config(model, preset),  # type: ignore[arg-type]
+                retrieval=RetrievalConfig(pool=pool),  # type: ignore[arg-type]
+            )
         paths.append(out)
     if not paths and not clipart_check:
         raise InputError("nothing to evaluate: give sketch folders or files, --generate, or --clipart-check")
@@ -282,17 +325,24 @@ def evaluate(
         )
     if paths:
         found = ev.collect_sketches(paths)
-        if not found:
+        failed = ev.collect_failures(paths)
+        if not found and not failed:
             raise InputError("no sketches found in the given paths")
         sketches_found = [s for s, _ in found]
         labels = [label for _, label in found]
-        for label in sorted(set(labels) - set(labels_list)):
+        for label in sorted((set(labels) | {c for c, _ in failed}) - set(labels_list)):
             labels_list.append(label)
             typer.secho(f"note: {label!r} is not in the concept list; added", fg=typer.colors.YELLOW, err=True)
-        result = ev.evaluate_sketches(sketches_found, labels, labels_list, scorer)
+        result = ev.evaluate_sketches(sketches_found, labels, labels_list, scorer, failed=failed)
         results["sketches"] = json.loads(result.to_json())
         typer.echo(f"{result.count} sketches, {len(labels_list)} concepts, recogniser {result.recognizer}:")
-        typer.echo(f"  top-1 {result.top1:.3f}  top-5 {result.top5:.3f}")
+        chance = 1 / len(labels_list)
+        typer.echo(
+            f"  top-1 {result.top1:.3f}  top-5 {result.top5:.3f}  (chance {chance:.3f}, "
+            f"{min(5, len(labels_list)) * chance:.3f}; {len(failed)} failed sketches counted as misses)"
+        )
+        for concept_, reason in failed:
+            typer.echo(f"  failed: {concept_}: {reason[:120]}")
         for concept, row in result.per_concept.items():
             typer.echo(f"  {concept:>14}: n={row['n']:<3} top-1 {row['top1']:.2f}  top-5 {row['top5']:.2f}")
     if out is not None:

@@ -20,7 +20,16 @@ from tinkerlab.sketch.language import Sketch
 from tinkerlab.sketch.render import render_image
 from tinkerlab.vision.recognition import EvalResult, Recognizer, evaluate_images, load_recognizer
 
-__all__ = ["sketch_image", "evaluate_sketches", "collect_sketches", "generate_sketches", "load_recognizer"]
+__all__ = [
+    "sketch_image",
+    "evaluate_sketches",
+    "with_failures",
+    "collect_sketches",
+    "collect_failures",
+    "generate_sketches",
+    "load_recognizer",
+    "evaluation_concepts",
+]
 
 
 def sketch_image(sketch: Sketch, size: int = 224) -> Image.Image:
@@ -29,10 +38,58 @@ def sketch_image(sketch: Sketch, size: int = 224) -> Image.Image:
 
 
 def evaluate_sketches(
-    sketches: Sequence[Sketch], labels: Sequence[str], concepts: Sequence[str], recognizer: Recognizer
+    sketches: Sequence[Sketch],
+    labels: Sequence[str],
+    concepts: Sequence[str],
+    recognizer: Recognizer,
+    *,
+    failed: Sequence[tuple[str, str]] = (),
 ) -> EvalResult:
-    """`evaluate_images` on rendered sketches."""
-    return evaluate_images([sketch_image(s) for s in sketches], labels, concepts, recognizer)
+    """`evaluate_images` on rendered sketches, with every failed generation counted as a miss.
+
+    Args:
+        failed: (concept, reason) of each requested sketch that was never drawn; each one counts in `count`, in its
+            concept's `n` and in the denominators of top-1 and top-5, and is listed in `predictions` with its reason.
+
+    Raises:
+        InputError: a label is not among `concepts`, the lengths differ, or there is nothing at all to evaluate.
+    """
+    concepts = list(concepts)
+    unknown = sorted({label for label, _ in failed} - set(concepts))
+    if unknown:
+        raise InputError(f"labels {unknown} are not in the concept list ({len(concepts)} concepts)")
+    if not sketches:
+        if not failed:
+            raise InputError("nothing to evaluate: no sketches")
+        drawn = EvalResult(0.0, 0.0, 0, concepts, {}, [], getattr(recognizer, "name", type(recognizer).__name__))
+    else:
+        drawn = evaluate_images([sketch_image(s) for s in sketches], labels, concepts, recognizer)
+    return with_failures(drawn, failed)
+
+
+def with_failures(result: EvalResult, failed: Sequence[tuple[str, str]]) -> EvalResult:
+    """`result` with the failed sketches added as misses (top-1 and top-5 over drawn + failed)."""
+    if not failed:
+        return result
+    total = result.count + len(failed)
+    per = {concept: dict(row) for concept, row in result.per_concept.items()}
+    for concept, _ in failed:
+        row = per.setdefault(concept, {"n": 0, "top1": 0.0, "top5": 0.0})
+        hits1, hits5 = row["top1"] * row["n"], row["top5"] * row["n"]
+        row["n"] = int(row["n"]) + 1
+        row["top1"], row["top5"] = hits1 / row["n"], hits5 / row["n"]
+    predictions = list(result.predictions) + [
+        {"label": concept, "top5": [], "failed": reason} for concept, reason in failed
+    ]
+    return EvalResult(
+        result.top1 * result.count / total,
+        result.top5 * result.count / total,
+        total,
+        result.concepts,
+        dict(sorted(per.items())),
+        predictions,
+        result.recognizer,
+    )
 
 
 # --- collecting and generating sketches ----------------------------------------------------------------------
@@ -72,6 +129,40 @@ def collect_sketches(paths: Sequence[str | Path]) -> list[tuple[Sketch, str]]:
     return found
 
 
+def collect_failures(paths: Sequence[str | Path]) -> list[tuple[str, str]]:
+    """(concept, reason) of every sketch run directory under `paths` that holds no drawing (a failed generation).
+
+    A failed sketch is a miss: `evaluate_sketches(..., failed=collect_failures(paths))` counts it.
+    """
+    failed: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            continue
+        for config in sorted(path.rglob("config.json")):
+            record = json.loads(config.read_text())
+            run = config.parent
+            if record.get("system") != "sketch" or (run / "outputs" / "sketch.txt").exists():
+                continue
+            note = run / "failed.txt"
+            reason = note.read_text(encoding="utf-8").strip() if note.exists() else "no sketch was drawn"
+            failed.append((str(record["config"]["concept"]).lower(), reason))
+    return failed
+
+
+def evaluation_concepts(concepts: Sequence[str], excluded: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """The concept list without the prompt's worked-example concept (and `excluded`), and what was dropped.
+
+    Results on the concept the prompt shows a complete drawing of measure copying, not drawing, so it never
+    takes part in an evaluation.
+    """
+    from tinkerlab.sketch.prompts import EXAMPLE_CONCEPT
+
+    drop = {EXAMPLE_CONCEPT, *(c.lower() for c in excluded)}
+    kept = [c for c in dict.fromkeys(concepts) if c not in drop]
+    return kept, [c for c in dict.fromkeys(concepts) if c in drop]
+
+
 def generate_sketches(
     concepts: Sequence[str],
     model_spec: str,
@@ -81,22 +172,24 @@ def generate_sketches(
     agent_config=None,
     base_url: str | None = None,
     temperature: float = 0.7,
+    retrieval=None,
 ) -> list[Path]:
     """Draw every concept `per_concept` times into ``out/<concept>/<i>`` run directories (existing ones are kept,
     so an interrupted generation resumes). Returns the run directories.
 
     The first sketch of a concept is drawn at the agent's temperature (0 by default, cached); further ones at
-    `temperature` for variety.
+    `temperature` for variety. With `model_spec` "retrieval" (the baseline) sketch i of a concept traces the i-th
+    best matching drawing of `retrieval.pool` (a `RetrievalConfig`).
     """
     from dataclasses import replace
 
     from tinkerlab.core.progress import track
     from tinkerlab.llm import load_chat_model
     from tinkerlab.sketch.agent import AgentConfig
-    from tinkerlab.sketch.runs import DrawConfig, draw_run
+    from tinkerlab.sketch.runs import RETRIEVAL, DrawConfig, draw_run
 
     base = agent_config or AgentConfig()
-    model = load_chat_model(model_spec, base_url=base_url)
+    model = None if model_spec == RETRIEVAL else load_chat_model(model_spec, base_url=base_url)
     runs = []
     jobs = [(c, i) for c in concepts for i in range(per_concept)]
     for concept, index in track(jobs, "drawing sketches"):
@@ -109,6 +202,8 @@ def generate_sketches(
             model=model_spec,
             base_url=base_url,
             agent=base if index == 0 else replace(base, temperature=temperature),
+            variant=index,
+            **({"retrieval": retrieval} if retrieval is not None else {}),
         )
         try:
             draw_run(config, folder, model=model)

@@ -48,17 +48,21 @@ def human_stroke(
         are used, so every drawn stroke leaves a mark.
 
     Raises:
-        InputError: no points, or `times` of another length.
+        InputError: no points, a coordinate or time that is not a finite number, or `times` of another length.
     """
     xy = np.asarray(points, dtype=np.float64).reshape(-1, 2) if len(points) else np.zeros((0, 2))
     if len(xy) == 0:
         raise InputError("a drawn stroke needs at least one point, got none")
+    if not np.isfinite(xy).all():
+        raise InputError("expected finite pixel coordinates, got NaN or infinity")
     if times is None:
         stamps = np.arange(len(xy), dtype=np.float64)
     else:
         stamps = np.asarray(times, dtype=np.float64).reshape(-1)
         if len(stamps) != len(xy):
             raise InputError(f"expected one timestamp per point ({len(xy)}), got {len(stamps)}")
+        if not np.isfinite(stamps).all():
+            raise InputError("expected finite timestamps, got NaN or infinity")
     size = grid.canvas_size
     xy = np.clip(xy, 0, size - 1)
     columns = np.clip(xy[:, 0] // grid.cell_size, 1, grid.resolution).astype(int)

@@ -452,6 +452,27 @@ class _Reading:
 
 
 _REMOVE = re.compile(r"<\s*remove\s*>(.*?)(?:<\s*/\s*remove\s*>|$)", re.IGNORECASE | re.DOTALL)
+_MODIFY = re.compile(r"<\s*modify\s*>(.*?)(?:<\s*/\s*modify\s*>|$)", re.IGNORECASE | re.DOTALL)
+_MODIFY_VERB = re.compile(
+    r"\b(?:change|changes|modify|replace|move|redraw|re-draw|fix|edit|adjust|reshape|rewrite|straighten|enlarge|"
+    r"shrink|resize)\b",
+    re.IGNORECASE,
+)
+_STROKE_NAME = re.compile(r"\b(?:s|strokes?\s*)(\d+)\b", re.IGNORECASE)
+
+
+def instruction_targets(instruction: str) -> set[int]:
+    """Stroke numbers an instruction explicitly asks to change ("move s2", "redraw stroke 3"); empty otherwise.
+
+    Example:
+        >>> sorted(instruction_targets("make s2 and stroke 4 longer, then move s2 left"))
+        [2, 4]
+        >>> instruction_targets("add a sun above s2")
+        set()
+    """
+    if not instruction or _MODIFY_VERB.search(instruction) is None:
+        return set()
+    return {int(n) for n in _STROKE_NAME.findall(instruction)}
 
 
 @dataclass(frozen=True)
@@ -459,53 +480,71 @@ class SketchEdit:
     """The changes a chat-editing reply asks for.
 
     Attributes:
-        strokes: (number, stroke) pairs; a number of an existing stroke replaces it, a larger one adds a stroke.
+        strokes: (number, stroke) pairs, in the reply's order.
         remove: numbers of strokes to delete (numbers refer to the sketch before the edit).
+        modify: numbers the reply declares as changed (``<modify>s2</modify>``).
         thinking: the model's plan.
         warnings: what the parser had to fix or skip.
     """
 
     strokes: tuple[tuple[int, Stroke], ...] = ()
     remove: tuple[int, ...] = ()
+    modify: tuple[int, ...] = ()
     thinking: str = ""
     warnings: tuple[str, ...] = ()
 
-    def apply(self, sketch: Sketch) -> tuple[Sketch, dict[str, list[int]]]:
-        """The edited sketch and a summary {"added", "modified", "removed"} of stroke numbers (before the edit).
+    def apply(self, sketch: Sketch, *, instruction: str = "") -> tuple[Sketch, dict[str, list[int]]]:
+        """The edited sketch and a summary {"added", "modified", "removed", "renumbered"} of stroke numbers.
 
-        New strokes are appended in their order; modified strokes keep their place; unknown removals are ignored
-        with a warning in the returned sketch.
+        A reply stroke whose number is an existing stroke's replaces it only when the change is explicit: the
+        reply lists it in ``<modify>``, or `instruction` asks to change that stroke by number ("move s2").
+        Otherwise it is a new stroke appended at the end (replies that follow the paper's "only provide the added
+        strokes" template often number their strokes from s1); those numbers are listed under "renumbered" and
+        the choice is noted in the returned sketch's warnings. Unknown removals are ignored with a warning.
         """
         count = len(sketch.strokes)
         current = list(sketch.strokes)
-        modified, added, notes = [], [], []
+        explicit = set(self.modify) | instruction_targets(instruction)
+        modified, added, renumbered, notes = [], [], [], []
         for number, stroke in self.strokes:
-            if 1 <= number <= count and number not in self.remove:
+            if 1 <= number <= count and number not in self.remove and number in explicit:
                 current[number - 1] = stroke
                 modified.append(number)
             else:
+                if 1 <= number <= count:
+                    renumbered.append(number)
                 current.append(stroke)
                 added.append(number)
+        if renumbered:
+            notes.append(
+                f"reply strokes {renumbered} reuse numbers of existing strokes without <modify> or an instruction "
+                f"to change them; added as new strokes s{count + 1} on"
+            )
         removed = sorted({n for n in self.remove if 1 <= n <= count})
         ignored = sorted({n for n in self.remove if not 1 <= n <= count})
         if ignored:
             notes.append(f"ignored removal of strokes {ignored}: the sketch has s1..s{count}")
         kept = [stroke for i, stroke in enumerate(current, start=1) if i not in removed]
         edited = replace(sketch, strokes=tuple(kept), warnings=tuple(self.warnings) + tuple(notes))
-        return edited, {"added": added, "modified": modified, "removed": removed}
+        return edited, {"added": added, "modified": modified, "removed": removed, "renumbered": renumbered}
 
 
 def parse_edit(text: str, *, resolution: int = RESOLUTION, strict: bool = False) -> SketchEdit:
-    """Read a chat-editing reply: strokes to add or replace, and ``<remove>s3, s5</remove>``.
+    """Read a chat-editing reply: strokes, ``<remove>s3, s5</remove>`` and ``<modify>s2</modify>``.
 
     Raises:
         SketchSyntaxError: the reply holds neither readable strokes nor a removal.
     """
     reading = _read(text, resolution, strict, require_strokes=False)
-    remove: list[int] = []
-    for match in _REMOVE.finditer(text):
-        if not _inside(reading.thinking_spans, match.start()):
-            remove += [int(n) for n in re.findall(r"\d+", match.group(1))]
+
+    def numbers(pattern: re.Pattern[str]) -> tuple[int, ...]:
+        found: list[int] = []
+        for match in pattern.finditer(text):
+            if not _inside(reading.thinking_spans, match.start()):
+                found += [int(n) for n in re.findall(r"\d+", match.group(1))]
+        return tuple(dict.fromkeys(found))
+
+    remove, modify = numbers(_REMOVE), numbers(_MODIFY)
     if not reading.strokes and not remove:
         raise _error(text, len(text), "the edit holds no strokes and no <remove>; expected at least one change")
-    return SketchEdit(tuple(reading.strokes), tuple(dict.fromkeys(remove)), reading.thinking, tuple(reading.warnings))
+    return SketchEdit(tuple(reading.strokes), remove, modify, reading.thinking, tuple(reading.warnings))

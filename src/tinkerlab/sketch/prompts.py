@@ -148,7 +148,7 @@ The sketch so far has the strokes s1 to s{count}:
 First say in <thinking> tags where the change goes on the grid. Then answer in the same format as before, inside \
 <answer> tags, with only the changes:
 - new strokes are numbered from s{next} on;
-- to change an existing stroke, write it again under its own number (for example <s2>...</s2>);
+- to change an existing stroke, write it again under its own number and list it as <modify>s2</modify>;
 - to delete strokes, list them as <remove>s3, s5</remove>.
 Be concise."""
 

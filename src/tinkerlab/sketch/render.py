@@ -335,20 +335,68 @@ def stroke_order_frames(
     show_grid: bool = False,
     size: int | None = 306,
     stroke_width: float = STROKE_WIDTH,
+    max_frames: int = 240,
 ) -> list[Image.Image]:
     """Frames that draw the strokes one after another, each in `steps_per_stroke` growing steps.
 
-    The first frame is the empty canvas; the last is the finished sketch.
+    The first frame is the empty canvas; the last is the finished sketch. Finished strokes are drawn once onto a
+    running canvas and each frame copies it, so the work grows linearly with the number of strokes. When
+    strokes x steps would exceed `max_frames`, strokes are drawn whole, several per frame, so a long sketch gives
+    at most about `max_frames` frames.
     """
+    if max_frames < 2:
+        raise InputError(f"expected max_frames of at least 2, got {max_frames}")
     polylines = flatten(fit_sketch(sketch, grid))
     palette = stroke_colors(sketch, colors) if colors is not None else None
     background = grid_image(grid) if show_grid else None
-    frames = [_frame([], palette, grid, background, size, stroke_width)]
-    for index, polyline in enumerate(polylines):
-        for step in range(1, steps_per_stroke + 1):
-            partial = polylines[:index] + [_truncate(polyline, step / steps_per_stroke)]
-            frames.append(_frame(partial, palette, grid, background, size, stroke_width))
+    canvas = _Canvas(grid.canvas_size, palette, background, stroke_width)
+    frames = [canvas.frame(size)]
+    if len(polylines) * steps_per_stroke <= max_frames:
+        for index, polyline in enumerate(polylines):
+            for step in range(1, steps_per_stroke):
+                frames.append(canvas.frame(size, index, _truncate(polyline, step / steps_per_stroke)))
+            canvas.add(index, polyline)
+            frames.append(canvas.frame(size))
+        return frames
+    per_frame = -(-len(polylines) // (max_frames - 1))  # ceil: strokes added between two frames
+    for first in range(0, len(polylines), per_frame):
+        for index in range(first, min(first + per_frame, len(polylines))):
+            canvas.add(index, polylines[index])
+        frames.append(canvas.frame(size))
     return frames
+
+
+class _Canvas:
+    """A supersampled drawing that finished strokes are added to once; `frame` snapshots it (plus a partial one)."""
+
+    def __init__(self, canvas_size: int, palette, background, stroke_width: float, supersample: int = 2) -> None:
+        black = palette is None or all(c == "black" for c in palette)
+        self.mode = "L" if black and background is None else "RGB"
+        self.scale = supersample
+        self.canvas_size = canvas_size
+        self.palette = palette
+        self.background = background.convert("RGB") if background is not None else None
+        self.width = max(1, int(round(stroke_width * supersample)))
+        white = 255 if self.mode == "L" else (255, 255, 255)
+        self.image = Image.new(self.mode, (canvas_size * supersample,) * 2, white)
+
+    def _fill(self, index: int):
+        return 0 if self.mode == "L" else ImageColor.getrgb(self.palette[index] if self.palette else "black")
+
+    def add(self, index: int, polyline: np.ndarray) -> None:
+        _draw_polyline(ImageDraw.Draw(self.image), polyline * self.scale - 0.5, self._fill(index), self.width)
+
+    def frame(self, size: int | None, index: int = 0, partial: np.ndarray | None = None) -> Image.Image:
+        image = self.image
+        if partial is not None:
+            image = image.copy()
+            _draw_polyline(ImageDraw.Draw(image), partial * self.scale - 0.5, self._fill(index), self.width)
+        image = image.reduce(self.scale)
+        if self.background is not None:
+            image = ImageChops.multiply(self.background, image.convert("RGB"))
+        if size is not None and size != self.canvas_size:
+            image = image.resize((size, size), Image.Resampling.BILINEAR)
+        return image
 
 
 def _truncate(polyline: np.ndarray, fraction: float) -> np.ndarray:
@@ -364,15 +412,6 @@ def _truncate(polyline: np.ndarray, fraction: float) -> np.ndarray:
     w = 0.0 if span == 0 else (target - lengths[k - 1]) / span
     end = polyline[k - 1] + w * (polyline[k] - polyline[k - 1])
     return np.concatenate([polyline[:k], end[None, :]])
-
-
-def _frame(polylines, palette, grid, background, size, stroke_width) -> Image.Image:
-    image = draw_polylines(
-        polylines, palette, canvas_size=grid.canvas_size, stroke_width=stroke_width, background=background
-    )
-    if size is not None and size != grid.canvas_size:
-        image = image.resize((size, size), Image.Resampling.BILINEAR)
-    return image
 
 
 def save_stroke_animation(

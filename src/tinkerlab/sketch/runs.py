@@ -24,14 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tinkerlab.core.config import check_choice, check_type, config_error, config_to_dict
-from tinkerlab.core.errors import ResumeError
+from tinkerlab.core.config import check_choice, check_count, check_type, config_error, config_to_dict
+from tinkerlab.core.errors import InputError, ResumeError
 from tinkerlab.core.runs import RunDir
 from tinkerlab.sketch.agent import AgentConfig, DrawResult, EditResult, SketchAgent
 from tinkerlab.sketch.language import Sketch, parse_sketch
 from tinkerlab.sketch.render import render_image, save_sketch, save_stroke_animation
+from tinkerlab.sketch.retrieval import RetrievalConfig
 
 Mode = Literal["whole", "strokes"]
+RETRIEVAL = "retrieval"
+"""The model spec of the retrieval baseline (`tinkerlab.sketch.retrieval`): no language model."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class DrawConfig:
     mode: Mode = "whole"
     base_url: str | None = None
     agent: AgentConfig = field(default_factory=AgentConfig)
+    variant: int = 0
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
 
     def __post_init__(self) -> None:
         check_type(self, "concept", str)
@@ -52,6 +57,8 @@ class DrawConfig:
         check_choice(self, "mode", ("whole", "strokes"))
         check_type(self, "base_url", str, optional=True)
         check_type(self, "agent", AgentConfig)
+        check_count(self, "variant", 0)
+        check_type(self, "retrieval", RetrievalConfig)
 
 
 def write_sketch_files(sketch: Sketch, folder: Path, *, colors=None) -> dict[str, Path]:
@@ -111,6 +118,8 @@ def draw_run(
                 "(the old run is moved aside) or choose another --out"
             )
     run = RunDir.open(out, system="sketch", config=config, overwrite=overwrite)
+    if config.model == RETRIEVAL and model is None:
+        return _draw_baseline(config, run)
     model = model if model is not None else _load_model(config.model, config.base_url, run.transcript_path, device)
     model.set_transcript(run.transcript_path)
     agent = SketchAgent(model, config.agent)
@@ -123,12 +132,30 @@ def draw_run(
     except Exception as exc:
         run.log(f"failed: {exc}")
         raise
+    _finish_drawing(result, run)
+    return result, run
+
+
+def _finish_drawing(result: DrawResult, run: RunDir) -> None:
     write_sketch_files(result.sketch, run.outputs)
     (run.outputs / "replies.json").write_text(
         json.dumps({"replies": result.replies, "failures": result.failures, "seconds": result.seconds}, indent=2)
     )
     run.save_state({"current": "outputs/sketch.txt", "edits": []})
     run.log(f"drew {len(result.sketch)} strokes in {result.seconds:.1f} s")
+
+
+def _draw_baseline(config: DrawConfig, run: RunDir) -> tuple[DrawResult, RunDir]:
+    """`--model retrieval`: the retrieval baseline (no language model, no transcript)."""
+    from tinkerlab.sketch.retrieval import BASELINE_NAME, draw_baseline
+
+    run.log(f"drawing {config.concept!r} with the {BASELINE_NAME}, variant {config.variant}")
+    try:
+        result = draw_baseline(config.concept, config.variant, config.retrieval)
+    except Exception as exc:
+        run.log(f"failed: {exc}")
+        raise
+    _finish_drawing(result, run)
     return result, run
 
 
@@ -159,6 +186,11 @@ def edit_run(
     current = folder / state["current"]
     sketch = parse_sketch(current.read_text(encoding="utf-8"))
     spec = model_spec or recorded.get("model", "local")
+    if spec == RETRIEVAL:
+        raise InputError(
+            "the retrieval baseline cannot follow editing instructions; pass --model with a chat model "
+            "(e.g. --model local or --model openai:MODEL)"
+        )
     model = (
         model
         if model is not None
@@ -180,6 +212,8 @@ def edit_run(
     state["current"] = f"outputs/edit_{number:02d}/sketch.txt"
     run.save_state(state)
     run.log(f"edit {number}: {instruction!r} -> {result.changes}")
+    for note in result.sketch.warnings:
+        run.log(f"edit {number}: {note}")
     return result, target
 
 

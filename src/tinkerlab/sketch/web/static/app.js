@@ -23,7 +23,7 @@ function setStatus(text, isError = false) {
 function setBusy(value) {
   busy = value;
   document.body.dataset.busy = value ? "1" : "0";
-  for (const id of ["agent-turn", "undo", "clear", "new-concept"]) {
+  for (const id of ["agent-turn", "agent-solo", "undo", "clear", "new-concept"]) {
     document.getElementById(id).disabled = value;
   }
 }
@@ -41,8 +41,23 @@ async function call(path, body) {
   return data;
 }
 
+function drawAxes(size) {
+  // Column numbers along the bottom row and row numbers down the left column, every fifth cell (and cell 1).
+  const cell = size / 51;
+  ctx.fillStyle = "#777777";
+  ctx.font = `${Math.round(cell * 0.75)}px sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  for (let i = 1; i <= 50; i++) {
+    if (i !== 1 && i % 5 !== 0) continue;
+    ctx.fillText(String(i), cell * i + cell / 2, size - cell / 2);
+    ctx.fillText(String(i), cell / 2, size - cell - cell * (i - 1) - cell / 2);
+  }
+}
+
 function drawGrid(size) {
   const cell = size / 51;
+  drawAxes(size);
   ctx.lineWidth = 1;
   for (let i = 0; i <= 50; i++) {
     ctx.strokeStyle = i % 5 === 0 ? "#d4d4d4" : "#efefef";
@@ -93,6 +108,11 @@ function showState(next) {
     return item;
   }));
   document.getElementById("sketch-text").textContent = next.text;
+  const url = new URL(window.location.href);
+  if (next.saved && url.searchParams.get("sid") !== next.sid) {
+    url.searchParams.set("sid", next.sid);  // reload or bookmark this address to reopen the saved session
+    window.history.replaceState(null, "", url);
+  }
   document.getElementById("download-svg").href = `/api/sketch.svg?sid=${next.sid}`;
   document.getElementById("download-png").href = `/api/sketch.png?sid=${next.sid}`;
   redraw();
@@ -155,15 +175,23 @@ canvas.addEventListener("pointerup", finishStroke);
 canvas.addEventListener("pointercancel", () => { current = null; redraw(); });
 
 document.getElementById("agent-turn").addEventListener("click", agentTurn);
+document.getElementById("agent-solo").addEventListener("click",
+  () => run(() => call("/api/agent", { sid: state.sid, solo: true }), "The agent draws alone…"));
 document.getElementById("undo").addEventListener("click",
   () => run(() => call("/api/undo", { sid: state.sid })));
 document.getElementById("clear").addEventListener("click",
   () => run(() => call("/api/clear", { sid: state.sid })));
+const agentStarts = document.getElementById("agent-starts");
 document.getElementById("concept-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  run(() => call("/api/clear", { sid: state.sid, concept: conceptInput.value }));
+  if (agentStarts.checked) {
+    run(() => call("/api/session", { concept: conceptInput.value, agent_starts: true }), "The agent starts…");
+  } else {
+    run(() => call("/api/clear", { sid: state.sid, concept: conceptInput.value }));
+  }
 });
 
 redraw();
-// The server knows the starting concept (`serve --concept`); the page shows it once the session exists.
-run(() => call("/api/session", {}), "Starting…");
+// The server knows the starting concept (`serve --concept`); a saved session reopens from ?sid= in the address.
+const savedSid = new URL(window.location.href).searchParams.get("sid");
+run(() => call("/api/session", savedSid ? { sid: savedSid } : {}), "Starting…");
