@@ -1,0 +1,246 @@
+"""The ASAPNet generator (Rott Shaham, Gharbi, Zhang, Shechtman and Michaeli, "Spatially-Adaptive Pixelwise
+Networks for Fast Image Translation", CVPR 2021).
+
+Two streams:
+
+- the **low-resolution stream** sees the label map resized to a fixed grid times `learned_downsample` and, with a
+  few stride-2 convolutions and `lr_depth` 3x3 blocks at the grid resolution, predicts for every grid cell the
+  weights and biases of one small MLP (`num_mlp_params` channels);
+- the **full-resolution stream** runs, for every pixel, the MLP of its tile on the one-hot label and sinusoidal
+  coordinates (periods tile, tile/2, ...), with LeakyReLU hidden layers and a tanh output.
+
+Tiles are cut with reshapes (an unfold with stride = kernel) and the MLPs run as batched matrix products, one
+batch entry per tile. The coordinates are built for each call from the input's size, so any size that is a
+multiple of the grid works.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tinkerlab.asapnet.config import ASAPNetConfig
+from tinkerlab.core.errors import InputError
+
+
+def mlp_layer_sizes(config: ASAPNetConfig) -> list[tuple[int, int]]:
+    """(inputs, outputs) of each layer of the per-pixel MLP.
+
+    Example:
+        >>> mlp_layer_sizes(ASAPNetConfig(num_labels=13, frequencies=5))
+        [(33, 64), (64, 64), (64, 64), (64, 64), (64, 3)]
+    """
+    widths = [config.num_labels + 4 * config.frequencies] + [config.hr_width] * (config.hr_depth - 1) + [3]
+    return list(zip(widths[:-1], widths[1:], strict=False))
+
+
+def num_mlp_params(config: ASAPNetConfig) -> int:
+    """Weights plus biases of one per-pixel MLP: sum of n_in * n_out + n_out.
+
+    Example:
+        >>> num_mlp_params(ASAPNetConfig(num_labels=13, frequencies=5))
+        14851
+    """
+    return sum(n_in * n_out + n_out for n_in, n_out in mlp_layer_sizes(config))
+
+
+def mlp_param_scale(config: ASAPNetConfig) -> torch.Tensor:
+    """(P,) factor applied to the predicted parameters: 1 / sqrt(n_in) on each layer's weights, 1 on biases.
+
+    It keeps the per-pixel MLPs' activations of order one whatever their widths (a fan-in scaling, as equalised
+    learning rates do), which the training here needs to stay stable with a spatially varying grid.
+    """
+    parts = []
+    for n_in, n_out in mlp_layer_sizes(config):
+        parts += [torch.full((n_in * n_out,), 1 / math.sqrt(n_in)), torch.ones(n_out)]
+    return torch.cat(parts)
+
+
+def tile_size(config: ASAPNetConfig, height: int, width: int) -> int:
+    """The tile side for an input of `height` x `width`: height // grid.
+
+    Raises:
+        InputError: the height is not a multiple of the grid, or the width not a multiple of the tile.
+    """
+    if height % config.grid or height < config.grid:
+        raise InputError(
+            f"expected a label map whose height is a multiple of the {config.grid}-cell grid, got {height}x{width}; "
+            f"crop or pad it to a multiple of {config.grid}"
+        )
+    tile = height // config.grid
+    if width % tile:
+        raise InputError(
+            f"expected a width that is a multiple of the {tile}-px tile (height {height} / grid {config.grid}), "
+            f"got {height}x{width}; crop or pad the width to a multiple of {tile}"
+        )
+    return tile
+
+
+def sinusoidal_coordinates(
+    height: int, width: int, tile: int, frequencies: int, *, device=None, dtype=torch.float32
+) -> torch.Tensor:
+    """cos/sin of x and y at periods tile, tile/2, ... (`frequencies` of them), as (4 * frequencies, H, W).
+
+    Channel order per frequency k (period tile / 2**k): cos x, sin x, cos y, sin y.
+
+    Example:
+        >>> sinusoidal_coordinates(4, 8, 4, 2).shape
+        torch.Size([8, 4, 8])
+    """
+    if frequencies == 0:
+        return torch.zeros(0, height, width, device=device, dtype=dtype)
+    xs = torch.arange(width, device=device, dtype=torch.float64)
+    ys = torch.arange(height, device=device, dtype=torch.float64)
+    channels = []
+    for k in range(frequencies):
+        omega = 2 * math.pi * (2**k) / tile
+        cx, sx = torch.cos(omega * xs), torch.sin(omega * xs)
+        cy, sy = torch.cos(omega * ys), torch.sin(omega * ys)
+        channels += [
+            cx.expand(height, width),
+            sx.expand(height, width),
+            cy[:, None].expand(height, width),
+            sy[:, None].expand(height, width),
+        ]
+    return torch.stack(channels).to(dtype)
+
+
+def one_hot_labels(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """(B, H, W) integer labels as (B, num_labels, H, W) float one-hot.
+
+    Raises:
+        InputError: a label outside 0 .. num_labels - 1.
+    """
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise InputError(f"expected integer labels, got a {labels.dtype} tensor")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_labels):
+        raise InputError(
+            f"expected labels in 0..{num_labels - 1} (the model has {num_labels} classes), got values "
+            f"{int(labels.min())}..{int(labels.max())}; use a model trained with more classes or remap the labels"
+        )
+    return F.one_hot(labels.long(), num_labels).permute(0, 3, 1, 2).float()
+
+
+def _conv_block(c_in: int, c_out: int, stride: int, padding: str) -> nn.Sequential:
+    mode = "reflect" if padding == "reflect" else "zeros"
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, padding_mode=mode),
+        nn.InstanceNorm2d(c_out, affine=True),
+        nn.ReLU(inplace=True),
+    )
+
+
+class LowResStream(nn.Module):
+    """Label map at grid * learned_downsample -> (B, num_mlp_params, grid_h, grid_w) MLP parameters."""
+
+    def __init__(self, config: ASAPNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        strided = int(math.log2(config.learned_downsample))
+        layers = [_conv_block(config.num_labels, config.lr_width, 1, config.padding)]
+        width = config.lr_width
+        for index in range(strided):
+            out = config.lr_max_width if index == strided - 1 else min(config.lr_max_width, config.lr_width)
+            layers.append(_conv_block(width, out, 2, config.padding))
+            width = out
+        if strided == 0 and width != config.lr_max_width:
+            layers.append(_conv_block(width, config.lr_max_width, 1, config.padding))
+            width = config.lr_max_width
+        for _ in range(config.lr_depth):
+            layers.append(_conv_block(width, width, 1, config.padding))
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(width, num_mlp_params(config), 1)
+        self.register_buffer("param_scale", mlp_param_scale(config).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, one_hot: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
+        # one_hot: (B, L, H, W) -> resized to grid * learned_downsample (antialiased bilinear; identity when equal)
+        size = (grid_hw[0] * self.config.learned_downsample, grid_hw[1] * self.config.learned_downsample)
+        x = one_hot
+        if tuple(x.shape[2:]) != size:
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        params = self.head(self.body(x)) * self.param_scale  # (B, P, gh, gw)
+        if not self.config.spatially_varying:
+            params = params.mean(dim=(2, 3), keepdim=True).expand(-1, -1, *grid_hw)
+        return params
+
+
+def split_params(params: torch.Tensor, config: ASAPNetConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(N, P) flat MLP parameters -> per layer (weight (N, n_in, n_out), bias (N, 1, n_out))."""
+    layers, offset = [], 0
+    for n_in, n_out in mlp_layer_sizes(config):
+        weight = params[:, offset : offset + n_in * n_out].reshape(-1, n_in, n_out)
+        offset += n_in * n_out
+        bias = params[:, offset : offset + n_out].reshape(-1, 1, n_out)
+        offset += n_out
+        layers.append((weight, bias))
+    return layers
+
+
+def to_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B * gh * gw, tile * tile, C): the pixels of each tile as rows (an unfold, stride = tile)."""
+    b, c, h, w = x.shape
+    x = x.reshape(b, c, h // tile, tile, w // tile, tile).permute(0, 2, 4, 3, 5, 1)
+    return x.reshape(b * (h // tile) * (w // tile), tile * tile, c)
+
+
+def from_tiles(x: torch.Tensor, batch: int, height: int, width: int, tile: int) -> torch.Tensor:
+    """Inverse of `to_tiles`: (B * gh * gw, tile * tile, C) -> (B, C, H, W)."""
+    c = x.shape[-1]
+    x = x.reshape(batch, height // tile, width // tile, tile, tile, c).permute(0, 5, 1, 3, 2, 4)
+    return x.reshape(batch, c, height, width)
+
+
+def run_tile_mlps(features: torch.Tensor, params: torch.Tensor, config: ASAPNetConfig, tile: int) -> torch.Tensor:
+    """The full-resolution stream: per-pixel MLPs whose parameters are constant within each tile.
+
+    Args:
+        features: (B, C_in, H, W) one-hot labels and coordinates.
+        params: (B, P, H // tile, W // tile) MLP parameters per tile.
+
+    Returns:
+        (B, 3, H, W) in [-1, 1].
+    """
+    b, _, h, w = features.shape
+    rows = to_tiles(features, tile)  # (N, T*T, C_in)
+    flat = params.permute(0, 2, 3, 1).reshape(-1, params.shape[1])  # (N, P)
+    layers = split_params(flat, config)
+    for index, (weight, bias) in enumerate(layers):
+        rows = torch.baddbmm(bias, rows, weight)
+        rows = F.leaky_relu(rows, 0.01) if index < len(layers) - 1 else torch.tanh(rows)
+    return from_tiles(rows, b, h, w, tile)
+
+
+class ASAPNetGenerator(nn.Module):
+    """ASAPNet: (B, H, W) integer labels -> (B, 3, H, W) image in [-1, 1].
+
+    Example:
+        >>> config = ASAPNetConfig(num_labels=3, lr_width=4, lr_max_width=8, lr_depth=1, learned_downsample=2,
+        ...                        hr_width=8, hr_depth=2, frequencies=1, grid=4)
+        >>> ASAPNetGenerator(config)(torch.zeros(1, 16, 16, dtype=torch.long)).shape
+        torch.Size([1, 3, 16, 16])
+    """
+
+    def __init__(self, config: ASAPNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.lr_stream = LowResStream(config)
+
+    def predict_params(self, one_hot: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(B, L, H, W) one-hot -> ((B, P, gh, gw) MLP parameters, tile size)."""
+        h, w = one_hot.shape[2:]
+        tile = tile_size(self.config, h, w)
+        return self.lr_stream(one_hot, (h // tile, w // tile)), tile
+
+    def hr_features(self, one_hot: torch.Tensor, tile: int) -> torch.Tensor:
+        """The per-pixel MLP inputs: one-hot labels and sinusoidal coordinates, (B, L + 4F, H, W)."""
+        b, _, h, w = one_hot.shape
+        coords = sinusoidal_coordinates(h, w, tile, self.config.frequencies, device=one_hot.device, dtype=one_hot.dtype)
+        return torch.cat([one_hot, coords.expand(b, -1, -1, -1)], dim=1)
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        one_hot = one_hot_labels(labels, self.config.num_labels).to(self.lr_stream.head.weight.dtype)
+        params, tile = self.predict_params(one_hot)
+        return run_tile_mlps(self.hr_features(one_hot, tile), params, self.config, tile)

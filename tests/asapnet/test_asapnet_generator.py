@@ -1,0 +1,143 @@
+"""The ASAPNet generator: shapes, parameter bookkeeping, tiles against a naive per-pixel loop, the fast path."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tinkerlab.asapnet.config import ASAPNetConfig, published_tile_frequencies
+from tinkerlab.asapnet.fast import fast_forward
+from tinkerlab.asapnet.generator import (
+    ASAPNetGenerator,
+    mlp_layer_sizes,
+    num_mlp_params,
+    run_tile_mlps,
+    sinusoidal_coordinates,
+)
+from tinkerlab.core.errors import InputError
+
+TINY = ASAPNetConfig(
+    num_labels=4,
+    grid=4,
+    lr_width=4,
+    lr_max_width=8,
+    lr_depth=1,
+    learned_downsample=2,
+    hr_width=5,
+    hr_depth=3,
+    frequencies=2,
+)
+
+
+def naive_pixel_loop(features: torch.Tensor, params: torch.Tensor, config: ASAPNetConfig, tile: int) -> torch.Tensor:
+    """One MLP per pixel, its parameters read from the pixel's tile, written as plain loops."""
+    b, _, h, w = features.shape
+    out = torch.zeros(b, 3, h, w, dtype=features.dtype)
+    sizes = mlp_layer_sizes(config)
+    for n in range(b):
+        for y in range(h):
+            for x in range(w):
+                theta = params[n, :, y // tile, x // tile]
+                v = features[n, :, y, x]
+                offset = 0
+                for index, (n_in, n_out) in enumerate(sizes):
+                    weight = theta[offset : offset + n_in * n_out].reshape(n_in, n_out)
+                    offset += n_in * n_out
+                    bias = theta[offset : offset + n_out]
+                    offset += n_out
+                    v = v @ weight + bias
+                    v = F.leaky_relu(v, 0.01) if index < len(sizes) - 1 else torch.tanh(v)
+                out[n, :, y, x] = v
+    return out
+
+
+def test_tiled_mlps_equal_a_naive_per_pixel_loop():
+    torch.manual_seed(0)
+    tile = 4
+    features = torch.randn(2, TINY.num_labels + 4 * TINY.frequencies, 8, 12, dtype=torch.float64)
+    params = torch.randn(2, num_mlp_params(TINY), 2, 3, dtype=torch.float64) * 0.5
+    tiled = run_tile_mlps(features, params, TINY, tile)
+    assert torch.allclose(tiled, naive_pixel_loop(features, params, TINY, tile), atol=1e-5)
+
+
+def test_tiles_differ_only_where_their_parameters_differ():
+    # hand-made: two tiles, identical inputs, parameters differ -> outputs differ; equal parameters -> equal outputs
+    features = torch.ones(1, TINY.num_labels + 4 * TINY.frequencies, 4, 8)
+    params = torch.zeros(1, num_mlp_params(TINY), 1, 2)
+    params[0, -3:, 0, 1] = 0.5  # the last layer's bias of the right tile
+    out = run_tile_mlps(features, params, TINY, 4)
+    assert torch.allclose(out[..., :4], torch.zeros(1, 3, 4, 4))
+    assert torch.allclose(out[..., 4:], torch.full((1, 3, 4, 4), math.tanh(0.5)))
+
+
+def test_generator_end_to_end_equals_the_naive_loop():
+    torch.manual_seed(1)
+    generator = ASAPNetGenerator(TINY).double().eval()
+    labels = torch.randint(0, TINY.num_labels, (1, 8, 8))
+    with torch.no_grad():
+        out = generator(labels)
+        one_hot = F.one_hot(labels, TINY.num_labels).permute(0, 3, 1, 2).double()
+        params, tile = generator.predict_params(one_hot)
+        naive = naive_pixel_loop(generator.hr_features(one_hot, tile), params, TINY, tile)
+    assert out.shape == (1, 3, 8, 8)
+    assert torch.allclose(out, naive, atol=1e-5)
+
+
+def test_published_parameter_bookkeeping():
+    config = ASAPNetConfig(num_labels=13, frequencies=published_tile_frequencies(512))
+    assert num_mlp_params(config) == 14851  # facades 512: 13 labels + 20 coordinates
+    assert num_mlp_params(ASAPNetConfig(num_labels=13, frequencies=6)) == 15107  # facades 1024
+    assert num_mlp_params(ASAPNetConfig(num_labels=35, frequencies=4)) == 16003  # cityscapes 512x256
+    generator = ASAPNetGenerator(config)
+    assert generator.lr_stream.head.out_channels == num_mlp_params(config)
+    total = sum(p.numel() for p in generator.parameters())
+    assert 81e6 < total < 84e6
+    expected = sum(n_in * n_out + n_out for n_in, n_out in mlp_layer_sizes(config))
+    assert expected == num_mlp_params(config)
+
+
+def test_coordinates_are_periodic_within_the_tile_and_built_per_size():
+    coords = sinusoidal_coordinates(8, 16, 8, 3)
+    assert coords.shape == (12, 8, 16)
+    assert torch.allclose(coords[:, :, :8], coords[:, :, 8:], atol=1e-6)
+    assert torch.allclose(coords[0, 0, :4], torch.cos(2 * math.pi * torch.arange(4.0) / 8), atol=1e-6)
+    generator = ASAPNetGenerator(TINY).eval()
+    with torch.no_grad():  # a new size and batch after a first call
+        assert generator(torch.zeros(1, 8, 8, dtype=torch.long)).shape == (1, 3, 8, 8)
+        assert generator(torch.zeros(3, 16, 24, dtype=torch.long)).shape == (3, 3, 16, 24)
+
+
+def test_no_spatial_variation_gives_one_mlp_for_the_image():
+    config = ASAPNetConfig(**{**TINY.__dict__, "spatially_varying": False})
+    generator = ASAPNetGenerator(config).eval()
+    labels = torch.randint(0, 4, (1, 8, 8))
+    one_hot = F.one_hot(labels, 4).permute(0, 3, 1, 2).float()
+    params, _ = generator.predict_params(one_hot)
+    assert torch.allclose(params, params[:, :, :1, :1].expand_as(params))
+
+
+def test_fast_path_equals_the_straightforward_one():
+    torch.manual_seed(2)
+    for config in (TINY, ASAPNetConfig(**{**TINY.__dict__, "frequencies": 0})):
+        generator = ASAPNetGenerator(config).eval()
+        labels = torch.randint(0, config.num_labels, (2, 16, 24))
+        with torch.no_grad():
+            assert torch.allclose(fast_forward(generator, labels, channels_last=False), generator(labels), atol=1e-5)
+            assert torch.allclose(fast_forward(generator, labels, channels_last=True), generator(labels), atol=1e-4)
+
+
+def test_bad_inputs_are_clear_errors():
+    generator = ASAPNetGenerator(TINY).eval()
+    with pytest.raises(InputError, match="multiple of the 4-cell grid"):
+        generator(torch.zeros(1, 10, 8, dtype=torch.long))
+    with pytest.raises(InputError, match="multiple of the 2-px tile"):
+        generator(torch.zeros(1, 8, 9, dtype=torch.long))
+    with pytest.raises(InputError, match="the model has 4 classes"):
+        generator(torch.full((1, 8, 8), 7, dtype=torch.long))
+    with pytest.raises(InputError, match="integer labels"):
+        generator(torch.zeros(1, 8, 8))
+    with pytest.raises(InputError, match="power of 2"):
+        ASAPNetConfig(learned_downsample=3)
