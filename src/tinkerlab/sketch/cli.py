@@ -187,9 +187,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (local only by default)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
     concept: str = typer.Option("cat", "--concept", help="The concept the page starts with."),
-    save_dir: Path | None = typer.Option(
-        Path("runs/canvas"), "--out", help="Where each session is saved (strokes, exchanges, a PNG per turn)."
-    ),
+    save_dir: Annotated[
+        Path | None, out_option("a folder where each session is saved (strokes, exchanges, a PNG per turn).")
+    ] = Path("runs/canvas"),
     transcript: Path | None = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
     stroke_max_tokens: int | None = typer.Option(
         None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 40 with tiny)."
