@@ -34,7 +34,14 @@ from tinkerlab.core.runs import RunDir
 from tinkerlab.core.seeding import choose_device, make_generator
 from tinkerlab.idc.config import IDCConfig, masked_iterations
 from tinkerlab.idc.dip import dip_fill
-from tinkerlab.pyramid.masks import MaskedObjective, dilate, gaussian_blur, gradual_weights
+from tinkerlab.pyramid.masks import (
+    MaskedObjective,
+    dilate,
+    gaussian_blur,
+    gradual_weights,
+    merge_known,
+    soft_merge_weights,
+)
 from tinkerlab.pyramid.models import build_discriminator, build_generator, init_weights
 from tinkerlab.pyramid.sampling import super_resolve
 from tinkerlab.pyramid.scales import (
@@ -384,8 +391,6 @@ def original_merge_mask(hole: np.ndarray, coarse_region: torch.Tensor, diversity
     hole, is grown by 5 px, blurred (sigma 5, support 4 sigmas), rescaled to [0, 1] and set to 1 in the hole.
     Pixels beyond the blur's support get weight exactly 0.
     """
-    from tinkerlab.pyramid.masks import soft_merge_weights
-
     tensor = torch.from_numpy(np.asarray(hole, dtype=np.float32))[None, None]
     if diversity == MIN_DIVERSITY:
         region = tensor
@@ -394,13 +399,6 @@ def original_merge_mask(hole: np.ndarray, coarse_region: torch.Tensor, diversity
         region = torch.maximum(resize_mask(grown, tuple(hole.shape)), tensor)
     weights = soft_merge_weights(region, 5, sigma=5.0, truncate=4.0)[0, 0].numpy()
     return np.where(hole, 1.0, weights).astype(np.float32)
-
-
-def merge_known(known: np.ndarray, generated: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """generated * w + known * (1 - w); pixels with w == 0 are copied from `known` bit for bit."""
-    w = weights[:, :, None]
-    blended = generated * w + known * (1.0 - w)
-    return np.where(w == 0.0, known, blended).astype(np.float32)
 
 
 def _prepare(image: np.ndarray, mask: np.ndarray, config: IDCConfig):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -108,3 +109,11 @@ def soft_merge_weights(mask: torch.Tensor, radius: int, sigma: float = 5.0, trun
     if high > low:
         soft = (soft - low) / (high - low)
     return torch.maximum(soft.clamp(0.0, 1.0), (mask > 0.5).float())
+
+
+def merge_known(known: np.ndarray, generated: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """generated * w + known * (1 - w) for HxWxC images and HxW weights; pixels with w == 0 are copied from `known`
+    bit for bit."""
+    w = weights[:, :, None]
+    blended = generated * w + known * (1.0 - w)
+    return np.where(w == 0.0, known, blended).astype(np.float32)

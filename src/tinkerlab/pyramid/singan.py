@@ -193,7 +193,7 @@ class TrainedModel:
         self, image: np.ndarray, mask: np.ndarray, start_scale: int, seed: int, *, radius: int
     ) -> np.ndarray:
         from tinkerlab.core.seeding import make_generator
-        from tinkerlab.pyramid.masks import soft_merge_weights
+        from tinkerlab.pyramid.masks import merge_known, soft_merge_weights
 
         array = quantise(image)
         region = np.asarray(mask, dtype=np.float32)
@@ -213,10 +213,7 @@ class TrainedModel:
         generated = inject(self.pyramid, edited, start_scale, rng)
         region_t = resize_mask(torch.from_numpy((region > 0.5).astype(np.float32))[None, None], fine).to(device)
         weights = soft_merge_weights(region_t, radius)
-        known = tensor_to_image(edited)
-        w = weights[0, 0].cpu().numpy()[:, :, None]  # (H, W, 1)
-        merged = tensor_to_image(generated) * w + known * (1.0 - w)
-        return np.where(w == 0.0, known, merged).astype(np.float32)
+        return merge_known(tensor_to_image(edited), tensor_to_image(generated), weights[0, 0].cpu().numpy())
 
 
 def scale_image_writer(run: RunDir, reals: Sequence[torch.Tensor], seed: int, name: str = "scales") -> ScaleCallback:
