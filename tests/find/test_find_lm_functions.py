@@ -180,7 +180,7 @@ def test_last_logits_computes_only_the_last_position_and_agrees(tiny_lm):
     model, tokenizer = tiny_lm
     prompts = ["golf", "tractors and ploughs"]
     fast = FunctionLM(model, tokenizer, name="tiny", cache=None)
-    assert fast._keeps_last_logits()  # transformers causal LMs take logits_to_keep
+    assert fast._logits_to_keep  # transformers causal LMs take logits_to_keep
     full = FunctionLM(model, tokenizer, name="tiny", cache=None)
     full._logits_to_keep = False  # the whole (B, T, vocab) projection, as before
     torch.testing.assert_close(fast.last_logits(prompts), full.last_logits(prompts), atol=1e-5, rtol=1e-5)

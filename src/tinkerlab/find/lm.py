@@ -49,6 +49,17 @@ class OutputCache:
             db.execute("INSERT OR REPLACE INTO outputs (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
 
+def _takes_logits_to_keep(model: Any) -> bool:
+    """Whether the model's forward takes ``logits_to_keep`` (transformers causal LMs do): then only the last
+    position's logits are computed, which skips the vocabulary projection at every other position."""
+    import inspect
+
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
 class FunctionLM:
     """A causal LM answering FIND's entity and relation prompts.
 
@@ -101,6 +112,7 @@ class FunctionLM:
         if pad is None:
             pad = getattr(tokenizer, "eos_token_id", None)
         self._pad = int(pad) if pad is not None else 0
+        self._logits_to_keep = _takes_logits_to_keep(model)
 
     def _token_id(self, text: str) -> int:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
@@ -140,23 +152,11 @@ class FunctionLM:
         import torch
 
         input_ids, mask, positions = self._batch(prompts)
-        extra = {"logits_to_keep": 1} if self._keeps_last_logits() else {}
+        extra = {"logits_to_keep": 1} if self._logits_to_keep else {}
         with torch_threads(self.threads), torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, **extra)
         self.forward_passes += 1
         return out.logits[:, -1].float()  # (B, vocab): left padding puts every prompt's end in the last column
-
-    def _keeps_last_logits(self) -> bool:
-        """Whether the model's forward takes ``logits_to_keep`` (transformers causal LMs do): then only the last
-        position's logits are computed, which skips the vocabulary projection at every other position."""
-        if not hasattr(self, "_logits_to_keep"):
-            import inspect
-
-            try:
-                self._logits_to_keep = "logits_to_keep" in inspect.signature(self.model.forward).parameters
-            except (TypeError, ValueError, AttributeError):
-                self._logits_to_keep = False
-        return self._logits_to_keep
 
     def _cached(self, keys: list[str]) -> dict[int, Any]:
         if self.cache is None:
