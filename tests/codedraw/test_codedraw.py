@@ -223,7 +223,7 @@ def test_image_feedback_attaches_the_render_and_needs_an_image_model(renderer):
 
 
 def test_skeleton_prompting_completes_the_given_lines(renderer):
-    continuation = "ax.add_patch(Circle((5, 5), 3, color='green'))\nthis line is prose, not code\n"
+    continuation = "Circle((5, 5), 3, color='green'))\nthis line is prose, not code\n"
     model = ScriptedChatModel([continuation])
     drawing = draw.draw("a green circle", "matplotlib", model, renderer, skeleton_prompt=True)
     assert model.requests[0][-1].role == "assistant"  # the skeleton is the prefill
@@ -231,6 +231,21 @@ def test_skeleton_prompting_completes_the_given_lines(renderer):
     assert first.code.startswith("import matplotlib.pyplot as plt")
     assert "prose" not in first.code  # cut where the continuation stops parsing
     assert first.status == "ok", first.error
+
+
+def test_skeleton_svg_keeps_the_well_formed_elements(renderer):
+    continuation = 'circle cx="128" cy="128" r="60" fill="red"/>\n  <rect x="1" y="1" width="9" height="9"/>\nAnd then'
+    model = ScriptedChatModel([continuation])
+    drawing = draw.draw("a red circle", "svg", model, renderer, skeleton_prompt=True)
+    code = drawing.rounds[0].code
+    assert "And then" not in code and code.rstrip().endswith("</svg>") and "<rect" in code
+    assert drawing.rounds[0].status == "ok", drawing.rounds[0].error
+
+
+def test_skeleton_with_nothing_usable_is_a_failure_not_a_crash(renderer):
+    model = ScriptedChatModel(["I am sorry, I cannot draw."])
+    drawing = draw.draw("a cat", "turtle", model, renderer, skeleton_prompt=True)
+    assert drawing.rounds[0].status == "syntax"
 
 
 def test_continuing_a_drawing_replays_its_rounds(renderer, tmp_path):
@@ -272,6 +287,13 @@ def test_simplified_openclipart_code_still_draws(renderer):
     simple = runs.simplify_svg(text)
     assert "metadata" not in simple and "inkscape" not in simple and 'x="1.2"' in simple
     assert renderer.render(simple, "svg").ok
+
+
+def test_openclipart_code_without_the_svg_namespace_keeps_its_shapes():
+    simple = runs.simplify_svg('<svg width="10" height="10"><metadata>m</metadata><path d="M 1.25,1 L 9,9"/></svg>')
+    assert "<path" in simple and "metadata" not in simple and "1.2," in simple
+    assert runs.draws_vectors(simple)
+    assert not runs.draws_vectors('<svg><image href="photo.png"/><rect/></svg>')  # a raster picture, not code
 
 
 # --- metrics, concepts, datasets --------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ def train_ssl(
 def probe(
     encoders: list[Path] = typer.Argument(None, help="`codedraw train-ssl` runs to compare (random init is added)."),
     probe_set: str = typer.Option("digits", "--probe", help="digits, openclipart (held-out categories) or FOLDER."),
-    per_class: int = typer.Option(60, "--per-class", min=2, help="Images per class for openclipart or FOLDER."),
+    per_class: int = typer.Option(12, "--per-class", min=2, help="Images per class for openclipart or FOLDER."),
     seed: Seed = 0,
     out: Annotated[Path | None, out_option("a JSON file for the table (optional).")] = None,
 ) -> None:

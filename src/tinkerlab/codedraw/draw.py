@@ -13,6 +13,7 @@ skeleton plus the model's continuation.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Sequence
@@ -56,12 +57,22 @@ SKELETONS = {
         "ax.set_aspect('equal')\n"
         "ax.axis('off')\n"
         "# Draw {concept}:\n"
+        "ax.add_patch("
     ),
-    "svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 256 256">\n  <!-- {concept} -->\n',
-    "turtle": "import turtle\n\nt = turtle.Turtle()\nt.speed(0)\n# Draw {concept}:\n",
+    "svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 256 256">\n  <!-- {concept} -->\n  <',
+    "turtle": "import turtle\n\nt = turtle.Turtle()\nt.speed(0)\n# Draw {concept}:\nt.",
     "tikz": "\\begin{{tikzpicture}}\n% {concept}\n",
 }
 _SKELETON_END = {"svg": "</svg>", "tikz": "\\end{tikzpicture}"}
+
+
+def prompt_digest() -> str:
+    """A short digest of the prompts and skeletons: runs record it, so changed prompts never reuse old drawings."""
+    import hashlib
+
+    prompts = [improve_prompt("X", "svg", "E"), recognize_prompt("C", "svg"), recognize_prompt("C", "svg", ["a", "b"])]
+    text = json.dumps([SYSTEM, _HOW, SKELETONS, prompts], sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def draw_prompt(concept: str, language: str) -> str:
@@ -149,23 +160,26 @@ class Drawing:
 
 
 def _program(reply: str, language: str, start: str | None) -> str | None:
-    """The program in a reply; with a skeleton, the skeleton plus the reply's continuation (closed if needed)."""
+    """The program in a reply; with a skeleton, the skeleton plus the longest part of the reply's continuation that
+    still parses (small models ramble into prose), closed where the language needs it."""
     if start is None:
         return extract_program(reply, language)
     fenced = extract_program(reply, language) if "```" in reply else None
-    body = fenced if fenced is not None else reply
-    if fenced is not None and body.lstrip().startswith(start.strip().splitlines()[0]):
-        code = body
+    if fenced is not None and fenced.lstrip().startswith(start.strip().splitlines()[0]):
+        start, body = "", fenced  # the model wrote the whole program out again
     else:
-        code = start + _parsing_prefix(body) if language in ("matplotlib", "turtle") else start + body
-    end = _SKELETON_END.get(language)
-    if end and end not in code:
-        code = code.rstrip() + "\n" + end + "\n"
-    return code
+        body = fenced if fenced is not None else reply
+    if language in ("matplotlib", "turtle"):
+        return start + _parsing_prefix(start, body)
+    end = _SKELETON_END.get(language, "")
+    if language == "svg":
+        return _well_formed_prefix(start, body, end)
+    code = start + body
+    return code if end in code else code.rstrip() + "\n" + end + "\n"
 
 
-def _parsing_prefix(continuation: str) -> str:
-    """The longest run of leading lines of a continuation that still parses as Python (small models ramble)."""
+def _parsing_prefix(start: str, continuation: str) -> str:
+    """The longest run of leading lines of `continuation` with which `start` + it parses as Python."""
     import ast
 
     lines = continuation.splitlines(keepends=True)
@@ -173,11 +187,34 @@ def _parsing_prefix(continuation: str) -> str:
     for end in range(1, len(lines) + 1):
         candidate = "".join(lines[:end])
         try:
-            ast.parse(candidate)
+            ast.parse(start + candidate)
         except SyntaxError:
             continue
         kept = candidate
     return kept
+
+
+def _well_formed_prefix(start: str, continuation: str, end: str) -> str:
+    """`start` + the longest prefix of `continuation` ending at a '>' that makes well-formed XML once `end` closes it
+    (the whole continuation when it is well-formed as it is)."""
+    import xml.etree.ElementTree as ET
+
+    def parses(text: str) -> bool:
+        try:
+            ET.fromstring(text)
+        except ET.ParseError:
+            return False
+        return True
+
+    whole = start + continuation
+    if parses(whole):
+        return whole
+    cuts = [i + 1 for i, c in enumerate(continuation) if c == ">"]
+    for cut in reversed(cuts[-200:]):
+        candidate = start + continuation[:cut] + "\n" + end + "\n"
+        if parses(candidate):
+            return candidate
+    return start + end + "\n"
 
 
 def draw(

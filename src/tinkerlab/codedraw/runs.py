@@ -93,10 +93,12 @@ def draw_run(
     config: DrawConfig, out: str | Path, *, overwrite: bool = False, device: str = "cpu"
 ) -> tuple[Any, RunDir]:
     """Draw and improve one concept into a run directory; a finished run with the same config is reloaded."""
-    from tinkerlab.codedraw.draw import draw
+    from tinkerlab.codedraw.draw import draw, prompt_digest
     from tinkerlab.codedraw.render import Renderer
 
-    run = RunDir.open(out, system=SYSTEM, config=_plain(config), overwrite=overwrite)
+    run = RunDir.open(
+        out, system=SYSTEM, config=_plain(config), provenance={"prompts": prompt_digest()}, overwrite=overwrite
+    )
     finished = run.outputs / "drawing.json"
     if run.resumed and finished.is_file():
         return json.loads(finished.read_text(encoding="utf-8")), run
@@ -252,9 +254,17 @@ def dataset_run(
     progress: bool = True,
 ) -> tuple[list[dict[str, Any]], RunDir]:
     """Draw every item not yet drawn (through `core.jobs`: a local pool or Ray) and return all item records."""
+    from tinkerlab.codedraw.draw import prompt_digest
     from tinkerlab.core.jobs import map_jobs
 
-    run = RunDir.open(out, system=SYSTEM, config=_plain(config), overwrite=overwrite, ignore_keys=("limit",))
+    run = RunDir.open(
+        out,
+        system=SYSTEM,
+        config=_plain(config),
+        provenance={"prompts": prompt_digest()},
+        overwrite=overwrite,
+        ignore_keys=("limit",),
+    )
     items = dataset_items(config)
     pending = []
     for item in items:
@@ -319,7 +329,7 @@ def clipart_items(limit: int, max_chars: int, seed: int = 0) -> list[dict[str, A
         if concept is None or per_concept.get(concept, 0) >= max(1, limit // len(CLIPART_CONCEPTS) + 1):
             continue
         code = simplify_svg(path.read_text(encoding="utf-8", errors="replace"))
-        if code is None or len(code) > max_chars:
+        if code is None or len(code) > max_chars or not draws_vectors(code):
             continue
         per_concept[concept] = per_concept.get(concept, 0) + 1
         items.append({"concept": concept, "language": "svg", "code": code, "source": f"openclipart:{path.name}"})
@@ -346,10 +356,18 @@ def simplify_svg(text: str) -> str | None:
     svg_ns = "{http://www.w3.org/2000/svg}"
     keep_ns = (svg_ns, "{http://www.w3.org/1999/xlink}")
 
+    def local(tag: Any) -> str | None:
+        """An element's SVG name ('path'), or None for another vocabulary (editor data, RDF)."""
+        if not isinstance(tag, str):
+            return None
+        if tag.startswith(svg_ns):
+            return tag[len(svg_ns) :]
+        return None if tag.startswith("{") else tag  # a file without the SVG namespace
+
     def clean(element: Any) -> None:
         for child in list(element):
-            tag = child.tag if isinstance(child.tag, str) else ""
-            if not tag.startswith(svg_ns) or tag[len(svg_ns) :] in ("metadata", "title", "desc"):
+            name = local(child.tag)
+            if name is None or name in ("metadata", "title", "desc"):
                 element.remove(child)
                 continue
             clean(child)
@@ -362,6 +380,14 @@ def simplify_svg(text: str) -> str | None:
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     result = ET.tostring(root, encoding="unicode")
     return re.sub(r"(\d+\.\d)\d+", r"\1", result)
+
+
+_SHAPES = ("<path", "<rect", "<circle", "<ellipse", "<line", "<polyline", "<polygon")
+
+
+def draws_vectors(svg: str) -> bool:
+    """Whether an SVG draws with vector shapes and embeds no raster picture (a code drawing, not a photo)."""
+    return "<image" not in svg and any(shape in svg for shape in _SHAPES)
 
 
 @dataclass
@@ -384,10 +410,12 @@ def recognize_run(
 
     Returns the summary (accuracy, count, chance) and the run.
     """
-    from tinkerlab.codedraw.draw import recognize
+    from tinkerlab.codedraw.draw import prompt_digest, recognize
     from tinkerlab.core.progress import track
 
-    run = RunDir.open(out, system=SYSTEM, config=_plain(config), overwrite=overwrite)
+    run = RunDir.open(
+        out, system=SYSTEM, config=_plain(config), provenance={"prompts": prompt_digest()}, overwrite=overwrite
+    )
     if config.source == "openclipart":
         from tinkerlab.vision.clipart import CLIPART_CONCEPTS
 
@@ -409,8 +437,8 @@ def recognize_run(
             if line.strip():
                 entry = json.loads(line)
                 done[entry["source"]] = entry
-    model = _model(config.model, config.base_url, device, run.transcript_path)
     todo = [item for item in items if item["source"] not in done]
+    model = _model(config.model, config.base_url, device, run.transcript_path) if todo else None
     with answers_path.open("a", encoding="utf-8") as sink:
         for item in track(todo, "recognising") if progress else todo:
             result = recognize(

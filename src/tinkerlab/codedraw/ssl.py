@@ -25,7 +25,7 @@ from tinkerlab.core.errors import InputError
 
 METHODS = ("moco", "simclr")
 SOURCES = ("renders", "procedural", "openclipart", "random-init")
-PROBE_CONCEPTS = ("cat", "house", "tree", "car", "bird", "flower", "fish", "star")
+PROBE_CONCEPTS = ("tree", "apple", "clock", "dog", "hat", "flower", "bus", "house")
 """openclipart categories kept out of every pretraining set and used by the `openclipart` probe."""
 
 
@@ -295,11 +295,13 @@ def clipart_images(
     *,
     exclude: tuple[str, ...] = PROBE_CONCEPTS,
     include: tuple[str, ...] = (),
+    per_class: int | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, list[str]]:
     """Rasterised openclipart SVG files (colour, on white) and their category, as uint8 arrays.
 
-    `exclude`: categories never taken (the probe's); `include`: only these categories (the probe set itself).
+    `exclude`: categories never taken (the probe's); `include`: only these categories (the probe set itself);
+    `per_class`: at most this many of each category (a balanced probe set).
     """
     import io
 
@@ -319,6 +321,8 @@ def clipart_images(
         if include and concept not in include:
             continue
         if concept in exclude:
+            continue
+        if per_class is not None and labels.count(concept or "other") >= per_class:
             continue
         try:
             png = cairosvg.svg2png(url=str(path), output_width=size, output_height=size, background_color="white")
@@ -352,7 +356,7 @@ def folder_images(folder: str | Path, size: int = 64, limit: int | None = None) 
     return np.stack(images), labels
 
 
-def probe_set(name: str, size: int = 64, per_class: int = 60, seed: int = 0) -> tuple[Any, Any, Any, Any]:
+def probe_set(name: str, size: int = 64, per_class: int = 12, seed: int = 0) -> tuple[Any, Any, Any, Any]:
     """A labelled probe set split in halves: `digits` (scikit-learn's 8x8 handwritten digits, upscaled),
     `openclipart` (the held-out PROBE_CONCEPTS) or a folder path. Returns train images, labels, test images, labels.
     """
@@ -365,7 +369,9 @@ def probe_set(name: str, size: int = 64, per_class: int = 60, seed: int = 0) -> 
         images = np.stack([np.kron(img, np.ones((8, 8, 1), dtype=np.uint8)) for img in images])
         labels = digits.target
     elif name == "openclipart":
-        images, label_list = clipart_images(per_class * len(PROBE_CONCEPTS), size, exclude=(), include=PROBE_CONCEPTS)
+        images, label_list = clipart_images(
+            per_class * len(PROBE_CONCEPTS), size, exclude=(), include=PROBE_CONCEPTS, per_class=per_class
+        )
         labels = np.array(label_list)
     else:
         images, label_list = folder_images(name, size, per_class)
