@@ -372,6 +372,24 @@ def test_dataset_runs_resume_and_report(tmp_path):
     assert scored[0].failure_rate == 0.5 and scored[0].top1 == 0.5
 
 
+def test_report_writes_tables_chart_and_gallery(tmp_path, monkeypatch):
+    import tinkerlab.vision.recognition as recognition
+    from tinkerlab.codedraw.report import report
+
+    listing = tmp_path / "concepts.txt"
+    listing.write_text("red square\nblue square\n")
+    replies = tmp_path / "replies.json"
+    red = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="4" height="4" fill="red"/></svg>'
+    replies.write_text(json.dumps([red, "no"]))
+    config = runs.DatasetConfig(concepts=str(listing), languages=("svg",), model=f"scripted:{replies}")
+    runs.dataset_run(config, tmp_path / "data", progress=False)
+    monkeypatch.setattr(recognition, "load_recognizer", lambda spec: RednessRecognizer())
+    result = report(tmp_path / "data", diversity=False)
+    assert result["cells"][0]["failure rate"] == 0.5 and result["recognizer"] == "redness"
+    for name in ("report.md", "report.json", "failures.png", "gallery.png"):
+        assert (tmp_path / "data" / "outputs" / name).is_file()
+
+
 def test_several_samples_need_a_temperature():
     with pytest.raises(InputError, match="temperature"):
         runs.DatasetConfig(concepts="shapes", samples=3)

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tinkerlab.codedraw.concepts import LEVELS
 from tinkerlab.codedraw.metrics import Item, markdown_table, score_items
+from tinkerlab.codedraw.render import LANGUAGES
 from tinkerlab.codedraw.runs import final_render, read_items
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
@@ -43,7 +45,12 @@ def report(
 
         features = FeatureExtractor()
     scorer = load_recognizer(recognizer)
-    cells = score_items(items, concept_lists, scorer, features)
+    levels = {level: i for i, level in enumerate(LEVELS)}
+    languages = {language: i for i, language in enumerate(LANGUAGES)}
+    cells = sorted(
+        score_items(items, concept_lists, scorer, features),
+        key=lambda c: (levels.get(c.level, len(levels)), languages.get(c.language, len(languages))),
+    )
     table = markdown_table(cells)
     result = {
         "model": config["model"],
