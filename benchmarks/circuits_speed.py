@@ -3,12 +3,17 @@
 (a) caching every per-head output (30 o_proj inputs), and patching one head, against a plain forward, all under
     torch.inference_mode(), 16 entity-tracking prompts of 53 tokens;
 (b) a sweep patching each of the 270 heads in turn at the last position (16 prompts): tinkerlab (prefix reuse +
-    head batching) against nnsight 0.8 written as one full trace per head, and against plain hooks with a full
-    recompute per head. The per-head baselines run on a subset of heads (--baseline-heads) and are extrapolated
-    to 270 heads (they cost the same for every head); the printed results check that all three agree;
+    head batching) against nnsight written as one full trace per head, against nnsight with --nnsight-batch heads
+    batched as copies of the prompts in one trace (one invoke per head: its fair peer), and against plain hooks
+    with a full recompute per head. The baselines run on a subset of heads (--baseline-heads) and are
+    extrapolated to 270 heads (they cost the same for every head); the printed results check that all agree.
+    nnsight is optional (`make bench` installs it); without it the nnsight lines say so;
 (c) the full four-step path patching with --pp-prompts prompts (100 by default), against the schedule run the way
     the original code runs it (two full forwards per sender head over all prompts, no prefix reuse, no block
     skipping), timed on --pp-baseline-senders senders per step and extrapolated to every sender of that step.
+
+Each section runs in a fresh process and prints its own peak memory (maxrss, the model included), so no
+section's peak is stacked on another's; at the defaults each stays under 4 GiB.
 
 Run: .venv/bin/python benchmarks/circuits_speed.py [--skip-pp] [--pp-prompts 100] [--baseline-heads 18]
 """
@@ -47,12 +52,51 @@ def main() -> None:
     parser.add_argument("--skip-ab", action="store_true", help="only run (c)")
     parser.add_argument("--pp-baseline-senders", type=int, default=2)
     parser.add_argument("--skip-nnsight", action="store_true")
+    parser.add_argument("--nnsight-batch", type=int, default=6, help="heads per nnsight trace in the batched peer")
+    parser.add_argument("--section", choices=("a", "b", "c"), default=None, help=argparse.SUPPRESS)  # child
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     parser.add_argument("--plain-seconds", type=float, default=None, help=argparse.SUPPRESS)  # from the parent
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    if args.section is None:  # the parent: every section in a fresh process, so each peak memory is its own
+        forward = (
+            [
+                "--prompts",
+                str(args.prompts),
+                "--repeats",
+                str(args.repeats),
+                "--baseline-heads",
+                str(args.baseline_heads),
+                "--pp-prompts",
+                str(args.pp_prompts),
+                "--pp-baseline-senders",
+                str(args.pp_baseline_senders),
+                "--nnsight-batch",
+                str(args.nnsight_batch),
+                "--threads",
+                str(args.threads),
+            ]
+            + (["--skip-nnsight"] if args.skip_nnsight else [])
+            + (["--skip-ab"] if args.skip_ab else [])
+        )
+        base = None
+        sections = ([] if args.skip_ab else ["a", "b"]) + ([] if args.skip_pp else ["c"])
+        for section in sections:
+            extra = ["--plain-seconds", str(base)] if base is not None else []
+            child = subprocess.run(
+                [sys.executable, __file__, *forward, *extra, "--section", section],
+                check=True,
+                stdout=subprocess.PIPE,  # stderr (progress, errors) passes through
+                text=True,
+            )
+            for line in child.stdout.splitlines():
+                if line.startswith("plain-forward-seconds="):
+                    base = float(line.split("=", 1)[1])
+                else:
+                    print(line, flush=True)
+        return
     from tinkerlab.circuits.data import path_patching_pairs
     from tinkerlab.circuits.models import load_model
     from tinkerlab.patching.archmap import arch_map
@@ -63,51 +107,43 @@ def main() -> None:
     ids = clean.input_ids  # [16, 53]
     batch, seq = ids.shape
     sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
-    print(
-        f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
-        f"torch threads {torch.get_num_threads()}"
-    )
+    if args.section == "a" or (args.section == "c" and args.skip_ab):
+        print(
+            f"SmolLM2-135M, {amap.n_layers} layers x {amap.n_heads} heads, {batch} prompts x {seq} tokens, "
+            f"torch threads {torch.get_num_threads()}"
+        )
 
     base = args.plain_seconds
-    if not args.skip_ab:
-        base = sections_a_b(args, model, amap, clean, corrupt, ids, sites)
-        print(
-            f"(a)+(b) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-            flush=True,
-        )
-        if not args.skip_pp:
-            # (c) in a fresh process, so its peak memory is its own and not stacked on (b)'s freed heap
-            forward = [
-                "--skip-ab",
-                "--pp-prompts",
-                str(args.pp_prompts),
-                "--pp-baseline-senders",
-                str(args.pp_baseline_senders),
-                "--threads",
-                str(args.threads),
-                "--plain-seconds",
-                str(base),
-            ]
-            subprocess.run([sys.executable, __file__, *forward], check=True)
-            return
-    if not args.skip_pp:
+    if args.section == "a":
+        base = section_a(args, model, amap, clean, corrupt, ids, sites)
+        print(f"plain-forward-seconds={base}")
+    elif args.section == "b":
+        section_b(args, model, amap, clean, corrupt, ids, sites, base)
+    else:
         section_c(args, model, tokenizer, base)
-        print(f"(c) peak memory (maxrss) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"({args.section}) peak memory of this section (maxrss, model included) "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        flush=True,
+    )
 
 
-def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
-    """(a) cache / patch overhead and (b) the 270-head sweep; returns the plain-forward time."""
-    from tinkerlab.circuits.models import load_model
+def _corrupt_heads(model, corrupt, sites) -> dict:
+    from tinkerlab.patching.interventions import Intervention
+
+    with torch.inference_mode(), Intervention(model, cache=sites) as run:
+        model(corrupt.input_ids, logits_to_keep=1)
+    return run.cache
+
+
+def section_a(args, model, amap, clean, corrupt, ids, sites) -> float:
+    """(a) cache / patch overhead against a plain forward; returns the plain-forward time."""
     from tinkerlab.patching.interventions import Intervention, Patch
-    from tinkerlab.patching.prefix import clean_run, run_from
 
     batch, seq = ids.shape
     last = seq - 1
-    # (a) -------------------------------------------------------------------------------------------------------
+    corrupt_heads = _corrupt_heads(model, corrupt, sites)
     with torch.inference_mode():
-        with Intervention(model, cache=sites) as run:
-            model(corrupt.input_ids)
-        corrupt_heads = run.cache
 
         def plain():
             model(ids)
@@ -145,8 +181,18 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
             f"(a) {label} min {min(times) * 1000:8.1f} ms  {min(times) / base:.2f}x   "
             f"(median {statistics.median(times) / statistics.median(t_plain):.2f}x of the median plain)"
         )
+    return base
 
-    # (b) -------------------------------------------------------------------------------------------------------
+
+def section_b(args, model, amap, clean, corrupt, ids, sites, base: float) -> None:
+    """(b) the 270-head sweep: tinkerlab against plain hooks and nnsight (one trace per head, and batched)."""
+    from tinkerlab.circuits.models import load_model
+    from tinkerlab.patching.interventions import Intervention, Patch
+    from tinkerlab.patching.prefix import clean_run, run_from
+
+    batch, seq = ids.shape
+    last = seq - 1
+    corrupt_heads = _corrupt_heads(model, corrupt, sites)
     heads = [(layer, head) for layer in range(amap.n_layers) for head in range(amap.n_heads)]
 
     subset = heads[:: max(1, len(heads) // args.baseline_heads)][: args.baseline_heads]
@@ -188,7 +234,7 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
             torch.full((batch,), h),
         )
         with torch.inference_mode(), Intervention(model, patches=[p]):
-            return model(ids).logits[:, -1]
+            return model(ids, logits_to_keep=1).logits[:, -1].clone()  # not a view that keeps [B, S, V] alive
 
     start = time.perf_counter()
     hook_logits = [hooks_full(h) for h in subset]
@@ -204,36 +250,62 @@ def sections_a_b(args, model, amap, clean, corrupt, ids, sites) -> float:
     )
     print(f"(b) speed-up over plain-hooks full recompute: {t_hooks / t_ours:.1f}x")
 
-    if not args.skip_nnsight:
-        try:
-            from nnsight import NNsight
+    if args.skip_nnsight:
+        return
+    try:
+        from nnsight import NNsight
+    except ImportError:
+        print("(b) nnsight is not installed (`make bench` installs it): the nnsight peers were not run")
+        return
+    try:
+        nn_model, _ = load_model("original")  # a separate copy: nnsight rewrites module forwards in place
+        wrapped = NNsight(nn_model)
+        dh = amap.head_dim
 
-            nn_model, _ = load_model("original")  # a separate copy: nnsight rewrites module forwards in place
-            wrapped = NNsight(nn_model)
-            dh = amap.head_dim
+        def value_of(saved):
+            return getattr(saved, "value", saved)  # older nnsight returns a proxy holding .value
 
-            def nnsight_one(head):
-                layer, h = head
-                value = corrupt_heads[sites[layer]][:, last, h]
-                with torch.inference_mode(), wrapped.trace(ids):
-                    wrapped.model.layers[layer].self_attn.o_proj.input[:, last, h * dh : (h + 1) * dh] = value
-                    logits = wrapped.output.logits[:, -1].save()
-                return logits
+        def nnsight_one(head):
+            layer, h = head
+            value = corrupt_heads[sites[layer]][:, last, h]
+            with torch.inference_mode(), wrapped.trace(ids, logits_to_keep=1):
+                wrapped.model.layers[layer].self_attn.o_proj.input[:, last, h * dh : (h + 1) * dh] = value
+                logits = wrapped.output.logits[:, -1].clone().save()
+            return value_of(logits)
 
-            nnsight_one(subset[0])
-            start = time.perf_counter()
-            nn_logits = [nnsight_one(h) for h in subset]
-            t_nn = (time.perf_counter() - start) / len(subset) * len(heads)
-            err_nn = max(float((nn_logits[i] - ours[h]).abs().max()) for i, h in enumerate(subset))
-            print(
-                f"(b) sweep 270 heads, nnsight one trace/head          {t_nn:7.1f} s   {t_nn / base:6.1f}x "
-                f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_nn:.1e})"
-            )
-            print(f"(b) speed-up over nnsight: {t_nn / t_ours:.1f}x")
-        except Exception as exc:  # the comparison is optional; say why it was skipped
-            print(f"(b) nnsight comparison failed ({type(exc).__name__}: {exc}); plain-hooks comparison above")
+        def nnsight_batched(part):
+            """One trace, one invoke per head: nnsight batches the invokes into one forward of len(part) copies."""
+            saved = []
+            with torch.inference_mode(), wrapped.trace(logits_to_keep=1) as tracer:
+                for layer, h in part:
+                    with tracer.invoke(ids):
+                        value = corrupt_heads[sites[layer]][:, last, h]
+                        wrapped.model.layers[layer].self_attn.o_proj.input[:, last, h * dh : (h + 1) * dh] = value
+                        saved.append(wrapped.output.logits[:, -1].clone().save())
+            return [value_of(x) for x in saved]
 
-    return base
+        nnsight_one(subset[0])
+        start = time.perf_counter()
+        nn_logits = [nnsight_one(h) for h in subset]
+        t_nn = (time.perf_counter() - start) / len(subset) * len(heads)
+        err_nn = max(float((nn_logits[i] - ours[h]).abs().max()) for i, h in enumerate(subset))
+        print(
+            f"(b) sweep 270 heads, nnsight one trace/head          {t_nn:7.1f} s   {t_nn / base:6.1f}x "
+            f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_nn:.1e})"
+        )
+        size = max(1, args.nnsight_batch)
+        nnsight_batched(subset[:size])
+        start = time.perf_counter()
+        batched = [x for first in range(0, len(subset), size) for x in nnsight_batched(subset[first : first + size])]
+        t_nb = (time.perf_counter() - start) / len(subset) * len(heads)
+        err_nb = max(float((batched[i] - ours[h]).abs().max()) for i, h in enumerate(subset))
+        print(
+            f"(b) sweep 270 heads, nnsight {size} heads/trace         {t_nb:7.1f} s   {t_nb / base:6.1f}x "
+            f"(extrapolated from {len(subset)} heads; max |logit diff| vs tinkerlab {err_nb:.1e})"
+        )
+        print(f"(b) speed-up over nnsight: {t_nn / t_ours:.1f}x (one trace/head), {t_nb / t_ours:.1f}x (batched)")
+    except Exception as exc:  # the comparison is optional; say why it was skipped
+        print(f"(b) nnsight comparison failed ({type(exc).__name__}: {exc}); plain-hooks comparison above")
 
 
 def original_style_seconds(model, clean, corrupt, group: str, receivers: list, senders: list) -> float:

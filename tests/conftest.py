@@ -13,7 +13,7 @@ os.environ.setdefault("TINKERLAB_QUIET", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-FAMILIES = ["llama", "gemma3", "gpt2", "gpt_neox"]
+FAMILIES = ["llama", "gemma2", "gemma3", "phi3", "gpt2", "gpt_neox"]
 
 
 @pytest.fixture(scope="module", params=FAMILIES)

@@ -36,7 +36,7 @@ def _naive_score(model, clean, corrupt, group, sender, receivers, kind=None):
     return reference_scores(model, clean, corrupt, group, receivers, [sender])[sender]
 
 
-@pytest.mark.parametrize("family", ["llama", "gemma3", "gpt2", "gpt_neox"])
+@pytest.mark.parametrize("family", ["llama", "gemma2", "gemma3", "phi3", "gpt2", "gpt_neox"])
 def test_fast_schedule_equals_naive(family):
     """Frozen-attention step 1, block skipping and prefix reuse in step 2, senders batched: the same scores as full
     forwards, for every step of the schedule, including receivers in several layers (some below the sender)."""

@@ -19,7 +19,7 @@ def test_sites_of_a_tiny_llama_name_every_site_with_its_module():
     lines = result.output.strip().splitlines()
     assert "3 layers, 4 heads (2 key/value heads)" in lines[0]
     assert any(line.split()[:3] == ["layers.1.attn.k", "[B,", "S,"] and "self_attn.k_proj" in line for line in lines)
-    assert len(lines) == 1 + 8
+    assert len(lines) == 1 + 9
 
 
 def test_sites_of_a_saved_model_folder(tmp_path):

@@ -5,8 +5,9 @@ Entity Tracking" (ICLR 2024), with Desiderata-based Component Masking from Davie
 engine.
 
 Modules: `data` (entity-tracking prompts and counterfactuals), `groups` (the four head groups, `Circuit`),
-`pathpatch` (four-step path patching, minimality), `evaluate` (mean-ablation faithfulness, random baseline,
-completeness), `cmap` (cross-model activation patching), `models` / `finetune` (the SmolLM2 base / fine-tuned pair),
+`pathpatch` (four-step path patching, bootstrap intervals, selection by interval, split halves), `evaluate`
+(mean-ablation faithfulness, its ceiling and diagnostics, random baseline, completeness, minimality), `cmap`
+(cross-model activation patching), `models` / `finetune` (the SmolLM2 base / fine-tuned pair, or any model by path),
 `experiment` (the whole pipeline, resumable), `report` (HTML with head heatmaps), `cli`.
 """
 
@@ -23,6 +24,12 @@ _EXPORTS = {
     "path_patch": "tinkerlab.circuits.pathpatch",
     "select_heads": "tinkerlab.circuits.pathpatch",
     "evaluate_circuit": "tinkerlab.circuits.evaluate",
+    "faithfulness_diagnostics": "tinkerlab.circuits.evaluate",
+    "position_layer_sweep": "tinkerlab.circuits.evaluate",
+    "query_region_group": "tinkerlab.circuits.evaluate",
+    "bootstrap_intervals": "tinkerlab.circuits.pathpatch",
+    "select_by_interval": "tinkerlab.circuits.pathpatch",
+    "split_half_overlap": "tinkerlab.circuits.pathpatch",
     "accuracy": "tinkerlab.circuits.evaluate",
     "cmap_table": "tinkerlab.circuits.cmap",
     "load_model": "tinkerlab.circuits.models",

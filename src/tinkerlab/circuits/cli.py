@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import typer
 
 from tinkerlab.circuits.steps import STEPS
-from tinkerlab.cli_options import Seed, Spec, model_option, one_of, out_option
+from tinkerlab.cli_options import Device, Seed, Spec, model_help, model_option, one_of, out_option
 
 app = typer.Typer(
     help="Entity-tracking circuits (Prakash et al., ICLR 2024): patching, DCM, CMAP.", no_args_is_help=True
@@ -25,12 +25,55 @@ RunOut = Annotated[Path, out_option("the run directory (resumable; one JSON per 
 _DEFAULT_RUN = Path("circuits-run")
 
 
-def _experiment(out: Path, **sizes):
+DType = Literal["float32", "bfloat16", "float16"]
+DTypeOption = Annotated[
+    DType | None, typer.Option("--dtype", help="Weights' dtype (default: the run's, else float32).")
+]
+MODEL_FORMS = ("base", "finetuned", "PATH")
+PATH_HELP = "a transformers model folder (config.json and weights) or a .gguf file"
+
+
+class ModelSpec(Spec):
+    """`--model` of the pipeline: a role of the pair (the run's model in that role) or a model on disk (PATH)."""
+
+    def matches(self, value: str) -> bool:
+        from tinkerlab.circuits.models import is_model_path
+
+        return value in self.forms or ("PATH" in self.forms and is_model_path(value))
+
+
+def _model_option(forms: tuple[str, ...]):
+    parser = ModelSpec(forms)
+    return typer.Option("--model", "-m", parser=parser, metavar="SPEC", help=model_help(parser))
+
+
+def _experiment(out: Path, *, device: str = "cpu", **settings):
+    """The experiment in `out`: its saved settings (when a run is there) with the ones given on top."""
+    from dataclasses import fields
+
     from tinkerlab.circuits.experiment import Experiment, ExperimentConfig
 
-    defaults = ExperimentConfig()
-    config = ExperimentConfig(**{k: v for k, v in sizes.items() if v is not None and hasattr(defaults, k)})
-    return Experiment(out, config, log=typer.echo)
+    names = {f.name for f in fields(ExperimentConfig)}
+    saved: dict = {}
+    record = out / "config.json"
+    if record.is_file():
+        try:
+            saved = json.loads(record.read_text(encoding="utf-8")).get("config") or {}
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            saved = {}  # RunDir.open names the damaged file
+    values = {k: v for k, v in saved.items() if k in names}
+    values.update({k: v for k, v in settings.items() if v is not None and k in names})
+    return Experiment(out, ExperimentConfig(**values), log=typer.echo, device=device)
+
+
+def _model_path(model: str) -> str:
+    """An absolute model path (so a run records where its model is), refusing what is no model."""
+    from tinkerlab.circuits.models import is_model_path
+    from tinkerlab.core.errors import InputError
+
+    if not is_model_path(model):
+        raise InputError(f"--model: expected {' | '.join(MODEL_FORMS)} ({PATH_HELP}), got {model!r}")
+    return str(Path(model).resolve())
 
 
 @app.command()
@@ -100,28 +143,55 @@ def finetune(
 @app.command("path-patch")
 def path_patch_cmd(
     out: RunOut = _DEFAULT_RUN,
-    model: Annotated[str, model_option(("base", "finetuned"))] = "base",
-    n: int = typer.Option(100, min=1, help="Prompts."),
+    model: Annotated[str, _model_option(MODEL_FORMS)] = "base",
+    n: int | None = typer.Option(None, min=1, help="Prompts (default: the run's, else 300 as the paper)."),
+    device: Device = "cpu",
+    dtype: DTypeOption = None,
 ) -> None:
-    """Four-step path patching (VF, PT, PD, SR) on a model; saves scores and the circuit."""
-    exp = _experiment(out, n_path_patching=n)
-    result = exp.run(f"pp_{model}")
+    """Four-step path patching (VF, PT, PD, SR) on a model; saves scores and the circuit.
+
+    --model is the run's base or fine-tuned model (the cached SmolLM2 pair unless the run names others), or any
+    causal LM of a mapped family (PATH: a transformers folder or a .gguf file), studied as the run's base model.
+    """
+    if model in ("base", "finetuned"):
+        exp = _experiment(out, n_path_patching=n, device=device, dtype=dtype)
+        result = exp.run(f"pp_{model}")
+    else:
+        exp = _experiment(out, n_path_patching=n, device=device, dtype=dtype, model=_model_path(model))
+        result = exp.run("pp_base")
     typer.echo(json.dumps(result["circuit"]))
 
 
 @app.command("evaluate-circuit")
-def evaluate_circuit_cmd(out: RunOut = _DEFAULT_RUN, completeness: bool = typer.Option(False)) -> None:
-    """Faithfulness of the circuits (mean ablation) with random-circuit baselines; optionally completeness."""
-    exp = _experiment(out)
+def evaluate_circuit_cmd(
+    out: RunOut = _DEFAULT_RUN,
+    completeness: bool = typer.Option(False, help="Also the incompleteness of the base circuit."),
+    diagnostics: bool = typer.Option(
+        False,
+        help="Also the ceiling of the circuit's positions, the no-ablation-elsewhere mode, the position x layer "
+        "sweep and the circuit extended by a query-region group.",
+    ),
+    device: Device = "cpu",
+) -> None:
+    """Faithfulness of the circuits (mean ablation) with random-circuit baselines; optionally diagnostics and
+    completeness."""
+    exp = _experiment(out, device=device)
     typer.echo(json.dumps(exp.run("faithfulness"), indent=1))
+    if diagnostics:
+        result = exp.run("diagnostics")
+        typer.echo(json.dumps({k: v for k, v in result.items() if not k.startswith(("sweep", "query_region_s"))}))
     if completeness:
         typer.echo(json.dumps(exp.run("completeness"), indent=1))
 
 
 @app.command()
-def dcm(out: RunOut = _DEFAULT_RUN, finetuned: bool = typer.Option(False, help="Also the fine-tuned circuit.")) -> None:
+def dcm(
+    out: RunOut = _DEFAULT_RUN,
+    finetuned: bool = typer.Option(False, help="Also the fine-tuned circuit."),
+    device: Device = "cpu",
+) -> None:
     """DCM per head group and desideratum, then semantic patching and the extra positional desiderata."""
-    exp = _experiment(out)
+    exp = _experiment(out, device=device)
     exp.run("dcm")
     exp.run("semantics")
     exp.run("extra")
@@ -131,9 +201,9 @@ def dcm(out: RunOut = _DEFAULT_RUN, finetuned: bool = typer.Option(False, help="
 
 
 @app.command()
-def cmap(out: RunOut = _DEFAULT_RUN) -> None:
+def cmap(out: RunOut = _DEFAULT_RUN, device: Device = "cpu") -> None:
     """Cross-model activation patching: fine-tuned circuit heads into the base model, per group."""
-    exp = _experiment(out)
+    exp = _experiment(out, device=device)
     typer.echo(json.dumps(exp.run("cmap"), indent=1))
 
 
@@ -143,9 +213,25 @@ def run(
     steps: list[str] | None = typer.Option(
         None, "--step", parser=STEP_SPEC, metavar="STEP", help=f"Steps to run (default: all): {STEP_SPEC.text}."
     ),
+    model: Annotated[str, _model_option(("base", "PATH"))] = "base",
+    finetuned_model: Annotated[
+        str | None, typer.Option("--finetuned-model", metavar="PATH", help=f"Fine-tuned model: {PATH_HELP}.")
+    ] = None,
+    device: Device = "cpu",
+    dtype: DTypeOption = None,
 ) -> None:
-    """The whole pipeline on the model pair (resumable); --step runs only the steps named (repeatable)."""
-    exp = _experiment(out)
+    """The whole pipeline on the model pair (resumable); --step runs only the steps named (repeatable).
+
+    By default the pair is the cached SmolLM2 base / fine-tuned models (or the run's own); --model PATH and
+    --finetuned-model PATH study any other pair of causal LMs of mapped families (they must share a tokenizer).
+    """
+    exp = _experiment(
+        out,
+        device=device,
+        dtype=dtype,
+        model=None if model == "base" else _model_path(model),
+        finetuned_model=None if finetuned_model is None else _model_path(finetuned_model),
+    )
     for step in steps or STEPS:
         exp.run(step)
 

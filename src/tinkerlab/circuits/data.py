@@ -211,6 +211,9 @@ def build_text(prompt: EntityPrompt) -> str:
     return text + f" Box {prompt.query_label} contains the"
 
 
+_TENSOR_FIELDS = ("input_ids", "answer_ids", "last", "query_label_pos", "prev_label_pos", "object_pos", "label_pos")
+
+
 @dataclass
 class EntityBatch:
     """Tokenised prompts of one layout (equal length) and the positions every method needs.
@@ -253,11 +256,30 @@ class EntityBatch:
             dict(self.meta),
         )
 
+    def to(self, device) -> EntityBatch:
+        """The batch with its tensors on `device` (the model's: inputs and indices must live beside it)."""
+        t = {name: getattr(self, name).to(device) for name in _TENSOR_FIELDS}
+        return EntityBatch(self.prompts, **t, meta=dict(self.meta))
+
+    def position(self, name: str) -> torch.Tensor:
+        """[N] a named position: 'last', 'query_label' (last - 2), 'prev_label' (its previous occurrence), or
+        'last-K' for any K >= 0 (the query region is last-4 '.', last-3 ' Box', last-2 label, last-1 ' contains',
+        last ' the')."""
+        named = {"last": self.last, "query_label": self.query_label_pos, "prev_label": self.prev_label_pos}
+        if name in named:
+            return named[name]
+        if name.startswith("last-") and name[5:].isdigit() and int(name[5:]) <= int(self.last.min()):
+            return self.last - int(name[5:])
+        raise InputError(f"unknown position {name!r}: expected last, query_label, prev_label or last-K (K >= 0)")
+
     def group_position(self, group: str) -> torch.Tensor:
-        """[N] position at which a head group acts: VF/PT last token, PD query label, SR its previous occurrence."""
+        """[N] position at which a head group acts: VF/PT last token, PD query label, SR its previous occurrence;
+        a group named 'NAME:POSITION' (e.g. 'QR:last-1', a query-region group) acts at that named position."""
+        if ":" in group:
+            return self.position(group.split(":", 1)[1])
         positions = {"VF": self.last, "PT": self.last, "PD": self.query_label_pos, "SR": self.prev_label_pos}
         if group not in positions:
-            raise InputError(f"unknown head group {group!r}: expected one of VF, PT, PD, SR")
+            raise InputError(f"unknown head group {group!r}: expected one of VF, PT, PD, SR or NAME:POSITION")
         return positions[group]
 
 

@@ -13,18 +13,20 @@ from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.groups import Circuit
 from tinkerlab.core.errors import InputError
 from tinkerlab.patching.archmap import arch_map
-from tinkerlab.patching.interventions import Intervention, MeanAblation
+from tinkerlab.patching.interventions import Intervention, MeanAblation, Patch
+from tinkerlab.patching.models import model_device
 
 
 @torch.inference_mode()
 def correct_mask(model, batch: EntityBatch, *, batch_size: int = 50) -> torch.Tensor:
     """[N] bool: whether the argmax next token at the last position is the correct object, per prompt."""
+    batch = batch.to(model_device(model))
     out = []
     for start in range(0, len(batch), batch_size):
         ids = batch.input_ids[start : start + batch_size]
         logits = model(ids, logits_to_keep=1).logits[:, -1]  # [b, V]
         out.append(logits.argmax(-1) == batch.answer_ids[start : start + batch_size])
-    return torch.cat(out)
+    return torch.cat(out).cpu()
 
 
 def accuracy(model, batch: EntityBatch, *, batch_size: int = 50) -> float:
@@ -67,6 +69,7 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor, *, n_boot: int = 2000, s
 def head_means(model, reference: EntityBatch, *, batch_size: int = 50) -> torch.Tensor:
     """[L, S, H, Dh] per-position mean of every head's output over the reference prompts."""
     amap = arch_map(model)
+    reference = reference.to(model_device(model))
     sites = [f"layers.{layer}.attn.head_out" for layer in range(amap.n_layers)]
     total = None
     for start in range(0, len(reference), batch_size):
@@ -77,39 +80,65 @@ def head_means(model, reference: EntityBatch, *, batch_size: int = 50) -> torch.
     return total / len(reference)
 
 
-def keep_mask(amap, batch: EntityBatch, circuit: Circuit) -> torch.Tensor:
-    """[L, B, S, H] bool: True where a circuit head stays clean (VF/PT at the last token, PD at the query label,
-    SR at the previous occurrence of the query label); everything else is mean-ablated."""
+def keep_mask(amap, batch: EntityBatch, circuit: Circuit, *, ablate_non_vital_pos: bool = True) -> torch.Tensor:
+    """[L, B, S, H] bool: True where a head is not mean-ablated.
+
+    The circuit's heads stay clean at their group's position (VF/PT at the last token, PD at the query label, SR at
+    the previous occurrence of the query label, a 'NAME:POSITION' group at that position). With
+    `ablate_non_vital_pos` (the default, as the paper evaluates) every other head is mean-ablated everywhere;
+    without it (the original code's `ablate_non_vital_pos=False`) only the positions the circuit uses are ablated
+    and every head at the other positions stays clean, which measures what the circuit loses through heads at
+    positions it does not name."""
     n, seq = batch.input_ids.shape
     keep = torch.zeros(amap.n_layers, n, seq, amap.n_heads, dtype=torch.bool)
     rows = torch.arange(n)
+    vital = torch.zeros(n, seq, dtype=torch.bool)
     for group, heads in circuit.items():
-        position = batch.group_position(group)
+        position = batch.group_position(group).cpu()
+        vital[rows, position] = True
         for layer, head in heads:
             keep[layer, rows, position, head] = True
+    if not ablate_non_vital_pos:
+        keep |= (~vital)[None, :, :, None]
     return keep
 
 
 @torch.inference_mode()
 def circuit_accuracy(
-    model, batch: EntityBatch, circuit: Circuit, means: torch.Tensor, *, batch_size: int = 50
+    model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    means: torch.Tensor,
+    *,
+    batch_size: int = 50,
+    ablate_non_vital_pos: bool = True,
 ) -> float:
-    """Accuracy with every head mean-ablated except the circuit's heads at their positions."""
+    """Accuracy with every head mean-ablated except the circuit's heads at their positions (see `keep_mask` for
+    `ablate_non_vital_pos`)."""
     amap = arch_map(model)
+    batch = batch.to(model_device(model))
     if means.shape[1] != batch.input_ids.shape[1]:
         raise InputError(f"means cover {means.shape[1]} positions but prompts have {batch.input_ids.shape[1]}")
-    keep = keep_mask(amap, batch, circuit)
+    keep = keep_mask(amap, batch, circuit, ablate_non_vital_pos=ablate_non_vital_pos)
     correct = 0
     for start in range(0, len(batch), batch_size):
         stop = start + batch_size
         ablations = [
             MeanAblation(f"layers.{layer}.attn.head_out", means[layer], keep[layer, start:stop])
             for layer in range(amap.n_layers)
+            if not bool(keep[layer, start:stop].all())
         ]
         with Intervention(model, ablations=ablations):
             logits = model(batch.input_ids[start:stop], logits_to_keep=1).logits[:, -1]
         correct += int((logits.argmax(-1) == batch.answer_ids[start:stop]).sum())
     return correct / len(batch)
+
+
+def ceiling_circuit(amap, groups) -> Circuit:
+    """Every head at the positions of `groups` (the best any choice of heads at those positions can do under mean
+    ablation: the ceiling of a circuit that uses them)."""
+    everything = [(layer, head) for layer in range(amap.n_layers) for head in range(amap.n_heads)]
+    return {group: list(everything) for group in groups}
 
 
 @torch.inference_mode()
@@ -118,6 +147,7 @@ def ablated_model_accuracy(
 ) -> float:
     """Accuracy of the full model with the `removed` heads mean-ablated at every position."""
     amap = arch_map(model)
+    batch = batch.to(model_device(model))
     keep = torch.ones(amap.n_layers, 1, batch.input_ids.shape[1], amap.n_heads, dtype=torch.bool)
     for layer, head in removed:
         keep[layer, :, :, head] = False
@@ -189,6 +219,193 @@ def evaluate_circuit(
     )
 
 
+def faithfulness_diagnostics(
+    model,
+    batch: EntityBatch,
+    circuit: Circuit,
+    means: torch.Tensor,
+    *,
+    extra_positions: tuple[str, ...] = ("last-1", "last-3", "last-4"),
+    extension: Circuit | None = None,
+    batch_size: int = 50,
+) -> dict:
+    """Why a circuit falls short: faithfulness against the ceiling of its own positions, and without ablating
+    the positions it does not use.
+
+    Args:
+        circuit: the circuit (groups VF/PT/PD/SR, or 'NAME:POSITION' groups).
+        extra_positions: positions whose heads are added, one at a time and all together, to the ceiling
+            ('last-1' is ' contains', 'last-3' ' Box', 'last-4' the full stop before the query).
+        extension: extra groups (e.g. a query-region group from `query_region_group`) reported as an extended
+            circuit beside the ceiling of its own positions.
+
+    Returns:
+        {'full_accuracy', 'circuit', 'faithfulness', 'ceiling' (all heads at the circuit's positions),
+        'faithfulness_of_ceiling' (circuit / ceiling), 'not_ablating_other_positions' (`ablate_non_vital_pos=False`),
+        'ceiling_plus': {position or 'all': accuracy}, and with an extension 'extended': {'circuit', 'ceiling',
+        'faithfulness', 'of_ceiling'}}; accuracies are fractions of prompts, faithfulness = accuracy / full.
+    """
+    amap = arch_map(model)
+    full = accuracy(model, batch, batch_size=batch_size)
+
+    def acc(c: Circuit, **kwargs) -> float:
+        return circuit_accuracy(model, batch, c, means, batch_size=batch_size, **kwargs)
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else float("nan")
+
+    own = acc(circuit)
+    ceiling = acc(ceiling_circuit(amap, circuit))
+    plus = {}
+    for position in extra_positions:
+        plus[position] = acc(ceiling_circuit(amap, [*circuit, f"all:{position}"]))
+    if len(extra_positions) > 1:
+        plus["all"] = acc(ceiling_circuit(amap, [*circuit, *(f"all:{p}" for p in extra_positions)]))
+    out = {
+        "full_accuracy": full,
+        "circuit": own,
+        "faithfulness": ratio(own, full),
+        "ceiling": ceiling,
+        "faithfulness_ceiling": ratio(ceiling, full),
+        "of_ceiling": ratio(own, ceiling),
+        "not_ablating_other_positions": acc(circuit, ablate_non_vital_pos=False),
+        "ceiling_plus": plus,
+    }
+    if extension:
+        extended = {**circuit, **extension}
+        ext, ext_ceiling = acc(extended), acc(ceiling_circuit(amap, extended))
+        out["extended"] = {
+            "sizes": {g: len(h) for g, h in extended.items()},
+            "circuit": ext,
+            "ceiling": ext_ceiling,
+            "faithfulness": ratio(ext, full),
+            "of_ceiling": ratio(ext, ext_ceiling),
+        }
+    return out
+
+
+@torch.inference_mode()
+def position_layer_sweep(
+    model, clean: EntityBatch, corrupt: EntityBatch, *, site: str = "attn.out", positions=None, batch_size: int = 50
+) -> torch.Tensor:
+    """Where the answer flows: patch one (position, layer) of the clean run with the corrupt run's activation.
+
+    Args:
+        clean, corrupt: prompts of one layout (`data.path_patching_pairs`).
+        site: the site patched, 'attn.out' (the attention block's output) or 'resid_pre' (the residual stream).
+        positions: positions to sweep (default every position).
+
+    Returns:
+        [S, L] mean relative change of p(answer) over the prompts (0 for positions not swept); the most negative
+        cells carry the answer's information.
+    """
+    from tinkerlab.patching.prefix import clean_run, run_from
+
+    amap = arch_map(model)
+    device = model_device(model)
+    clean, corrupt = clean.to(device), corrupt.to(device)
+    n, seq = clean.input_ids.shape
+    n_layers = amap.n_layers
+    sites = [f"layers.{layer}.{site}" for layer in range(n_layers)]
+    positions = list(range(1, seq)) if positions is None else [int(p) for p in positions]
+    effect = torch.zeros(seq, n_layers)
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(n, start + batch_size))
+        base = clean_run(model, clean.input_ids[rows])
+        source = clean_run(model, corrupt.input_ids[rows], cache=sites)
+        b = base.input_ids.shape[0]
+        answers = clean.answer_ids[rows]
+        p_clean = base.logits.softmax(-1).gather(1, answers.unsqueeze(1)).squeeze(1)  # [b]
+        for position in positions:
+            copy_rows = torch.arange(b, device=device)
+            patches = [
+                Patch(
+                    sites[layer],
+                    layer * b + copy_rows,
+                    torch.full((b,), position, device=device),
+                    source.cache[sites[layer]][:, position],
+                )
+                for layer in range(n_layers)
+            ]
+            logits, _ = run_from(model, base, position, repeat=n_layers, patches=patches)
+            p = logits.softmax(-1).gather(1, answers.repeat(n_layers).unsqueeze(1)).view(n_layers, b)
+            effect[position] += ((p - p_clean) / p_clean).sum(1).cpu()
+    return effect / n
+
+
+def query_region_group(
+    model,
+    clean: EntityBatch,
+    corrupt: EntityBatch,
+    sweep: torch.Tensor,
+    *,
+    region: tuple[str, ...] = ("last-4", "last-3", "last-1"),
+    threshold: float = 0.01,
+    max_heads: int = 20,
+    batch_size: int = 50,
+) -> tuple[Circuit, dict]:
+    """A query-region group located by the sweep: at each query-region position whose strongest cell of `sweep`
+    lowers p(answer) by at least `threshold`, the heads whose own patch (clean run, that head's output replaced
+    by its corrupt value) lowers it by at least `threshold`, at most `max_heads` per position.
+
+    Returns:
+        ({'QR:last-K': heads}, {position: [L, H] per-head scores}) for the located positions.
+    """
+    from tinkerlab.circuits.pathpatch import select_heads
+
+    last = int(clean.last[0])
+    group: Circuit = {}
+    scores: dict = {}
+    for name in region:
+        position = last - int(name.split("-")[1])
+        if float(sweep[position].min()) > -threshold:
+            continue
+        head_scores = head_patch_scores(model, clean, corrupt, position, batch_size=batch_size)
+        scores[name] = head_scores
+        heads = select_heads(head_scores, threshold=threshold, max_heads=max_heads, min_heads=0)
+        if heads:
+            group[f"QR:{name}"] = heads
+    return group, scores
+
+
+@torch.inference_mode()
+def head_patch_scores(model, clean: EntityBatch, corrupt: EntityBatch, position: int, *, batch_size: int = 50):
+    """[L, H] mean relative change of p(answer) when one head's output at `position` takes its corrupt value
+    (activation patching, one head at a time, every other head free)."""
+    from tinkerlab.patching.prefix import clean_run, run_from
+
+    amap = arch_map(model)
+    device = model_device(model)
+    clean, corrupt = clean.to(device), corrupt.to(device)
+    n = clean.input_ids.shape[0]
+    n_layers, n_heads = amap.n_layers, amap.n_heads
+    sites = [f"layers.{layer}.attn.head_out" for layer in range(n_layers)]
+    scores = torch.zeros(n_layers, n_heads)
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(n, start + batch_size))
+        base = clean_run(model, clean.input_ids[rows])
+        source = clean_run(model, corrupt.input_ids[rows], cache=sites, cache_positions=torch.tensor([position]))
+        b = base.input_ids.shape[0]
+        answers = clean.answer_ids[rows]
+        p_clean = base.logits.softmax(-1).gather(1, answers.unsqueeze(1)).squeeze(1)
+        copy_rows = torch.arange(b, device=device)
+        for layer in range(n_layers):
+            patches = [
+                Patch(
+                    sites[layer],
+                    head * b + copy_rows,
+                    torch.full((b,), position, device=device),
+                    source.cache[sites[layer]][:, 0, head],
+                    torch.full((b,), head, device=device),
+                )
+                for head in range(n_heads)
+            ]
+            logits, _ = run_from(model, base, position, repeat=n_heads, patches=patches)
+            p = logits.softmax(-1).gather(1, answers.repeat(n_heads).unsqueeze(1)).view(n_heads, b)
+            scores[layer] += ((p - p_clean) / p_clean).sum(1).cpu()
+    return scores / n
+
+
 def completeness(
     model,
     batch: EntityBatch,
@@ -243,28 +460,48 @@ def minimality(
     *,
     fraction: float = 0.3,
     threshold: float = 0.01,
+    ranking: str = "pairwise",
     seed: int = 0,
     batch_size: int = 50,
 ) -> dict[str, list[dict]]:
-    """Minimality test per head (IOI-style, simplified): remove a random `fraction` of the head's group-mates, then
-    compare accuracy before and after also removing the head; keep it if before/after - 1 >= threshold.
+    """Minimality test per head (IOI-style, as the original's `minimality.py`): remove a `fraction` of the head's
+    group-mates, then compare accuracy before and after also removing the head; keep it if
+    before / after - 1 >= threshold.
 
-    The original ranks group-mates by pairwise interaction (2 * k^2 evaluations); here they are drawn at random,
-    which costs 2 evaluations per head. Returns per group a list of {head, before, after, kept}.
+    Args:
+        ranking: 'pairwise' (the original: the group-mates removed first are those interacting most with the
+            head, interaction(v, k) = acc(without k) - acc(without v and k), from all pairwise removals, k^2 / 2
+            evaluations per group) or 'random' (group-mates drawn at random, 2 evaluations per head).
+
+    Returns:
+        Per group a list of {head, before, after, kept}.
     """
+    if ranking not in ("pairwise", "random"):
+        raise InputError(f"ranking must be 'pairwise' or 'random', got {ranking!r}")
     g = torch.Generator().manual_seed(seed)
+    cache: dict[frozenset, float] = {}
+
+    def without(group: str, removed: set) -> float:
+        key = frozenset((group, h) for h in removed)
+        if key not in cache:
+            reduced = {gr: [h for h in hh if not (gr == group and h in removed)] for gr, hh in circuit.items()}
+            cache[key] = circuit_accuracy(model, batch, reduced, means, batch_size=batch_size)
+        return cache[key]
+
     out: dict[str, list[dict]] = {}
     for group, hs in circuit.items():
         out[group] = []
         for head in hs:
             mates = [h for h in hs if h != head]
             k = int(round(fraction * len(mates)))
-            idx = torch.randperm(len(mates), generator=g)[:k].tolist()
-            removed = {mates[i] for i in idx}
-            before_c = {gr: [h for h in hh if not (gr == group and h in removed)] for gr, hh in circuit.items()}
-            after_c = {gr: [h for h in hh if gr != group or h != head] for gr, hh in before_c.items()}
-            before = circuit_accuracy(model, batch, before_c, means, batch_size=batch_size)
-            after = circuit_accuracy(model, batch, after_c, means, batch_size=batch_size)
+            if ranking == "pairwise":
+                interaction = [without(group, {m}) - without(group, {m, head}) for m in mates]
+                order = sorted(range(len(mates)), key=lambda i: -interaction[i])[:k]
+            else:
+                order = torch.randperm(len(mates), generator=g)[:k].tolist()
+            removed = {mates[i] for i in order}
+            before = without(group, removed)
+            after = without(group, removed | {head})
             ratio = before / after - 1 if after > 0 else float("inf")
             out[group].append({"head": list(head), "before": before, "after": after, "kept": ratio >= threshold})
     return out

@@ -10,9 +10,14 @@ written to `RUN/outputs/<step>.json` and skipped when that file exists (so an in
 | pp_finetuned  | the same on the fine-tuned model -> fine-tuned circuit                        | Tab. 2 |
 | faithfulness  | base circuit in both models, fine-tuned circuit in the fine-tuned model,     | Tab. 1 |
 |               | random circuits of equal group sizes                                          |        |
-| overlap       | heads shared by the base and fine-tuned circuits, per group                   | Tab. 2 |
+| diagnostics   | the ceiling of the circuit's positions, no ablation elsewhere, position x    | -      |
+|               | layer sweep, the query-region group and the extended circuit                  |        |
+| overlap       | heads shared by the base and fine-tuned circuits, per group, against the      | Tab. 2 |
+|               | split-half self-overlap (noise floor); the fine-tuned model scored on the     |        |
+|               | base circuit's paths: rank correlation of the maps, size-matched overlap      |        |
 | sizes         | faithfulness of base circuits cut at several score thresholds (size sweep)    | -      |
 | completeness  | incompleteness of the base circuit in the base model                          | App.   |
+| minimality    | pairwise minimality on a candidate pool twice the circuit's caps             | App.   |
 | dcm           | DCM per group and desideratum, base circuit, base model                       | Tab. 3 |
 | dcm_finetuned | DCM of the fine-tuned circuit in the fine-tuned model (CMAP head subsets)     | Sec. 5 |
 | semantics     | the base circuit's DCM heads patched in each model (semantic patching)        | Tab. 3 |
@@ -31,7 +36,7 @@ import torch
 
 from tinkerlab.circuits.data import LABELS, OBJECTS
 from tinkerlab.circuits.steps import REQUIRES, STEPS
-from tinkerlab.core.config import check_count, check_range
+from tinkerlab.core.config import check_choice, check_count, check_range
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
 
@@ -41,12 +46,22 @@ class ExperimentConfig:
     """Sizes of every step (the paper's: 300 path-patching prompts, 500 for evaluation and the mean-ablation
     reference, 2000 DCM pairs, of which 600 are used here to bound time and memory), and the path-patching
     threshold (a head joins its group when it lowers p(answer) by at least this fraction; the `sizes` step shows
-    faithfulness at other thresholds)."""
+    faithfulness at other thresholds). `pp_selection` is 'threshold' (the mean score, as the paper) or 'interval'
+    (the head's whole bootstrap interval over prompts beyond the threshold, `n_boot` resamples).
 
+    `model` and `finetuned_model` name the pair (the cached SmolLM2 pair by default) or give any causal LM of a
+    family the patching engine maps, as a transformers folder or a GGUF file; `dtype` is the weights' dtype. The
+    device is not part of the config (`Experiment(device=...)`): it does not change what a step computes."""
+
+    model: str = "base"
+    finetuned_model: str = "finetuned"
+    dtype: str = "float32"
     n_boxes: int = 7
     n_accuracy: int = 500
-    n_path_patching: int = 100
+    n_path_patching: int = 300
     pp_threshold: float = 0.01
+    pp_selection: str = "threshold"
+    n_boot: int = 1000
     n_eval: int = 300
     n_means: int = 500
     n_dcm: int = 600
@@ -57,24 +72,43 @@ class ExperimentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_choice(self, "dtype", ("float32", "bfloat16", "float16"))
         check_count(self, "n_boxes", 3, min(len(OBJECTS), len(LABELS)))  # the desiderata need three boxes
         for name in ("n_accuracy", "n_path_patching", "n_eval", "n_means", "n_dcm", "n_random", "n_completeness"):
             check_count(self, name, 1)
         check_range(self, "pp_threshold", 0, 1)
+        check_choice(self, "pp_selection", ("threshold", "interval"))
+        check_count(self, "n_boot", 10)
         check_range(self, "dcm_sparsity", 0)
         check_count(self, "dcm_epochs", 1)
         check_count(self, "seed")
 
 
 SIZE_THRESHOLDS = (0.04, 0.02, 0.01, 0.005)
+ADDED_KEYS = ("model", "finetuned_model", "dtype", "pp_selection", "n_boot")
+"""Settings runs made before they existed lack; such a run resumes while they keep their default values."""
+
+
+def _keys_new_to(out: str | Path, config: ExperimentConfig) -> tuple[str, ...]:
+    """The `ADDED_KEYS` that the run in `out` does not record and that `config` leaves at their defaults."""
+    record = Path(out) / "config.json"
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8")).get("config") or {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return ()
+    defaults = ExperimentConfig()
+    return tuple(k for k in ADDED_KEYS if k not in saved and getattr(config, k) == getattr(defaults, k))
 
 
 class Experiment:
     """Holds the models and the prompt sets; `run(step)` computes a step once and saves it."""
 
-    def __init__(self, out: str | Path, config: ExperimentConfig = ExperimentConfig(), log=print) -> None:
-        self.run_dir = RunDir.open(out, system="circuits", config=config)
+    def __init__(
+        self, out: str | Path, config: ExperimentConfig = ExperimentConfig(), log=print, *, device: str = "cpu"
+    ) -> None:
+        self.run_dir = RunDir.open(out, system="circuits", config=config, ignore_keys=_keys_new_to(out, config))
         self.config = config
+        self.device = device
         self._log = log
         self._models: dict = {}
         self._means: dict = {}
@@ -89,7 +123,8 @@ class Experiment:
         from tinkerlab.circuits.models import load_model
 
         if name not in self._models:
-            self._models[name] = load_model(name)
+            spec = {"base": self.config.model, "finetuned": self.config.finetuned_model}.get(name, name)
+            self._models[name] = load_model(spec, device=self.device, dtype=self.config.dtype)
         return self._models[name]
 
     @property
@@ -192,7 +227,12 @@ class Experiment:
         )
         partial = self.result(f"pp_{name}.partial")
         done = PathPatchResult.from_dict(partial) if partial else None
-        config = PathPatchConfig(threshold=self.config.pp_threshold)
+        config = PathPatchConfig(
+            threshold=self.config.pp_threshold,
+            selection=self.config.pp_selection,  # type: ignore[arg-type]
+            n_boot=self.config.n_boot,
+            seed=self.config.seed,
+        )
         result = path_patch(
             self.model(name)[0],
             clean,
@@ -231,6 +271,61 @@ class Experiment:
             self.log(f"faithfulness {circuit_name} circuit in {model_name}: {asdict(result)}")
         return out
 
+    def _step_diagnostics(self) -> dict:
+        from tinkerlab.circuits.data import path_patching_pairs
+        from tinkerlab.circuits.evaluate import faithfulness_diagnostics, position_layer_sweep, query_region_group
+
+        model = self.model("base")[0]
+        n = min(self.config.n_path_patching, 100)
+        clean, corrupt = path_patching_pairs(self.tokenizer, n, n_boxes=self.config.n_boxes, seed=self.config.seed + 7)
+        sweep = position_layer_sweep(model, clean, corrupt)
+        self.log(f"diagnostics: position x layer sweep on {n} pairs done")
+        group, head_scores = query_region_group(model, clean, corrupt, sweep, threshold=self.config.pp_threshold)
+        self.log(f"diagnostics: query-region group {group}")
+        result = faithfulness_diagnostics(
+            model, self.eval_batch(), self.circuit("base"), self.means("base"), extension=group
+        )
+        self.log(f"diagnostics: {result}")
+        last = int(clean.last[0])
+        return {
+            **result,
+            "sweep": sweep.tolist(),
+            "sweep_tokens": self.tokenizer.convert_ids_to_tokens(clean.input_ids[0].tolist()),
+            "last": last,
+            "query_region_group": {g: [list(h) for h in hs] for g, hs in group.items()},
+            "query_region_scores": {p: s.tolist() for p, s in head_scores.items()},
+        }
+
+    def _step_minimality(self) -> dict:
+        from tinkerlab.circuits.evaluate import circuit_accuracy, minimality
+        from tinkerlab.circuits.pathpatch import PathPatchConfig, PathPatchResult, select_heads
+
+        saved = PathPatchResult.from_dict(self.result("pp_base"))
+        caps = PathPatchConfig().max_heads
+        pool = {
+            g: select_heads(saved.scores[g], threshold=self.config.pp_threshold / 2, max_heads=2 * caps[i])
+            for i, g in enumerate(saved.scores)
+        }
+        if "PT" in pool:
+            pool["VF"] = [h for h in pool.get("VF", []) if h not in set(pool["PT"])]
+        model = self.model("base")[0]
+        batch = self.eval_batch().select(range(min(100, self.config.n_eval)))  # the original uses 100 samples
+        means = self.means("base")
+        tests = minimality(model, batch, pool, means, seed=self.config.seed)
+        minimal = {g: [tuple(t["head"]) for t in rows if t["kept"]] for g, rows in tests.items()}
+        full = self.eval_batch()
+        out = {
+            "pool_sizes": {g: len(h) for g, h in pool.items()},
+            "minimal_sizes": {g: len(h) for g, h in minimal.items()},
+            "minimal": {g: [list(h) for h in hs] for g, hs in minimal.items()},
+            "tests": tests,
+            "pool_accuracy": circuit_accuracy(model, full, pool, means),
+            "minimal_accuracy": circuit_accuracy(model, full, minimal, means),
+            "circuit_accuracy": circuit_accuracy(model, full, self.circuit("base"), means),
+        }
+        self.log(f"minimality: {out['minimal_sizes']} of {out['pool_sizes']}, accuracy {out['minimal_accuracy']:.3f}")
+        return out
+
     def _step_overlap(self) -> dict:
         """Per group: shared heads, precision (of the base circuit's heads) and recall (of the fine-tuned's), as in
         the paper; and the heads both circuits hold in any group, with the groups they hold them in."""
@@ -246,6 +341,27 @@ class Experiment:
                 "precision": shared / len(a) if a else float("nan"),
                 "recall": shared / len(b) if b else float("nan"),
             }
+        from tinkerlab.circuits.data import path_patching_pairs
+        from tinkerlab.circuits.pathpatch import rank_correlation, scores_with_receivers
+
+        base_pp, ft_pp = self.result("pp_base"), self.result("pp_finetuned")
+        # The fine-tuned model scored on the base circuit's paths (the paper's comparison): same prompts, same
+        # receivers, so the two score maps differ only by the model.
+        clean, corrupt = path_patching_pairs(
+            self.tokenizer, self.config.n_path_patching, n_boxes=self.config.n_boxes, seed=self.config.seed
+        )
+        on_base_paths = scores_with_receivers(self.model("finetuned")[0], clean, corrupt, base)
+        for group in base:
+            base_scores = torch.tensor(base_pp["scores"][group])
+            out[group]["split_half_base"] = base_pp.get("split_half", {}).get(group)
+            out[group]["split_half_finetuned"] = ft_pp.get("split_half", {}).get(group)
+            out[group]["rank_correlation"] = rank_correlation(base_scores, on_base_paths[group])
+            k = len(base[group])  # size-matched: the fine-tuned model's top-k heads on the base circuit's paths
+            top = {
+                (int(i) // base_scores.shape[1], int(i) % base_scores.shape[1])
+                for i in torch.argsort(on_base_paths[group].flatten())[:k]
+            }
+            out[group]["size_matched_shared"] = len(top & set(base[group])) / k if k else float("nan")
         in_base = {head: group for group, heads in base.items() for head in heads}
         in_finetuned = {head: group for group, heads in finetuned.items() for head in heads}
         out["any_group"] = [
@@ -283,18 +399,20 @@ class Experiment:
             n_random=self.config.n_completeness,
         )
 
-    def _dcm_data(self, desideratum: str, group: str):
+    def _dcm_data(self, desideratum: str, group: str, *, heldout: bool = False):
+        """The DCM pairs of a desideratum (`heldout`: fresh pairs of another seed, never trained on)."""
         from tinkerlab.circuits.data import desideratum_pairs
 
-        if desideratum not in self._pairs:  # built once: every group and both models read the same pairs
-            self._pairs[desideratum] = desideratum_pairs(
+        key = (desideratum, heldout)
+        if key not in self._pairs:  # built once: every group and both models read the same pairs
+            self._pairs[key] = desideratum_pairs(
                 self.tokenizer,
                 self.config.n_dcm,
                 desideratum,
                 n_boxes=self.config.n_boxes,
-                seed=self.config.seed + 31,
+                seed=self.config.seed + (4031 if heldout else 31),
             )
-        base, source, targets = self._pairs[desideratum]
+        base, source, targets = self._pairs[key]
         return (
             base.input_ids,
             base.group_position(group),
@@ -308,19 +426,19 @@ class Experiment:
         """[N, n_heads, Dh] the source outputs of `heads` at `group`'s position (from `_dcm_cache`)."""
         return torch.stack([source_heads[group][layer, :, head] for layer, head in heads], dim=1).clone()
 
-    def _dcm_cache(self, model_name: str, desideratum: str) -> tuple:
+    def _dcm_cache(self, model_name: str, desideratum: str, *, heldout: bool = False) -> tuple:
         """Base clean runs, and every source head's output at each group's position, shared by every group
         (positional and object_value pairs are the same prompts). Returns (clean run, {group: [L, N, H, Dh]})."""
         from tinkerlab.circuits.groups import GROUPS
         from tinkerlab.patching.masks import base_runs, head_outputs_at
 
-        key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional")
+        key = (model_name, "box_label_value" if desideratum == "box_label_value" else "positional", heldout)
         cache = self.__dict__.setdefault("_dcm_caches", {})
         if key not in cache:
             cache.clear()  # keep one set in memory
             model = self.model(model_name)[0]
-            base_ids, _, source_ids, _, _ = self._dcm_data(desideratum, "VF")
-            positions = {group: self._dcm_data(desideratum, group)[3] for group in GROUPS}
+            base_ids, _, source_ids, _, _ = self._dcm_data(desideratum, "VF", heldout=heldout)
+            positions = {group: self._dcm_data(desideratum, group, heldout=heldout)[3] for group in GROUPS}
             cache[key] = (base_runs(model, base_ids), head_outputs_at(model, source_ids, positions))
         return cache[key]
 
@@ -359,25 +477,28 @@ class Experiment:
         return self._dcm("finetuned", "finetuned")
 
     def _step_semantics(self) -> dict:
+        """The base circuit's DCM heads patched in each model, on fresh held-out pairs (not the DCM training
+        pairs), with a 95% bootstrap interval over the pairs."""
         from tinkerlab.circuits.data import DESIDERATA
-        from tinkerlab.patching.masks import masked_accuracy
+        from tinkerlab.circuits.pathpatch import bootstrap_intervals
+        from tinkerlab.patching.masks import masked_correct
 
         dcm = self.result("dcm")
-        out: dict = {}
+        out: dict = {"pairs": "held out (a seed the DCM masks never saw)"}
         for model_name in ("base", "finetuned"):
             model = self.model(model_name)[0]
             out[model_name] = {}
             for desideratum in DESIDERATA:
-                clean, source_heads = self._dcm_cache(model_name, desideratum)
+                clean, source_heads = self._dcm_cache(model_name, desideratum, heldout=True)
                 for group, per in dcm.items():
                     if not isinstance(per, dict):
                         continue
                     heads = [tuple(h) for h in per[desideratum]["selected"]]
-                    _, base_pos, _, _, targets = self._dcm_data(desideratum, group)
-                    acc = 0.0
+                    _, base_pos, _, _, targets = self._dcm_data(desideratum, group, heldout=True)
+                    acc, interval = 0.0, [0.0, 0.0]
                     if heads:
                         values = self._source_values(source_heads, group, heads)
-                        acc = masked_accuracy(
+                        correct = masked_correct(
                             model,
                             clean,
                             base_pos,
@@ -385,10 +506,13 @@ class Experiment:
                             heads,
                             torch.ones(len(heads), dtype=torch.bool),
                             targets,
-                        )
+                        ).float()
+                        acc = float(correct.mean())
+                        interval = bootstrap_intervals(correct.view(1, 1, -1), seed=self.config.seed)[:, 0, 0].tolist()
                     out[model_name].setdefault(group, {})[desideratum] = {
                         "heads": len(heads),
                         "accuracy": acc,
+                        "ci95": interval,
                     }
             self.log(f"semantics {model_name}: {out[model_name]}")
         return out

@@ -10,7 +10,8 @@ only offline LM with a usable architecture, SmolLM2-135M (Llama family, 30 layer
 * `finetuned`: `base` further fine-tuned on variable binding / arithmetic (the stand-in for Goat / FLoat).
 
 `tinkerlab circuits finetune` makes `base` and `finetuned` (see `finetune.py`); every artifact lives in
-`cache_dir("circuits", "models", name)`, never in the repository.
+`cache_dir("circuits", "models", name)`, never in the repository. Any other causal LM of a family the patching
+engine maps (a transformers folder or a GGUF file) loads by path, on any device and in any dtype.
 """
 
 from __future__ import annotations
@@ -39,13 +40,27 @@ def _require_transformers():
     require("transformers", extra="circuits")
 
 
-def load_model(name: ModelName | str = "original", *, path: str | Path | None = None):
-    """Load a model and its tokenizer in eval mode, CPU float32.
+def is_model_path(spec: str) -> bool:
+    """Whether `spec` names a model on disk (a folder with config.json, or a .gguf file) rather than a name."""
+    path = Path(spec)
+    return (path / "config.json").is_file() or (path.suffix == ".gguf" and path.is_file())
+
+
+def load_model(
+    name: ModelName | str = "original",
+    *,
+    path: str | Path | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+):
+    """Load a model and its tokenizer in eval mode, frozen.
 
     Args:
         name: 'original' (dequantised on first use and cached by `tinkerlab.llm`), 'base' or 'finetuned' (made by
-            `tinkerlab circuits finetune`), or ignored when `path` is given.
-        path: any transformers model folder.
+            `tinkerlab circuits finetune`), a model folder or GGUF path, or ignored when `path` is given.
+        path: any transformers model folder or .gguf file.
+        device: 'cpu' (default), 'cuda', 'cuda:N', 'mps' or 'auto' (`device_map="auto"` for a path).
+        dtype: 'float32' (default), 'bfloat16' or 'float16'.
 
     Returns:
         (model, tokenizer).
@@ -55,19 +70,29 @@ def load_model(name: ModelName | str = "original", *, path: str | Path | None = 
         InputError: an unknown name.
     """
     _require_transformers()
-    from tinkerlab.patching.models import load_pretrained
+    from tinkerlab.patching.models import DTYPES, load_pretrained
 
+    if dtype not in DTYPES:
+        raise InputError(f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+    if path is None and name not in MODEL_NAMES and is_model_path(str(name)):
+        path = name
     if path is None:
         if name not in MODEL_NAMES:
-            raise InputError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)} or a path")
+            raise InputError(
+                f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)} or a path (a transformers folder "
+                "with config.json, or a .gguf file)"
+            )
         if name == "original":
             # The fp32 copy that tinkerlab.llm keeps in the user cache (dequantised from the GGUF on first use).
+            from tinkerlab.core.seeding import choose_device
             from tinkerlab.llm.local import load_local_model
 
             loaded = load_local_model()
-            loaded.model.requires_grad_(False)
-            return loaded.model, loaded.tokenizer
+            model = loaded.model.requires_grad_(False)
+            if device != "cpu" or dtype != "float32":
+                model = model.to(choose_device(device) if device == "auto" else device, DTYPES[dtype])
+            return model, loaded.tokenizer
         if not is_cached(name):
             raise MissingAssetError(f"the {name!r} circuits model", "tinkerlab circuits finetune")
         path = model_dir(name)
-    return load_pretrained(path, with_tokenizer=True)
+    return load_pretrained(path, with_tokenizer=True, device=device, dtype=dtype)

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
 from tinkerlab.circuits.data import EntityBatch
 from tinkerlab.circuits.groups import GROUPS
-from tinkerlab.core.config import check_count, check_length, check_range, config_error
+from tinkerlab.core.config import check_choice, check_count, check_length, check_range, config_error
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.progress import track
 from tinkerlab.patching.archmap import arch_map
@@ -58,6 +59,14 @@ class PathPatchConfig:
         tokens_per_forward: at most this many recomputed positions (rows x positions) per batched forward.
         cache_bytes_per_forward: at most this many bytes of clean keys/values copied for one batched forward of
             step 2 (each row holds its own copy of the prefix in the blocks it recomputes); bounds peak memory.
+        selection: 'threshold' (a head's mean score <= -threshold, as the paper) or 'interval' (the upper end of
+            its bootstrap interval over prompts <= -threshold: selected only when above the noise).
+        n_boot: bootstrap resamples of the prompts for the per-head intervals (0: no intervals).
+        level: the intervals' coverage.
+        remove_vf_pt_overlap: drop heads selected as PT from VF (the original code does).
+        positions: the sender position of each group (VF, PT, PD, SR): 'last', 'query_label', 'prev_label' or
+            'last-K'; the receivers of a step sit at its sender position.
+        seed: the bootstrap's seed.
     """
 
     threshold: float = 0.02
@@ -66,6 +75,12 @@ class PathPatchConfig:
     rows_per_forward: int = 1200
     tokens_per_forward: int = 8000
     cache_bytes_per_forward: int = 512 * 2**20
+    selection: Literal["threshold", "interval"] = "threshold"
+    n_boot: int = 1000
+    level: float = 0.95
+    remove_vf_pt_overlap: bool = True
+    positions: tuple[str, str, str, str] = ("last", "last", "query_label", "prev_label")
+    seed: int = 0
 
     def __post_init__(self) -> None:
         check_range(self, "threshold", 0, 1)  # a relative drop of p(answer)
@@ -78,21 +93,40 @@ class PathPatchConfig:
         check_count(self, "rows_per_forward", 1)
         check_count(self, "tokens_per_forward", 1)
         check_count(self, "cache_bytes_per_forward", 1)
+        check_choice(self, "selection", ("threshold", "interval"))
+        check_count(self, "n_boot", 0)
+        if self.selection == "interval" and self.n_boot < 10:
+            raise config_error(self, "n_boot", "at least 10 resamples for selection='interval'", self.n_boot)
+        check_range(self, "level", 0.5, 1)
+        check_length(self, "positions", len(GROUPS))
+        for index, name in enumerate(self.positions):
+            if name not in ("last", "query_label", "prev_label") and not (
+                name.startswith("last-") and name[5:].isdigit()
+            ):
+                raise config_error(self, f"positions[{index}]", "last, query_label, prev_label or last-K", name)
+        check_count(self, "seed", 0)
 
 
 @dataclass
 class PathPatchResult:
-    """Scores [n_layers, n_heads] per group, the selected circuit, and timings."""
+    """Scores [n_layers, n_heads] per group, the selected circuit, timings, and (with `n_boot`) per-head bootstrap
+    intervals [2, n_layers, n_heads] and each group's split-half self-overlap (`split_half_overlap`)."""
 
     scores: dict[str, torch.Tensor]
     circuit: dict[str, list[Head]]
     seconds: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, torch.Tensor] = field(default_factory=dict)
+    split_half: dict[str, dict] = field(default_factory=dict)
+    removed_overlap: list[Head] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "scores": {g: s.tolist() for g, s in self.scores.items()},
             "circuit": {g: [list(h) for h in hs] for g, hs in self.circuit.items()},
             "seconds": self.seconds,
+            "intervals": {g: s.tolist() for g, s in self.intervals.items()},
+            "split_half": self.split_half,
+            "removed_overlap": [list(h) for h in self.removed_overlap],
         }
 
     @classmethod
@@ -101,6 +135,9 @@ class PathPatchResult:
             {g: torch.tensor(s) for g, s in data["scores"].items()},
             {g: [tuple(h) for h in hs] for g, hs in data["circuit"].items()},
             data.get("seconds", {}),
+            {g: torch.tensor(s) for g, s in data.get("intervals", {}).items()},
+            data.get("split_half", {}),
+            [tuple(h) for h in data.get("removed_overlap", [])],
         )
 
 
@@ -112,6 +149,93 @@ def select_heads(scores: torch.Tensor, *, threshold: float, max_heads: int, min_
     n = max(min_heads, min(max_heads, n))
     n_heads = scores.shape[1]
     return [(int(i) // n_heads, int(i) % n_heads) for i in order[:n]]
+
+
+def bootstrap_intervals(
+    per_prompt: torch.Tensor, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> torch.Tensor:
+    """[2, L, H] percentile bootstrap interval of each head's mean score, resampling prompts.
+
+    Args:
+        per_prompt: [L, H, N] scores per prompt.
+    """
+    n = per_prompt.shape[-1]
+    g = torch.Generator().manual_seed(seed)
+    flat = per_prompt.reshape(-1, n).double()  # [L * H, N]
+    means = torch.empty(n_boot, flat.shape[0], dtype=torch.float64)
+    for start in range(0, n_boot, 100):
+        idx = torch.randint(0, n, (min(100, n_boot - start), n), generator=g)  # [b, N]
+        means[start : start + idx.shape[0]] = flat[:, idx].mean(-1).t()
+    tail = (1 - level) / 2
+    bounds = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64), dim=0)  # [2, L * H]
+    return bounds.float().view(2, *per_prompt.shape[:2])
+
+
+def select_by_interval(
+    scores: torch.Tensor, intervals: torch.Tensor, *, threshold: float, max_heads: int, min_heads: int = 1
+) -> list[Head]:
+    """Heads whose whole interval lies at or below -threshold (upper end <= -threshold), most negative mean
+    first, between min_heads and max_heads of them (min_heads fills up by mean score when too few qualify)."""
+    flat, upper = scores.flatten(), intervals[1].flatten()
+    order = torch.argsort(flat)
+    n_heads = scores.shape[1]
+    chosen = [int(i) for i in order if upper[i] <= -threshold][:max_heads]
+    for i in order.tolist():
+        if len(chosen) >= min_heads:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    chosen.sort(key=lambda i: float(flat[i]))
+    return [(i // n_heads, i % n_heads) for i in chosen]
+
+
+def split_half_overlap(
+    per_prompt: torch.Tensor, *, threshold: float, max_heads: int, min_heads: int = 1, n_splits: int = 20, seed: int = 0
+) -> dict:
+    """The selection's noise floor: split the prompts in random halves, select on each half, compare.
+
+    Args:
+        per_prompt: [L, H, N] scores per prompt (for fixed receivers).
+
+    Returns:
+        {'shared': mean fraction of one half's heads also selected by the other (precision, as the paper's
+        overlap), 'jaccard': mean |A & B| / |A | B|, 'sizes': mean head count per half, 'rank_correlation': mean
+        Spearman correlation of the two halves' score maps, 'n_splits'}.
+    """
+    n = per_prompt.shape[-1]
+    g = torch.Generator().manual_seed(seed)
+    shared, jaccard, sizes, rho = [], [], [], []
+    for _ in range(n_splits):
+        order = torch.randperm(n, generator=g)
+        halves = [per_prompt[..., order[: n // 2]].mean(-1), per_prompt[..., order[n // 2 :]].mean(-1)]
+        a, b = (set(select_heads(h, threshold=threshold, max_heads=max_heads, min_heads=min_heads)) for h in halves)
+        shared.append(len(a & b) / len(a) if a else float("nan"))
+        jaccard.append(len(a & b) / len(a | b) if a | b else float("nan"))
+        sizes.append((len(a) + len(b)) / 2)
+        rho.append(rank_correlation(halves[0], halves[1]))
+    t = torch.tensor
+
+    def mean(values):
+        v = t(values, dtype=torch.float64)
+        v = v[~v.isnan()]
+        return float(v.mean()) if v.numel() else float("nan")
+
+    return {
+        "shared": mean(shared),
+        "jaccard": mean(jaccard),
+        "sizes": mean(sizes),
+        "rank_correlation": mean(rho),
+        "n_splits": n_splits,
+    }
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman correlation of two score maps (ties by order; nan when one is constant)."""
+    ra = a.flatten().argsort().argsort().double()
+    rb = b.flatten().argsort().argsort().double()
+    if float(a.flatten().std()) == 0 or float(b.flatten().std()) == 0:
+        return float("nan")
+    return float(torch.corrcoef(torch.stack([ra, rb]))[0, 1])
 
 
 def _answer_prob(logits: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
@@ -136,17 +260,27 @@ class PathPatcher:
                 f"clean and corrupt prompts must share one shape, got {tuple(clean.input_ids.shape)} "
                 f"and {tuple(corrupt.input_ids.shape)}"
             )
+        from tinkerlab.patching.models import model_device
+
+        self.device = device = model_device(model)
+        clean, corrupt = clean.to(device), corrupt.to(device)
         self.model, self.clean, self.corrupt, self.config = model, clean, corrupt, config
         self.amap = arch_map(model)
         sites = [f"layers.{layer}.attn.head_out" for layer in range(self.amap.n_layers)]
         # Per-head outputs are read only at the groups' (sender) positions: keep those, [L, B, P, H, Dh], filled
         # chunk by chunk (for 100 prompts of SmolLM2: 2 x 55 MB instead of 2 x 366 MB plus join copies).
-        kept = sorted({int(p) for batch in (clean, corrupt) for g in GROUPS for p in batch.group_position(g)})
-        self._slot = torch.full((clean.input_ids.shape[1],), -1, dtype=torch.long)
-        self._slot[kept] = torch.arange(len(kept))
+        kept = sorted({int(p) for batch in (clean, corrupt) for name in config.positions for p in batch.position(name)})
+        self._slot = torch.full((clean.input_ids.shape[1],), -1, dtype=torch.long, device=device)
+        self._slot[kept] = torch.arange(len(kept), device=device)
         n, amap = len(clean), self.amap
         self.clean_heads = torch.empty(
-            amap.n_layers, n, len(kept), amap.n_heads, amap.head_dim, dtype=next(model.parameters()).dtype
+            amap.n_layers,
+            n,
+            len(kept),
+            amap.n_heads,
+            amap.head_dim,
+            dtype=next(model.parameters()).dtype,
+            device=device,
         )
         self.corrupt_heads = torch.empty_like(self.clean_heads)
         parts = []
@@ -157,7 +291,9 @@ class PathPatcher:
                 for layer, site in enumerate(sites):
                     self.clean_heads[layer, rows] = part.cache.pop(site)[:, kept]
                 parts.append(part)
-                other = clean_run(model, corrupt.input_ids[rows], cache=sites, cache_positions=torch.tensor(kept))
+                other = clean_run(
+                    model, corrupt.input_ids[rows], cache=sites, cache_positions=torch.tensor(kept, device=device)
+                )
                 for layer, site in enumerate(sites):
                     self.corrupt_heads[layer, rows] = other.cache.pop(site)
                 del other
@@ -165,9 +301,18 @@ class PathPatcher:
         del parts
         self.p_clean = _answer_prob(self.clean_run.logits, clean.answer_ids)  # [B]
 
+    def position(self, batch: EntityBatch, group: str) -> torch.Tensor:
+        """[N] the sender position of `group` in `batch` (`PathPatchConfig.positions`)."""
+        return batch.position(self.config.positions[GROUPS.index(group)])
+
     @torch.inference_mode()
     def sweep(self, group: str, receivers: list[Head]) -> torch.Tensor:
         """Scores [n_layers, n_heads] of every sender head for one step of the schedule."""
+        return self.sweep_per_prompt(group, receivers).mean(-1)
+
+    @torch.inference_mode()
+    def sweep_per_prompt(self, group: str, receivers: list[Head]) -> torch.Tensor:
+        """Scores [n_layers, n_heads, N] of every sender head on every prompt for one step of the schedule."""
         amap = self.amap
         n_layers, n_heads = amap.n_layers, amap.n_heads
         if group == "VF":
@@ -175,7 +320,7 @@ class PathPatcher:
         else:
             receiver_kind = _RECEIVER[group][1]
             if not receivers:
-                return torch.zeros(n_layers, n_heads)
+                return torch.zeros(n_layers, n_heads, len(self.clean))
             max_layer = max(layer for layer, _ in receivers)
         senders = [(layer, head) for layer in range(max_layer) for head in range(n_heads)]
         # Senders whose step 2 starts at the same block (the lowest receiver block above them) share forwards.
@@ -184,9 +329,9 @@ class PathPatcher:
         for sender in senders:
             start = sender[0] if receiver_kind is None else min(r for r in receiver_layers if r > sender[0])
             classes.setdefault(start, []).append(sender)
-        scores = torch.zeros(n_layers, n_heads)
-        position = self.clean.group_position(group)  # [B] sender position per prompt
-        corrupt_position = self.corrupt.group_position(group)
+        scores = torch.zeros(n_layers, n_heads, len(self.clean))
+        position = self.position(self.clean, group)  # [B] sender position per prompt
+        corrupt_position = self.position(self.corrupt, group)
         seq = self.clean.input_ids.shape[1]
         groups = sorted(set(position.tolist()))
         work = []
@@ -219,9 +364,10 @@ class PathPatcher:
             effect = self._sender_chunk(
                 chunk_senders, rows, pos, corrupt_position[rows], receivers, receiver_kind
             )  # [n, b]
-            for (layer, head), values in zip(chunk_senders, effect, strict=False):
-                scores[layer, head] += float(values.sum())
-        return scores / len(self.clean)
+            rows_cpu = rows.cpu()
+            for (layer, head), values in zip(chunk_senders, effect.float().cpu(), strict=False):
+                scores[layer, head, rows_cpu] = values
+        return scores
 
     def _attention_outputs(self, rows: torch.Tensor, pos: int) -> torch.Tensor:
         """[L, b, D] clean attention outputs (after W_O) at one position for the prompts `rows`."""
@@ -243,11 +389,11 @@ class PathPatcher:
         receiver_kind: str | None,
     ) -> torch.Tensor:
         amap, model = self.amap, self.model
-        b, n = rows.shape[0], len(senders)
-        copies = torch.arange(n).repeat_interleave(b)  # [n * b] sender index of each row
-        prompt = torch.arange(b).repeat(n)  # [n * b] prompt index within the sub-batch
-        sender_layers = torch.tensor([s[0] for s in senders])[copies]
-        sender_heads = torch.tensor([s[1] for s in senders])[copies]
+        b, n, device = rows.shape[0], len(senders), self.device
+        copies = torch.arange(n, device=device).repeat_interleave(b)  # [n * b] sender index of each row
+        prompt = torch.arange(b, device=device).repeat(n)  # [n * b] prompt index within the sub-batch
+        sender_layers = torch.tensor([s[0] for s in senders], device=device)[copies]
+        sender_heads = torch.tensor([s[1] for s in senders], device=device)[copies]
         clean_attn = self._attention_outputs(rows, pos)  # [L, b, D]
         corrupt_values = self.corrupt_heads[sender_layers, rows[prompt], self._slot[corrupt_pos[prompt]], sender_heads]
 
@@ -257,7 +403,7 @@ class PathPatcher:
             here = torch.nonzero(sender_layers == layer).squeeze(1)
             if here.numel():
                 heads = self.clean_heads[layer, rows[prompt[here]], self._slot[pos]].clone()  # [r, H, Dh]
-                heads[torch.arange(here.numel()), sender_heads[here]] = corrupt_values[here]
+                heads[torch.arange(here.numel(), device=device), sender_heads[here]] = corrupt_values[here]
                 out = out.clone()
                 out[here] = amap.module_for(model, layer, "head_out")(heads.flatten(1))
             return out
@@ -296,7 +442,7 @@ class PathPatcher:
                 {h if receiver_kind == "q" else int(amap.kv_head_of(h)) for l_, h in receivers if l_ == layer}
             )
             reached = torch.nonzero(sender_layers < layer).squeeze(1)  # [r]
-            heads_t = torch.tensor(heads).repeat(reached.numel())
+            heads_t = torch.tensor(heads, device=device).repeat(reached.numel())
             rows_t = reached.repeat_interleave(len(heads))
             values = recorded[f"layers.{layer}.attn.{receiver_kind}"][rows_t, heads_t]
             receiver_patches.append(
@@ -309,7 +455,7 @@ class PathPatcher:
                 )
             )
         if not receiver_patches:
-            return torch.zeros(n, b)
+            return torch.zeros(n, b, device=device)
         from_layer = min(amap.parse(p.site)[0] for p in receiver_patches)
         sub = self.clean_run.select(rows, with_cache=False)
         logits, _ = run_from(model, sub, pos, repeat=n, patches=receiver_patches, from_layer=from_layer)
@@ -365,6 +511,23 @@ def reference_scores(
     return out
 
 
+def scores_with_receivers(
+    model,
+    clean: EntityBatch,
+    corrupt: EntityBatch,
+    circuit: dict[str, list[Head]],
+    config: PathPatchConfig = PathPatchConfig(),
+) -> dict[str, torch.Tensor]:
+    """Every group's scores [L, H] on `model` with the receivers taken from a given circuit (VF needs none), so two
+    models' score maps are compared on the same paths (the paper scores the fine-tuned model with the base
+    circuit's receivers)."""
+    patcher = PathPatcher(model, clean, corrupt, config)
+    return {
+        group: patcher.sweep(group, circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else [])
+        for group in GROUPS
+    }
+
+
 def path_patch(
     model,
     clean: EntityBatch,
@@ -388,27 +551,47 @@ def path_patch(
         on_group: optional callable receiving the partial `PathPatchResult` after each group (a checkpoint).
 
     Returns:
-        A `PathPatchResult` with scores per group and the circuit {group: [(layer, head), ...]}.
+        A `PathPatchResult` with scores per group, the circuit {group: [(layer, head), ...]}, and with
+        `config.n_boot` the per-head bootstrap intervals and split-half self-overlaps. With
+        `config.remove_vf_pt_overlap`, heads selected as PT leave VF after the PT step (PT's receivers are the VF
+        heads as selected before the removal, as in the original).
     """
     patcher = PathPatcher(model, clean, corrupt, config)
-    scores, circuit, seconds = {}, {}, {}
+    result = PathPatchResult({}, {}, {})
     if done is not None:
-        scores, circuit, seconds = dict(done.scores), dict(done.circuit), dict(done.seconds)
+        result = PathPatchResult.from_dict(done.to_dict())
     for index, group in enumerate(groups):
-        if group in circuit:
+        if group in result.circuit:
             continue
         start = time.perf_counter()
-        receivers = circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else []
-        scores[group] = patcher.sweep(group, receivers)
-        circuit[group] = select_heads(
-            scores[group],
-            threshold=config.threshold,
-            max_heads=config.max_heads[index],
-            min_heads=config.min_heads,
-        )
-        seconds[group] = time.perf_counter() - start
+        receivers = result.circuit.get(_RECEIVER[group][0], []) if group in _RECEIVER else []
+        per_prompt = patcher.sweep_per_prompt(group, receivers)  # [L, H, N]
+        scores = per_prompt.mean(-1)
+        result.scores[group] = scores
+        limits = dict(threshold=config.threshold, max_heads=config.max_heads[index], min_heads=config.min_heads)
+        if config.n_boot:
+            result.intervals[group] = bootstrap_intervals(
+                per_prompt, n_boot=config.n_boot, level=config.level, seed=config.seed + index
+            )
+            result.split_half[group] = split_half_overlap(per_prompt, seed=config.seed + index, **limits)
+        if config.selection == "interval":
+            result.circuit[group] = select_by_interval(scores, result.intervals[group], **limits)
+        else:
+            result.circuit[group] = select_heads(scores, **limits)
+        if group == "PT" and config.remove_vf_pt_overlap and "VF" in result.circuit:
+            both = [h for h in result.circuit["VF"] if h in set(result.circuit["PT"])]
+            result.circuit["VF"] = [h for h in result.circuit["VF"] if h not in both]
+            result.removed_overlap = both
+        result.seconds[group] = time.perf_counter() - start
         if log:
-            log(f"{group}: {len(circuit[group])} heads in {seconds[group]:.1f} s: {circuit[group]}")
+            noise = result.split_half.get(group, {}).get("shared")
+            floor = f"; split-half self-overlap {noise:.2f}" if noise is not None else ""
+            log(
+                f"{group}: {len(result.circuit[group])} heads in {result.seconds[group]:.1f} s{floor}: "
+                f"{result.circuit[group]}"
+            )
+            if group == "PT" and result.removed_overlap:
+                log(f"VF: dropped {result.removed_overlap}, also selected as PT")
         if on_group:
-            on_group(PathPatchResult(dict(scores), dict(circuit), dict(seconds)))
-    return PathPatchResult(scores, circuit, seconds)
+            on_group(PathPatchResult.from_dict(result.to_dict()))
+    return result

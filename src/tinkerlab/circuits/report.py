@@ -203,6 +203,21 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
                 _table(["circuit in model", "full acc", "circuit acc", "faithfulness", "random"], rows),
             )
         )
+    if diag := load("diagnostics"):
+        rows = [
+            ["circuit", diag["circuit"]],
+            ["ceiling: every head at the circuit's positions", diag["ceiling"]],
+            ["circuit, other positions not ablated", diag["not_ablating_other_positions"]],
+            *[[f"ceiling + every head at {p}", a] for p, a in diag.get("ceiling_plus", {}).items()],
+        ]
+        if ext := diag.get("extended"):
+            rows += [["circuit + query-region group", ext["circuit"]], ["its ceiling", ext["ceiling"]]]
+        out.append(
+            (
+                f"Faithfulness diagnostics (base model, full accuracy {diag['full_accuracy']:.3f})",
+                _table(["measurement", "accuracy"], rows),
+            )
+        )
     if overlap := load("overlap"):
         rows = [
             [g, v["base"], v["finetuned"], v["shared"], v["precision"], v["recall"]]
@@ -259,7 +274,7 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
         )
     if sem := load("semantics"):
         rows = [
-            [m, g, d, r["heads"], r["accuracy"]]
+            [m, g, d, r["heads"], r["accuracy"], " - ".join(f"{x:.3f}" for x in r.get("ci95", []))]
             for m, per in sem.items()
             if isinstance(per, dict)
             for g, dd in per.items()
@@ -268,7 +283,7 @@ def tables(outputs: Path) -> list[tuple[str, str]]:
         out.append(
             (
                 "Semantic patching of the DCM heads",
-                _table(["model", "group", "desideratum", "heads", "accuracy"], rows),
+                _table(["model", "group", "desideratum", "heads", "accuracy", "95% interval"], rows),
             )
         )
     if extra := load("extra"):

@@ -10,6 +10,7 @@ STEPS = (
     "pp_base",
     "pp_finetuned",
     "faithfulness",
+    "diagnostics",
     "overlap",
     "sizes",
     "dcm",
@@ -18,9 +19,12 @@ STEPS = (
     "extra",
     "cmap",
     "completeness",
+    "minimality",
 )
 REQUIRES: dict[str, tuple[str, ...]] = {
     "faithfulness": ("pp_base",),
+    "diagnostics": ("pp_base",),
+    "minimality": ("pp_base",),
     "overlap": ("pp_base", "pp_finetuned"),
     "sizes": ("pp_base",),
     "completeness": ("pp_base",),

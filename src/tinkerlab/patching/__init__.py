@@ -1,13 +1,13 @@
 """tinkerlab.patching: interventions on Hugging Face causal LMs.
 
-- `archmap`: one activation-name grammar (`layers.{l}.attn.head_out`, `.q`, `.k`, `.v`, `mlp.out`, `resid_pre` ...)
-  resolved per architecture family (`arch_map`);
-- `interventions`: `Intervention`, a context manager that caches, patches (`Patch`), mean-ablates (`MeanAblation`)
-  and knocks out attention (`Knockout`), and always removes its hooks;
+- `archmap`: one activation-name grammar (`layers.{l}.attn.head_out`, `.q`, `.k`, `.v`, `.pattern`, `mlp.out`,
+  `resid_pre` ...) resolved per architecture family (`arch_map`); `register_family` checks a new map first;
+- `interventions`: `Intervention`, a context manager that caches, patches (`Patch`), mean-ablates (`MeanAblation`),
+  knocks out attention (`Knockout`) and applies user functions (`Edit`), and always removes its hooks;
 - `prefix`: prefix reuse, `clean_run` then `run_from` recomputes only the positions and blocks an edit can change;
 - `partial`: partial forwards (`skip_layers`, `frozen_attention_pass`, `unembed`);
 - `masks`: learned masks over heads (`HeadMask`, `train_mask`: Desiderata-based Component Masking);
-- `models`: `load_pretrained(folder)`, and tiny random models of every supported family, for tests.
+- `models`: `load_pretrained(folder or .gguf, device=, dtype=)`, and tiny random models of every supported family.
 
 Used by the entity-tracking circuits study; the desiderata system builds on the same pieces.
 """
@@ -18,6 +18,9 @@ _EXPORTS = {
     "ArchMap": "tinkerlab.patching.archmap",
     "arch_map": "tinkerlab.patching.archmap",
     "register_family": "tinkerlab.patching.archmap",
+    "check_family": "tinkerlab.patching.archmap",
+    "FamilyMap": "tinkerlab.patching.archmap",
+    "Edit": "tinkerlab.patching.interventions",
     "Intervention": "tinkerlab.patching.interventions",
     "Patch": "tinkerlab.patching.interventions",
     "MeanAblation": "tinkerlab.patching.interventions",
@@ -37,6 +40,7 @@ _EXPORTS = {
     "head_outputs_at": "tinkerlab.patching.masks",
     "tiny_model": "tinkerlab.patching.models",
     "load_pretrained": "tinkerlab.patching.models",
+    "model_device": "tinkerlab.patching.models",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -11,7 +11,10 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
-MODEL_HELP = "A transformers model folder (config.json and weights), or tiny:FAMILY (llama, gemma3, gpt2, gpt_neox)."
+MODEL_HELP = (
+    "A transformers model folder (config.json and weights), or tiny:FAMILY "
+    "(llama, gemma2, gemma3, phi3, gpt2, gpt_neox)."
+)
 
 
 @app.callback()
@@ -51,6 +54,7 @@ def sites(
         "q": f"[B, S, {amap.n_heads}, {amap.head_dim}]",
         "k": f"[B, S, {amap.n_kv_heads}, {amap.head_dim}]",
         "v": f"[B, S, {amap.n_kv_heads}, {amap.head_dim}]",
+        "pattern": f"[B, S, {amap.n_heads}, S_k]",
     }
     names = {module: name for name, module in network.named_modules()}
     for suffix, kind in SITE_SUFFIXES.items():

@@ -199,17 +199,26 @@ def _forward(model, clean: CleanRun, base_pos, values, heads, strength) -> torch
 
 
 @torch.no_grad()
-def masked_accuracy(
+def masked_correct(
     model, clean: CleanRun, base_pos, values, heads, patched: torch.Tensor, targets, *, batch_size: int = 50
-) -> float:
-    """Accuracy (argmax == target) with the heads in `patched` ([n] bool) fully patched from the source."""
-    correct = 0
+) -> torch.Tensor:
+    """[N] bool per pair: argmax == target with the heads in `patched` ([n] bool) fully patched from the source."""
+    out = []
     n = base_pos.shape[0]
     for start in range(0, n, batch_size):
         rows = torch.arange(start, min(n, start + batch_size))
         logits = _forward(model, clean.select(rows), base_pos[rows], values[rows], heads, patched.float())
-        correct += int((logits.argmax(-1) == targets[rows]).sum())
-    return correct / n
+        out.append((logits.argmax(-1) == targets[rows].to(logits.device)).cpu())
+    return torch.cat(out)
+
+
+def masked_accuracy(
+    model, clean: CleanRun, base_pos, values, heads, patched: torch.Tensor, targets, *, batch_size: int = 50
+) -> float:
+    """Accuracy (argmax == target) with the heads in `patched` ([n] bool) fully patched from the source."""
+    return float(
+        masked_correct(model, clean, base_pos, values, heads, patched, targets, batch_size=batch_size).float().mean()
+    )
 
 
 def train_mask(

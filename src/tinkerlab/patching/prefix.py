@@ -118,6 +118,9 @@ def clean_run(
         )
     if cache_positions is not None and keep_resid:
         raise InputError("keep_resid needs every position: leave cache_positions unset")
+    from tinkerlab.patching.models import model_device
+
+    input_ids = input_ids.to(model_device(model))
     n_layers = arch_map(model).n_layers
     resid_sites = [f"layers.{layer}.resid_pre" for layer in range(n_layers)] if keep_resid else []
     with Intervention(
@@ -211,7 +214,7 @@ def _lowest_layer(model: nn.Module, intervention: dict) -> int | None:
     """The lowest block an intervention's edits, caches or knockouts touch (None when it touches none)."""
     amap = arch_map(model)
     layers = [amap.parse(s)[0] for s in intervention.get("cache", ())]
-    layers += [amap.parse(e.site)[0] for key in ("patches", "ablations") for e in intervention.get(key, ())]
+    layers += [amap.parse(e.site)[0] for key in ("patches", "ablations", "edits") for e in intervention.get(key, ())]
     layers += [int(layer) for k in intervention.get("knockouts", ()) for layer in k.layers]
     return min(layers) if layers else None
 
@@ -250,7 +253,7 @@ def run_from(
     Raises:
         InputError: `start` out of range, or `from_layer` above an edit or without a kept residual stream.
     """
-    ids = clean.input_ids if input_ids is None else input_ids
+    ids = clean.input_ids if input_ids is None else input_ids.to(clean.input_ids.device)
     batch, seq = clean.input_ids.shape
     if not 0 <= start < seq:
         raise InputError(f"start must be in [0, {seq - 1}] for prompts of length {seq}, got {start}")
