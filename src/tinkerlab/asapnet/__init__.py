@@ -7,7 +7,9 @@ Gharbi, Zhang, Shechtman and Michaeli, CVPR 2021), with the pix2pixHD and SPADE 
 - `data`: offline paired data (`facade_pairs`, `photo_pairs`, `clipart_pairs`) and `folder_pairs` for CMP Facades
   and Cityscapes folders;
 - `training`: `train(data, config, out=RUN)`, `load(RUN)`, the multiscale PatchGAN and the losses;
-- `quality`: ASAPNet against its ablations and the baselines (`python -m tinkerlab.asapnet.quality`).
+- `quality`: ASAPNet against its ablations and the baselines (`python -m tinkerlab.asapnet.quality`);
+- `speed`: inference timings against the baselines (`benchmarks/asapnet_speed.py`, `tinkerlab asapnet bench`);
+- `cli`: `tinkerlab asapnet data | train | translate | bench`; `demo`: the gallery section.
 """
 
 from tinkerlab.core.exports import lazy_exports
@@ -23,6 +25,7 @@ _EXPORTS = {
     "SPADEConfig": "tinkerlab.asapnet.config",
     "TrainConfig": "tinkerlab.asapnet.config",
     "RunConfig": "tinkerlab.asapnet.config",
+    "make_run_config": "tinkerlab.asapnet.config",
     "facade_pairs": "tinkerlab.asapnet.data",
     "photo_pairs": "tinkerlab.asapnet.data",
     "clipart_pairs": "tinkerlab.asapnet.data",

@@ -237,3 +237,53 @@ def run_config_from_dict(data: dict) -> RunConfig:
             values[name] = config_from_dict(cls, values[name])
     values["train"] = config_from_dict(TrainConfig, values.get("train", {}))
     return RunConfig(**values)
+
+
+GeneratorName = Literal["asapnet", "asapnet-no-pe", "asapnet-no-spatial", "pix2pixhd", "spade"]
+"""The generators one can train: ASAPNet, its two ablations and the two baselines."""
+GENERATOR_NAMES: tuple[str, ...] = ("asapnet", "asapnet-no-pe", "asapnet-no-spatial", "pix2pixhd", "spade")
+ABLATIONS = {"asapnet-no-pe": {"frequencies": 0}, "asapnet-no-spatial": {"spatially_varying": False}}
+
+
+def make_run_config(
+    name: GeneratorName,
+    num_labels: int,
+    *,
+    widths: Literal["demo", "published"] = "demo",
+    steps: int = 300,
+    size: int = 128,
+    seed: int = 0,
+    dataset: str = "facades",
+    **train_changes,
+) -> RunConfig:
+    """The `RunConfig` of one generator: 'demo' widths and training (the small CPU settings, `demo_*`) or the
+    published widths and training settings (ASAPNet 1024 x 7 with log2(tile) frequencies, baselines at ngf 64).
+
+    Example:
+        >>> make_run_config("asapnet-no-pe", 8).asapnet.frequencies
+        0
+        >>> make_run_config("spade", 8, widths="published", size=256).spade.ngf
+        64
+    """
+    if name not in GENERATOR_NAMES:
+        from tinkerlab.core.errors import InputError
+
+        raise InputError(f"expected a generator in {', '.join(GENERATOR_NAMES)}, got {name!r}")
+    if widths == "demo":
+        train = demo_train_config(steps=steps, seed=seed, size=size, **train_changes)
+    else:
+        train = TrainConfig(steps=steps, seed=seed, size=size, **train_changes)
+    kind = "asapnet" if name.startswith("asapnet") else name
+    if kind == "asapnet":
+        changes = ABLATIONS.get(name, {})
+        if widths == "demo":
+            generator = demo_generator_config("asapnet", num_labels, **changes)
+        else:
+            generator = ASAPNetConfig(num_labels=num_labels, frequencies=published_tile_frequencies(size), **changes)
+    elif widths == "demo":
+        generator = demo_generator_config(kind, num_labels)
+    else:
+        generator = (
+            Pix2PixHDConfig(num_labels=num_labels) if kind == "pix2pixhd" else SPADEConfig(num_labels=num_labels)
+        )
+    return RunConfig(kind=kind, train=train, dataset=dataset, **{kind: generator})

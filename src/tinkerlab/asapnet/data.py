@@ -276,20 +276,15 @@ def offline_pairs(name: DatasetName, n: int, size: int = 128, seed: int = 0) -> 
 def load_label_map(path: str | Path) -> np.ndarray:
     """A label PNG (one channel whose pixel values are class indices) as (H, W) int64.
 
-    Raises:
-        InputError: the file is missing, has colour channels that differ, or is not an integer image.
-    """
-    from PIL import Image
+    The file is opened by `tinkerlab.core.images.to_pil`, which refuses missing and unreadable files.
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"expected a label map image file, got {path} (no such file)")
-    try:
-        image = Image.open(path)
-        image.load()
-    except OSError as exc:
-        raise InputError(f"expected a readable label map image, got {path}: {exc}") from exc
-    if image.mode in ("F", "I;16F") or image.mode.startswith("F"):
+    Raises:
+        InputError: the file is missing or unreadable, has colour channels that differ, or is not an integer image.
+    """
+    from tinkerlab.core.images import to_pil
+
+    image = to_pil(Path(path))
+    if image.mode.startswith("F") or image.mode == "I;16F":
         raise InputError(f"expected an integer label image (class indices), got a floating-point image ({path})")
     array = np.asarray(image)
     if array.ndim == 3:
@@ -383,3 +378,42 @@ def folder_pairs(
         labels.append(np.clip(lab, 0, num_labels - 1))
         images.append(img)
     return PairedData(np.stack(labels), np.stack(images), names, f"{layout}:{root.name}")
+
+
+DATA_FORMS = ("facades", "photos", "clipart", "cmp:PATH", "cityscapes:PATH")
+"""The `--data` forms of `tinkerlab asapnet train`: an offline dataset by name or a real paired folder."""
+
+
+def training_pairs(spec: str, n: int = 56, size: int = 128, seed: int = 0) -> PairedData:
+    """Paired data named by one of `DATA_FORMS`: 'facades', 'photos' or 'clipart' (`n` generated pairs of `size`),
+    or 'cmp:PATH' / 'cityscapes:PATH' (a real folder, at most `n` pairs resized to `size`).
+
+    Example:
+        >>> training_pairs("facades", n=2, size=32).labels.shape
+        (2, 32, 32)
+    """
+    kind, colon, path = spec.partition(":")
+    if not colon and kind in ("facades", "photos", "clipart"):
+        return offline_pairs(kind, n, size, seed)
+    if colon and kind in ("cmp", "cityscapes") and path:
+        return folder_pairs(path, kind, size=size, limit=n)
+    raise InputError(f"expected data {' | '.join(DATA_FORMS)}, got {spec!r}")
+
+
+def write_pairs(data: PairedData, folder: str | Path) -> dict[str, Path]:
+    """Write the pairs as files: `labels/NNNN.png` (class indices, the input of `tinkerlab asapnet translate`),
+    `images/NNNN.png` (the real images), `colour/NNNN.png` (the label maps in colour) and `classes.txt`.
+
+    Returns:
+        the three folders by name.
+    """
+    from tinkerlab.core.images import save_image
+
+    folder = Path(folder)
+    folders = {name: folder / name for name in ("labels", "images", "colour")}
+    for index in range(len(data)):
+        save_label_map(data.labels[index], folders["labels"] / f"{index:04d}.png")
+        save_image(data.images[index], folders["images"] / f"{index:04d}.png")
+        save_image(colour_labels(data.labels[index], data.num_labels), folders["colour"] / f"{index:04d}.png")
+    (folder / "classes.txt").write_text("".join(f"{i} {name}\n" for i, name in enumerate(data.class_names)))
+    return folders

@@ -39,15 +39,9 @@ def high_frequency_gap(fakes: np.ndarray, reals: np.ndarray) -> float:
 
 def model_config(name: str, num_labels: int, steps: int, seed: int = 0):
     """The `RunConfig` of one of `MODELS` at the CPU demo widths and training."""
-    from tinkerlab.asapnet.config import RunConfig, demo_generator_config, demo_train_config
+    from tinkerlab.asapnet.config import make_run_config
 
-    train = demo_train_config(steps=steps, seed=seed)
-    if name.startswith("asapnet"):
-        changes = {"asapnet-no-pe": {"frequencies": 0}, "asapnet-no-spatial": {"spatially_varying": False}}
-        return RunConfig(
-            kind="asapnet", asapnet=demo_generator_config("asapnet", num_labels, **changes.get(name, {})), train=train
-        )
-    return RunConfig(kind=name, **{name: demo_generator_config(name, num_labels)}, train=train)
+    return make_run_config(name, num_labels, steps=steps, seed=seed)
 
 
 def run_quality(

@@ -1,0 +1,210 @@
+"""Inference timing of ASAPNet (straightforward and optimised paths) against pix2pixHD's global generator and SPADE,
+measured in the same process at the same resolution and thread count.
+
+Each measurement builds the generator (random weights: the speed does not depend on training), runs `warmup`
+forward passes (at least one: the first is where the peak resident memory added by a forward pass is sampled,
+every 2 ms from /proc/self/statm, 0 where that file does not exist), then `repeats` timed ones, and reports the
+minimum and the median in milliseconds. `speed_table` turns the measurements into ratios against ASAPNet's
+straightforward path.
+
+Example:
+    >>> from tinkerlab.asapnet.config import ASAPNetConfig
+    >>> tiny = {"asapnet": ASAPNetConfig(num_labels=3, grid=4, lr_width=4, lr_max_width=8, lr_depth=1,
+    ...                                  learned_downsample=2, hr_width=8, hr_depth=2, frequencies=1)}
+    >>> rows = measure(tiny, sizes=(16,), threads=(1,), repeats=1, warmup=0)
+    >>> sorted(rows[0])
+    ['median_ms', 'min_ms', 'model', 'params', 'peak_mb', 'size', 'threads']
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from tinkerlab.asapnet.config import ASAPNetConfig, GeneratorConfig, Pix2PixHDConfig, SPADEConfig
+
+Widths = Literal["published", "slim"]
+
+
+def speed_configs(num_labels: int = 13, widths: Widths = "published") -> dict[str, GeneratorConfig]:
+    """The generators timed: 'published' (ASAPNet 1024 x 7, pix2pixHD and SPADE at ngf 64) or 'slim' (ASAPNet
+    256-wide with 4 blocks, pix2pixHD and SPADE at ngf 16), as in the reference CPU timings.
+
+    Example:
+        >>> sorted(speed_configs())
+        ['asapnet', 'pix2pixhd', 'spade']
+    """
+    if widths == "published":
+        return {
+            "asapnet": ASAPNetConfig(num_labels=num_labels),
+            "pix2pixhd": Pix2PixHDConfig(num_labels=num_labels),
+            "spade": SPADEConfig(num_labels=num_labels),
+        }
+    if widths == "slim":
+        return {
+            "asapnet": ASAPNetConfig(num_labels=num_labels, lr_max_width=256, lr_depth=4),
+            "pix2pixhd": Pix2PixHDConfig(num_labels=num_labels, ngf=16),
+            "spade": SPADEConfig(num_labels=num_labels, ngf=16),
+        }
+    from tinkerlab.core.errors import InputError
+
+    raise InputError(f"expected widths 'published' or 'slim', got {widths!r}")
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def peak_memory_mb(function: Callable[[], object]) -> float:
+    """Peak resident memory (MiB) that `function()` adds above what the process held before it ran."""
+    before = _rss_bytes()
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    try:
+        function()
+    finally:
+        done.set()
+        watcher.join()
+    peak[0] = max(peak[0], _rss_bytes())
+    return max(0.0, (peak[0] - before) / 2**20)
+
+
+def time_function(function: Callable[[], object], *, repeats: int = 3, warmup: int = 1) -> tuple[float, float]:
+    """(minimum, median) wall time in ms of `repeats` calls of `function()` after `warmup` untimed ones."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(1000 * (time.perf_counter() - start))
+    return min(times), statistics.median(times)
+
+
+def _forwards(name: str, config: GeneratorConfig):
+    """(generator, [(label, callable(labels))]) for one generator: ASAPNet gives its two paths on one network."""
+    from tinkerlab.asapnet.baselines import build_generator
+    from tinkerlab.asapnet.fast import fast_forward
+
+    generator = build_generator(config).eval()
+    if name != "asapnet":
+        return generator, [(name, generator)]
+    return generator, [
+        ("asapnet", generator),
+        ("asapnet-fast", lambda labels: fast_forward(generator, labels, channels_last=False)),
+    ]
+
+
+def measure(
+    configs: dict[str, GeneratorConfig],
+    *,
+    sizes: tuple[int, ...] = (256, 512, 1024),
+    threads: tuple[int, ...] = (1,),
+    repeats: int = 3,
+    warmup: int = 1,
+    skip: Callable[[str, int, int], bool] | None = None,
+    report: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Time every generator of `configs` at every size and thread count.
+
+    Args:
+        configs: name -> generator config ('asapnet' is timed on both paths: 'asapnet' and 'asapnet-fast').
+        sizes: square label maps of these sides, batch 1.
+        threads: torch intra-op thread counts.
+        repeats, warmup: timed and untimed forward passes per measurement.
+        skip: `skip(model, size, threads)` True leaves that measurement out (too slow on this machine).
+        report: called with each row as soon as it is measured.
+
+    Returns:
+        rows {model, size, threads, min_ms, median_ms, peak_mb, params}.
+    """
+    import torch
+
+    from tinkerlab.core.seeding import torch_threads
+
+    torch.set_flush_denormal(True)
+    rows = []
+    for name, config in configs.items():
+        torch.manual_seed(0)
+        generator, paths = _forwards(name, config)
+        params = sum(p.numel() for p in generator.parameters())
+        for size in sizes:
+            labels = torch.randint(0, config.num_labels, (1, size, size), generator=torch.Generator().manual_seed(size))
+            for count in threads:
+                for label, forward in paths:
+                    if skip is not None and skip(label, size, count):
+                        continue
+                    with torch_threads(count), torch.no_grad():
+                        run = functools.partial(forward, labels)
+                        peak = peak_memory_mb(run)  # the first warm-up pass
+                        fastest, median = time_function(run, repeats=repeats, warmup=max(0, warmup - 1))
+                    row = {
+                        "model": label,
+                        "size": size,
+                        "threads": count,
+                        "min_ms": round(fastest, 1),
+                        "median_ms": round(median, 1),
+                        "peak_mb": round(peak, 1),
+                        "params": params,
+                    }
+                    rows.append(row)
+                    if report is not None:
+                        report(row)
+        del generator, paths
+    return rows
+
+
+def speed_table(rows: list[dict]) -> list[dict]:
+    """One row per (size, threads): each model's median and min, and its median's ratio to ASAPNet's
+    straightforward path (>1: ASAPNet is faster) and, for 'asapnet-fast', the straightforward/fast ratio.
+
+    Example:
+        >>> speed_table([{"model": "asapnet", "size": 8, "threads": 1, "median_ms": 2.0, "min_ms": 2.0},
+        ...              {"model": "pix2pixhd", "size": 8, "threads": 1, "median_ms": 8.0, "min_ms": 7.0}])
+        [{'size': 8, 'threads': 1, 'asapnet_ms': 2.0, 'pix2pixhd_ms': 8.0, 'pix2pixhd/asapnet': 4.0}]
+    """
+    table: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        key = (row["size"], row["threads"])
+        table.setdefault(key, {"size": key[0], "threads": key[1]})[f"{row['model']}_ms"] = row["median_ms"]
+    for entry in table.values():
+        base = entry.get("asapnet_ms")
+        if not base:
+            continue
+        for model in ("pix2pixhd", "spade"):
+            if f"{model}_ms" in entry:
+                entry[f"{model}/asapnet"] = round(entry[f"{model}_ms"] / base, 2)
+        if entry.get("asapnet-fast_ms"):
+            entry["asapnet/asapnet-fast"] = round(base / entry["asapnet-fast_ms"], 2)
+            for model in ("pix2pixhd", "spade"):
+                if f"{model}_ms" in entry:
+                    entry[f"{model}/asapnet-fast"] = round(entry[f"{model}_ms"] / entry["asapnet-fast_ms"], 2)
+    return [table[key] for key in sorted(table)]
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The raw measurements as an aligned text table."""
+    lines = [f"{'model':<14}{'size':>6}{'thr':>5}{'min ms':>11}{'median ms':>11}{'peak MiB':>10}{'params':>12}"]
+    for row in rows:
+        lines.append(
+            f"{row['model']:<14}{row['size']:>6}{row['threads']:>5}{row['min_ms']:>11.1f}{row['median_ms']:>11.1f}"
+            f"{row['peak_mb']:>10.1f}{row['params']:>12,}"
+        )
+    return "\n".join(lines)
