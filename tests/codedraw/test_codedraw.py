@@ -390,6 +390,25 @@ def test_report_writes_tables_chart_and_gallery(tmp_path, monkeypatch):
         assert (tmp_path / "data" / "outputs" / name).is_file()
 
 
+def test_recognising_a_dataset_reports_the_position_baseline(tmp_path):
+    listing = tmp_path / "concepts.txt"
+    listing.write_text("red square\nblue square\n")
+    square = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="4" height="4" fill="%s"/></svg>'
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([square % "red", square % "blue"]))
+    config = runs.DatasetConfig(concepts=str(listing), languages=("svg",), model=f"scripted:{replies}")
+    runs.dataset_run(config, tmp_path / "data", progress=False)
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(["A", "A"]))
+    recognition = runs.RecognizeConfig(source=str(tmp_path / "data"), model=f"scripted:{answers}", choices=2)
+    summary, run = runs.recognize_run(recognition, tmp_path / "recog", progress=False)
+    assert summary["count"] == 2 and summary["picked_positions"] == {"A": 2, "B": 0}
+    assert summary["best_fixed_position_baseline"] >= 0.5
+    assert summary["accuracy"] in (0.0, 0.5, 1.0)
+    again, _ = runs.recognize_run(recognition, tmp_path / "recog", progress=False)  # all answered: no model call
+    assert again == summary
+
+
 def test_several_samples_need_a_temperature():
     with pytest.raises(InputError, match="temperature"):
         runs.DatasetConfig(concepts="shapes", samples=3)

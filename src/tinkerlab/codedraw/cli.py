@@ -197,6 +197,12 @@ def recognize(
         summary, run = recognize_run(config, out, overwrite=overwrite, device=device)
     chance = f" (chance {summary['chance']:.2f})" if summary["chance"] else ""
     typer.echo(f"{summary['mode']}: {summary['accuracy']:.2f} correct of {summary['count']}{chance}")
+    if config.choices:
+        picks = ", ".join(f"{k} {v}" for k, v in summary["picked_positions"].items())
+        typer.echo(
+            f"answers by position: {picks}; always answering the best single position would score "
+            f"{summary['best_fixed_position_baseline']:.2f} on these items"
+        )
     typer.echo(f"wrote {run.outputs / 'recognition.jsonl'} and summary.json")
 
 

@@ -92,7 +92,9 @@ def run_demo(ctx) -> None:
             ["drawing", "true concept", "options", "answer", "correct"],
             [[e["source"], e["concept"], ", ".join(e["options"]), e["answer"][:30], e["correct"]] for e in entries],
             caption=(
-                f"{summary['accuracy']:.2f} correct of {summary['count']} (chance {1 / CHOICES:.2f}). The SVG is "
+                f"{summary['accuracy']:.2f} correct of {summary['count']} (chance {1 / CHOICES:.2f}; always "
+                f"answering the best single position would score {summary['best_fixed_position_baseline']:.2f} "
+                "on these items, and small models mostly answer 'A'). The SVG is "
                 "reduced to its drawing (metadata removed, numbers rounded) and shown as text only."
             ),
         )

@@ -465,6 +465,13 @@ def recognize_run(
         "chance": (1.0 / config.choices) if config.choices else None,
         "answered": sum(e["picked"] is not None for e in entries) if config.choices else None,
     }
+    if config.choices:
+        # A model that always picks one position scores the share of items whose answer sits there: the baseline
+        # a choice accuracy must beat on these very items.
+        positions = [e["options"].index(e["concept"]) for e in entries]
+        picks = [e["picked"] for e in entries if e["picked"] is not None]
+        summary["picked_positions"] = {chr(65 + i): picks.count(i) for i in range(config.choices)}
+        summary["best_fixed_position_baseline"] = max(positions.count(i) for i in range(config.choices)) / len(entries)
     atomic_write_text(run.outputs / "summary.json", json.dumps(summary, indent=1))
     return summary, run
 
