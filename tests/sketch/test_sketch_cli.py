@@ -75,3 +75,17 @@ def test_render_animated_svg(tmp_path):
     result = CliRunner().invoke(app, ["render", str(source), "--out", str(tmp_path / "s.svg"), "--animate", "0.5"])
     assert result.exit_code == 0, result.output
     assert "@keyframes" in (tmp_path / "s.svg").read_text()
+
+
+def test_draw_says_when_the_result_is_not_a_sketch(tmp_path):
+    border = (
+        "<answer><strokes><s1><points>'x1y1', 'x50y1'</points><t_values>0, 1</t_values></s1>"
+        "<s2><points>'x1y50', 'x1y1'</points><t_values>0, 1</t_values></s2></strokes></answer>"
+    )
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([border]))
+    args = ["draw", "bicycle", "--model", f"scripted:{replies}", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "this is not a sketch of bicycle" in result.output and "--model retrieval" in result.output
+    assert "border" in result.output

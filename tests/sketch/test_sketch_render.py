@@ -138,9 +138,9 @@ def test_stroke_order_gif_of_2000_strokes_is_fast(tmp_path):
 
     rng = np.random.default_rng(0)
     strokes = tuple(Stroke(tuple(map(tuple, rng.integers(1, 51, (4, 2)))), (0, 0.3, 0.6, 1)) for _ in range(2000))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy shared machine does not inflate it
     save_stroke_animation(Sketch(strokes, "many"), tmp_path / "many.gif")
-    assert time.perf_counter() - start < 6.0
+    assert time.process_time() - start < 6.0
     few = stroke_order_frames(Sketch(strokes[:3], "few"), size=None)
     assert len(few) == 1 + 3 * 4  # empty canvas, then four steps per stroke
     many = stroke_order_frames(Sketch(strokes, "many"), size=None, max_frames=50)

@@ -192,3 +192,63 @@ def test_solo_agent_draws_until_it_ends(tmp_path):
         assert [s["author"] for s in state["strokes"]] == ["agent", "agent"] and state["mode"] == "solo-agent"
     finally:
         running.stop()
+
+
+def test_oversized_body_gets_413_and_the_server_keeps_serving(server):
+    base = server.url
+    sid = post(base + "api/session", {"concept": "kite"})["sid"]
+    big = json.dumps({"sid": sid, "points": [[100.0, 200.0]] * 80_000}).encode()  # about 1.3 MB
+    assert len(big) > 1_000_000
+    code, body = post_status(base + "api/stroke", big)
+    assert code == 413 and "bytes" in body["detail"]
+    code, body = post_status(base + "api/stroke", {"sid": sid, "points": [[100, 300], [300, 300]]})
+    assert code == 200 and len(body["strokes"]) == 1
+
+
+@pytest.mark.browser
+def test_canvas_buttons_agent_starts_solo_and_reopen_in_headless_chromium(tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is needed (pip install playwright)")
+    pytest.importorskip("fastapi", reason="fastapi is needed for the canvas (extra 'sketch')")
+    from tinkerlab.sketch.web.app import create_app
+    from tinkerlab.sketch.web.server import start_in_thread
+
+    model = ScriptedChatModel([PLAN, MAST, "<s2>" + MAST, "\n</strokes>\n</answer>"])
+    running = start_in_thread(create_app(lambda: SketchAgent(model), save_dir=tmp_path), host="127.0.0.1")
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                page.goto(running.url)
+                page.wait_for_function("window.sketchState && window.sketchState.sid")
+                # Axis numbers: the bottom label row holds dark text under column 25.
+                dark = (
+                    "() => { const d = document.getElementById('canvas').getContext('2d')"
+                    ".getImageData(300, 600, 24, 12).data; let n = 0;"
+                    " for (let i = 0; i < d.length; i += 4) if (d[i] < 160) n++; return n; }"
+                )
+                assert page.evaluate(dark) > 0
+                # "the agent starts": a new session whose first stroke is the agent's.
+                page.check("#agent-starts")
+                page.fill("#concept", "boat")
+                page.click("#new-concept")
+                page.wait_for_function("window.sketchState.strokes.length === 1", timeout=20000)
+                state = page.evaluate("window.sketchState")
+                assert state["concept"] == "boat" and state["strokes"][0]["author"] == "agent"
+                # "Agent draws alone": strokes until the model closes the sketch.
+                page.click("#agent-solo")
+                page.wait_for_function("window.sketchState.strokes.length === 2", timeout=20000)
+                page.wait_for_function("document.body.dataset.busy === '0'")
+                sid = page.evaluate("window.sketchState.sid")
+                assert f"sid={sid}" in page.url
+                # The saved session reopens from its address.
+                page.goto(running.url + f"?sid={sid}")
+                page.wait_for_function("window.sketchState && window.sketchState.strokes.length === 2")
+                assert [s["author"] for s in page.evaluate("window.sketchState.strokes")] == ["agent", "agent"]
+            finally:
+                browser.close()
+    finally:
+        running.stop()
+    assert (tmp_path / sid / "session.json").is_file()

@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,26 @@ class LocalChatModel(ChatModel):
         self._sampled_calls = 0
         self.last_generation: dict[str, float] = {"tokens": 0, "seconds": 0.0}
         self._content_digest: str | None = None
+        self.logits_processor_factory: Callable[..., Any] | None = None
+        self.logits_processor_name: str | None = None
+
+    def set_logits_processor(self, factory: Callable[..., Any] | None, *, name: str = "") -> None:
+        """Constrain every later generation with a logits processor (constrained decoding); None removes it.
+
+        Args:
+            factory: called once per generation as ``factory(tokenizer=..., prefill=..., prompt_length=...,
+                max_new_tokens=..., stop=..., max_time=...)`` (`prefill` is the final assistant message's text,
+                or ''; `stop` the stop strings; `max_time` the seconds after which generation is cut); returns a
+                transformers `LogitsProcessor`, i.e. a callable ``(input_ids, scores) -> scores``.
+            name: names the constraint in the response-cache key, so constrained and free replies never mix.
+
+        Raises:
+            InputError: a factory without a name.
+        """
+        if factory is not None and not name:
+            raise InputError("set_logits_processor needs a name for the constraint (it goes into the cache key)")
+        self.logits_processor_factory = factory
+        self.logits_processor_name = name if factory is not None else None
 
     @property
     def model(self) -> Any:
@@ -238,7 +259,10 @@ class LocalChatModel(ChatModel):
             from tinkerlab.llm.cache import files_digest
 
             self._content_digest = files_digest(self.loaded.source)
-        return {"backend": "local", "model": self.name, "files_sha256": self._content_digest}
+        identity = {"backend": "local", "model": self.name, "files_sha256": self._content_digest}
+        if self.logits_processor_name is not None:
+            identity["logits_processor"] = self.logits_processor_name
+        return identity
 
     def prompt_text(self, messages: list[Message]) -> str:
         """The exact prompt string the model sees (chat template, then any prefill)."""
@@ -270,6 +294,17 @@ class LocalChatModel(ChatModel):
             options.update(temperature=temperature, top_k=0, top_p=1.0)
         if stop:
             options.update(stop_strings=stop, tokenizer=self.tokenizer)
+        if self.logits_processor_factory is not None:
+            transformers = require("transformers", extra="llm")
+            processor = self.logits_processor_factory(
+                tokenizer=self.tokenizer,
+                prefill=messages[-1].text if messages[-1].role == "assistant" else "",
+                prompt_length=prompt_length,
+                max_new_tokens=max_tokens,
+                stop=list(stop or []),
+                max_time=self.timeout_s,
+            )
+            options["logits_processor"] = transformers.LogitsProcessorList([processor])
         start = time.perf_counter()
         with torch.inference_mode(), quiet_transformers(), torch.random.fork_rng(devices=[]):
             if temperature > 0:

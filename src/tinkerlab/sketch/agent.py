@@ -62,6 +62,14 @@ class AgentConfig:
             model must draw them (helps small local models that would otherwise wander off the format).
         prefill_points: when a stroke element is opened in the prefill, also open its ``<points>'x`` so the model
             continues with cell numbers (for small local models).
+        constrained: constrained decoding inside ``<strokes>`` (`tinkerlab.sketch.constrained`) for models that
+            take a logits processor (local transformers models); remote models are never constrained.
+        retrieved_example: show a drawing of the concept itself, retrieved from openclipart and traced by the
+            retrieval baseline (`tinkerlab.sketch.retrieval`), as the worked example: "heldout" (drawings the
+            offline recogniser never trained on) or "all"; "none" keeps the usual example. A model that copies
+            it scores like the baseline, so results with it measure copying as much as drawing.
+        prompts: a user's system prompt and worked example (`tinkerlab.sketch.prompts.load_prompts`) instead of
+            the built-in ones; recorded in full in every run's config.
     """
 
     resolution: int = 50
@@ -79,8 +87,14 @@ class AgentConfig:
     prefill: Literal["thinking", "answer", "none"] = "thinking"
     forced_strokes: int = 0
     prefill_points: bool = False
+    constrained: bool = True
+    retrieved_example: Literal["none", "heldout", "all"] = "none"
+    prompts: prompts.PromptSet | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.prompts, dict):  # read back from a run's config.json
+            object.__setattr__(self, "prompts", prompts.PromptSet(**self.prompts))
+        check_type(self, "prompts", prompts.PromptSet, optional=True)
         check_count(self, "resolution", 1)
         for name in ("max_tokens", "stroke_max_tokens", "plan_max_tokens"):
             check_count(self, name, 1)
@@ -89,10 +103,11 @@ class AgentConfig:
         check_count(self, "retries", 0)
         check_count(self, "max_strokes", 1)
         check_choice(self, "send_image", ("auto", "never"))
-        for name in ("with_example", "compact", "lenient", "prefill_points"):
+        for name in ("with_example", "compact", "lenient", "prefill_points", "constrained"):
             check_type(self, name, bool)
         check_choice(self, "prefill", ("thinking", "answer", "none"))
         check_count(self, "forced_strokes", 0)
+        check_choice(self, "retrieved_example", ("none", "heldout", "all"))
 
 
 def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "auto", **overrides) -> AgentConfig:
@@ -105,8 +120,8 @@ def preset_config(model_spec: str, preset: Literal["auto", "full", "tiny"] = "au
     tiny = preset == "tiny" or (preset == "auto" and model_spec == "local")
     base = (
         AgentConfig(
-            max_tokens=120,
-            stroke_max_tokens=40,
+            max_tokens=160,
+            stroke_max_tokens=60,
             plan_max_tokens=24,
             retries=1,
             max_strokes=3,
@@ -173,19 +188,42 @@ class SketchAgent:
         if transcript is not None:
             model.set_transcript(transcript)
         self.grid = Grid(resolution=config.resolution)
+        self._examples: dict[str, str] = {}
 
     # --- prompts ---------------------------------------------------------------------------------------------
 
     def _system(self):
         from tinkerlab.llm import Message
 
-        return Message.system(prompts.system_prompt(self.config.resolution, compact=self.config.compact))
+        return Message.system(
+            prompts.system_prompt(self.config.resolution, compact=self.config.compact, prompts=self.config.prompts)
+        )
 
     def _task(self, concept: str, *, collaborative: bool = False):
         from tinkerlab.llm import Message
 
         build = prompts.collab_prompt if collaborative else prompts.sketch_prompt
-        return Message.user(build(concept, self.config.resolution, with_example=self.config.with_example))
+        examples = self._retrieved_example(concept) if self.config.retrieved_example != "none" else None
+        return Message.user(
+            build(
+                concept,
+                self.config.resolution,
+                with_example=self.config.with_example,
+                prompts=self.config.prompts,
+                examples=examples,
+            )
+        )
+
+    def _retrieved_example(self, concept: str) -> str:
+        from tinkerlab.sketch.retrieval import RetrievalConfig, example_text
+
+        if concept not in self._examples:
+            pool = self.config.retrieved_example
+            strokes = example_text(concept, RetrievalConfig(pool=pool), max_strokes=6)  # type: ignore[arg-type]
+            self._examples[concept] = (
+                f"<examples>\nAn example: a {concept} traced from clip art:\n{strokes}\n</examples>"
+            )
+        return self._examples[concept]
 
     @property
     def prefill(self) -> bool:
@@ -195,11 +233,27 @@ class SketchAgent:
             capabilities.prefill if capabilities is not None else getattr(self.model, "supports_prefill", False)
         )
 
-    def _complete(self, messages, *, temperature: float, max_tokens: int, stop: list[str]) -> str:
+    @property
+    def constrained(self) -> bool:
+        """Whether replies that hold strokes are decoded under the stroke grammar (local models, unless switched
+        off in the config)."""
+        return self.config.constrained and callable(getattr(self.model, "set_logits_processor", None))
+
+    def _complete(
+        self, messages, *, temperature: float, max_tokens: int, stop: list[str], strokes: bool = False
+    ) -> str:
         capabilities = getattr(self.model, "capabilities", None)
         fitted = capabilities.fit_temperature(temperature) if capabilities is not None else None
         temperature = temperature if fitted is None else fitted
-        return self.model.complete(messages, temperature=temperature, max_tokens=max_tokens, stop=stop).text
+        if not (strokes and self.constrained):
+            return self.model.complete(messages, temperature=temperature, max_tokens=max_tokens, stop=stop).text
+        from tinkerlab.sketch.constrained import CONSTRAINT_NAME, stroke_constraint
+
+        self.model.set_logits_processor(stroke_constraint(self.config.resolution), name=CONSTRAINT_NAME)
+        try:
+            return self.model.complete(messages, temperature=temperature, max_tokens=max_tokens, stop=stop).text
+        finally:
+            self.model.set_logits_processor(None)
 
     # --- text-to-sketch --------------------------------------------------------------------------------------
 
@@ -249,7 +303,7 @@ class SketchAgent:
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
             request = messages + ([Message.assistant(prefill)] if prefill else [])
             text = prefill + self._complete(
-                request, temperature=temperature, max_tokens=self.config.max_tokens, stop=["</answer>"]
+                request, temperature=temperature, max_tokens=self.config.max_tokens, stop=["</answer>"], strokes=True
             )
             if "<answer>" in text and "</answer>" not in text:
                 text += "\n</answer>"
@@ -334,7 +388,7 @@ class SketchAgent:
         for attempt in range(self.config.retries + 1):
             temperature = self.config.temperature if attempt == 0 else self.config.retry_temperature
             text = self._complete(
-                messages, temperature=temperature, max_tokens=self.config.stroke_max_tokens, stop=stop
+                messages, temperature=temperature, max_tokens=self.config.stroke_max_tokens, stop=stop, strokes=True
             )
             replies.append(text)
             body = points_prefill + text

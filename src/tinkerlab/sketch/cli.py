@@ -39,9 +39,48 @@ app = typer.Typer(
 Preset = Literal["auto", "full", "tiny"]
 """The presets of `tinkerlab.sketch.agent.preset_config` (not imported here, so `--help` stays fast)."""
 Mode = Literal["whole", "strokes"]
+ConceptSet = Literal["clipart27", "quickdraw50"]
 """`tinkerlab.sketch.runs.Mode`."""
 PRESET_HELP = "full (the paper's prompt), tiny (for the embedded 135M model) or auto (tiny for --model local)."
 PresetOption = Annotated[Preset, typer.Option("--preset", help=PRESET_HELP)]
+PromptsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--prompts",
+        help="A TOML file with your own system prompt and worked example (keys: system, example, example_concept, "
+        "task, name; see docs/sketch.md).",
+    ),
+]
+ConstrainedOption = Annotated[
+    bool,
+    typer.Option(
+        "--constrained/--no-constrained",
+        help="Local models: decode under the stroke grammar so every reply parses (remote models: ignored).",
+    ),
+]
+
+
+RetrievedExample = Literal["none", "heldout", "all"]
+RetrievedExampleOption = Annotated[
+    RetrievedExample,
+    typer.Option(
+        "--retrieved-example",
+        help="Show a clip-art drawing of the concept itself, traced by the retrieval baseline, as the worked "
+        "example: heldout (drawings the offline recogniser never saw), all, or none.",
+    ),
+]
+
+
+def _agent_options(prompts_file: Path | None, constrained: bool, retrieved_example: str = "none") -> dict:
+    """AgentConfig fields from --prompts, --constrained and --retrieved-example."""
+    options: dict = {"constrained": constrained, "retrieved_example": retrieved_example}
+    if prompts_file is not None:
+        from tinkerlab.sketch.prompts import load_prompts
+
+        options["prompts"] = load_prompts(prompts_file)
+    return options
+
+
 RECOGNIZERS = Spec(("default", "clip:ARCH:WEIGHTS"))
 
 
@@ -64,13 +103,16 @@ def draw(
         None,
         "--max-tokens",
         min=1,
-        help="Reply budget of the drawing call (default 3000, 120 with the tiny preset).",
+        help="Reply budget of the drawing call (default 3000, 160 with the tiny preset).",
     ),
     max_strokes: int | None = typer.Option(None, "--max-strokes", min=1, help="Most strokes in --mode strokes."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0 is greedy and cached."),
     reply_retries: int | None = typer.Option(
         None, "--reply-retries", min=0, help="Extra attempts after an unreadable reply."
     ),
+    prompts_file: PromptsOption = None,
+    constrained: ConstrainedOption = True,
+    retrieved_example: RetrievedExampleOption = "none",
     overwrite: Overwrite = False,
     device: Device = "cpu",
     timeout: Timeout = None,
@@ -90,6 +132,7 @@ def draw(
         preset,
         temperature=temperature,  # type: ignore[arg-type]
         **{k: v for k, v in overrides.items() if v is not None},
+        **_agent_options(prompts_file, constrained, retrieved_example),
     )
     config = DrawConfig(concept=concept, model=model, mode=mode, base_url=base_url, agent=agent)  # type: ignore[arg-type]
     with connection_environment(timeout=timeout, retries=retries, api_key_env=api_key_env):
@@ -192,9 +235,11 @@ def serve(
     ] = Path("runs/canvas"),
     transcript: Path | None = typer.Option(None, "--transcript", help="Append every exchange to this JSONL."),
     stroke_max_tokens: int | None = typer.Option(
-        None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 40 with tiny)."
+        None, "--stroke-max-tokens", min=16, help="Reply budget per stroke (default 300; 60 with tiny)."
     ),
     preset: PresetOption = "auto",
+    prompts_file: PromptsOption = None,
+    constrained: ConstrainedOption = True,
     device: Device = "cpu",
     timeout: Timeout = None,
     retries: Retries = None,
@@ -209,6 +254,7 @@ def serve(
         from tinkerlab.llm.transcript import check_transcript_path
 
         check_transcript_path(transcript)
+    agent_options = _agent_options(prompts_file, constrained)  # checked now too
 
     def make_agent():
         from tinkerlab.llm import load_chat_model
@@ -223,6 +269,7 @@ def serve(
             api_key_env=api_key_env,
         )
         overrides = {"stroke_max_tokens": stroke_max_tokens} if stroke_max_tokens else {}
+        overrides.update(agent_options)
         return SketchAgent(chat_model, preset_config(model, preset, **overrides))  # type: ignore[arg-type]
 
     app_ = create_app(make_agent, default_concept=concept, save_dir=save_dir)
@@ -238,9 +285,15 @@ def evaluate(
     concepts: str | None = typer.Option(
         None,
         "--concepts",
-        help="Comma-separated concept list (the label set); default: the 27 built-in QuickDraw categories.",
+        help="Comma-separated concept list (the label set); default: --concept-set.",
     ),
     concepts_file: Path | None = typer.Option(None, "--concepts-file", help="One concept per line."),
+    concept_set: ConceptSet = typer.Option(
+        "clipart27",
+        "--concept-set",
+        help="The label set without --concepts: clipart27 (the offline recogniser's) or quickdraw50 (50 QuickDraw "
+        "names, for CLIP).",
+    ),
     recognizer: str = typer.Option(
         "default",
         "--recognizer",
@@ -256,6 +309,9 @@ def evaluate(
     api_key_env: ApiKeyEnv = None,
     per_concept: int = typer.Option(10, "--per-concept", min=1, help="Sketches per concept with --generate."),
     preset: PresetOption = "auto",
+    prompts_file: PromptsOption = None,
+    constrained: ConstrainedOption = True,
+    retrieved_example: RetrievedExampleOption = "none",
     out: Annotated[Path | None, out_option("a folder for the generated sketches and results.json.")] = None,
     pool: str = typer.Option(
         "heldout",
@@ -273,7 +329,7 @@ def evaluate(
     from tinkerlab.sketch import evaluate as ev
     from tinkerlab.vision.clipart import CLIPART_CONCEPTS, ClipartRecognizer, clipart_benchmark
 
-    labels_list = list(CLIPART_CONCEPTS)
+    labels_list = list(CLIPART_CONCEPTS) if concept_set == "clipart27" else list(ev.QUICKDRAW_50)
     if concepts_file is not None:
         if not concepts_file.is_file():
             raise InputError(f"concepts file {str(concepts_file)!r} does not exist")
@@ -284,7 +340,10 @@ def evaluate(
         labels_list = [line.strip().lower() for line in lines if line.strip()]
     elif concepts:
         labels_list = [c.strip().lower() for c in concepts.split(",") if c.strip()]
-    labels_list, dropped = ev.evaluation_concepts(labels_list)
+    agent_options = _agent_options(prompts_file, constrained, retrieved_example)
+    from tinkerlab.sketch.prompts import example_concepts
+
+    labels_list, dropped = ev.evaluation_concepts(labels_list, example_concepts(agent_options.get("prompts")))
     for name in dropped:
         typer.secho(
             f"note: {name!r} is the prompt's worked example; left out of the evaluation",
@@ -305,7 +364,7 @@ def evaluate(
                 model,
                 per_concept,
                 out,
-                agent_config=preset_config(model, preset),  # type: ignore[arg-type]
+                agent_config=preset_config(model, preset, **agent_options),  # type: ignore[arg-type]
                 retrieval=RetrievalConfig(pool=pool),  # type: ignore[arg-type]
             )
         paths.append(out)

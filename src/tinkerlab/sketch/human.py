@@ -26,6 +26,45 @@ NEAR_PX = 5.0
 FALLBACK_PX = 8.0
 
 
+def check_samples(
+    points: Sequence[Sequence[float]] | np.ndarray, times: Sequence[float] | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drawn samples as arrays, checked: (m, 2) finite pixel positions and (m,) finite timestamps (evenly spaced
+    when `times` is None). The one check of drawn input, shared by `human_stroke` and the canvas server.
+
+    Raises:
+        InputError: no points, points that are not [x, y] pairs, a coordinate or time that is not a finite number,
+            or `times` of another length.
+
+    Example:
+        >>> check_samples([[0, 0], [float("nan"), 1]])
+        Traceback (most recent call last):
+        ...
+        tinkerlab.core.errors.InputError: expected finite pixel coordinates, got NaN or infinity
+    """
+    try:
+        xy = np.asarray(points, dtype=np.float64) if len(points) else np.zeros((0, 2))
+    except (TypeError, ValueError):
+        raise InputError("expected points as a list of [x, y] pixel pairs") from None
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InputError(f"expected points as [x, y] pixel pairs, got an array of shape {xy.shape}")
+    if len(xy) == 0:
+        raise InputError("a drawn stroke needs at least one point, got none")
+    if not np.isfinite(xy).all():
+        raise InputError("expected finite pixel coordinates, got NaN or infinity")
+    if times is None:
+        return xy, np.arange(len(xy), dtype=np.float64)
+    try:
+        stamps = np.asarray(times, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError("expected times as a list of numbers (seconds)") from None
+    if len(stamps) != len(xy):
+        raise InputError(f"expected one timestamp per point ({len(xy)}), got {len(stamps)}")
+    if not np.isfinite(stamps).all():
+        raise InputError("expected finite timestamps, got NaN or infinity")
+    return xy, stamps
+
+
 def human_stroke(
     points: Sequence[Sequence[float]] | np.ndarray,
     times: Sequence[float] | np.ndarray | None = None,
@@ -50,19 +89,7 @@ def human_stroke(
     Raises:
         InputError: no points, a coordinate or time that is not a finite number, or `times` of another length.
     """
-    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2) if len(points) else np.zeros((0, 2))
-    if len(xy) == 0:
-        raise InputError("a drawn stroke needs at least one point, got none")
-    if not np.isfinite(xy).all():
-        raise InputError("expected finite pixel coordinates, got NaN or infinity")
-    if times is None:
-        stamps = np.arange(len(xy), dtype=np.float64)
-    else:
-        stamps = np.asarray(times, dtype=np.float64).reshape(-1)
-        if len(stamps) != len(xy):
-            raise InputError(f"expected one timestamp per point ({len(xy)}), got {len(stamps)}")
-        if not np.isfinite(stamps).all():
-            raise InputError("expected finite timestamps, got NaN or infinity")
+    xy, stamps = check_samples(points, times)
     size = grid.canvas_size
     xy = np.clip(xy, 0, size - 1)
     columns = np.clip(xy[:, 0] // grid.cell_size, 1, grid.resolution).astype(int)

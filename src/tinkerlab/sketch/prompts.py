@@ -9,6 +9,11 @@ example is kept by default; `compact=True` drops the primitives for very small l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinkerlab.core.errors import InputError
+
 SYSTEM_PROMPT = """You draw simple, expressive line sketches the way a person draws with a pen: a few confident \
 strokes, clear shapes, recognisable at a glance.
 
@@ -161,29 +166,64 @@ RETRY_PROMPT = """Your reply could not be read: {error}
 Answer again with the full format: <thinking>...</thinking> then <answer> with <concept> and <strokes>."""
 
 
-def system_prompt(resolution: int = 50, *, compact: bool = False) -> str:
-    """The system prompt: the grid, the stroke rules and (unless `compact`) single-stroke primitives."""
+def system_prompt(resolution: int = 50, *, compact: bool = False, prompts: PromptSet | None = None) -> str:
+    """The system prompt: the grid, the stroke rules and (unless `compact`) single-stroke primitives; or the
+    system prompt of a user's `PromptSet`."""
+    if prompts is not None:
+        return prompts.system.format(res=resolution)
     return SYSTEM_PROMPT.format(res=resolution, primitives="" if compact else PRIMITIVES)
 
 
-def sketch_prompt(concept: str, resolution: int = 50, *, with_example: bool = True) -> str:
-    """The text-to-sketch task for `concept`."""
-    return SKETCH_PROMPT.format(
+def _examples(resolution: int, with_example: bool, prompts: PromptSet | None) -> str:
+    if not with_example:
+        return ""
+    if prompts is not None:
+        return prompts.example.format(res=resolution)
+    return example_block()
+
+
+def sketch_prompt(
+    concept: str,
+    resolution: int = 50,
+    *,
+    with_example: bool = True,
+    prompts: PromptSet | None = None,
+    examples: str | None = None,
+) -> str:
+    """The text-to-sketch task for `concept` (with a `PromptSet`: its task and worked example; `examples`, when
+    given, replaces the worked example)."""
+    template = prompts.task if prompts is not None and prompts.task else SKETCH_PROMPT
+    return template.format(
         res=resolution,
         concept=concept,
-        examples=example_block() if with_example else "",
+        examples=examples if examples is not None else _examples(resolution, with_example, prompts),
         formatting=FORMAT_BLOCK.format(concept=concept),
     )
 
 
-def collab_prompt(concept: str, resolution: int = 50, *, with_example: bool = True) -> str:
-    """The task when the agent and a person take turns."""
+def collab_prompt(
+    concept: str,
+    resolution: int = 50,
+    *,
+    with_example: bool = True,
+    prompts: PromptSet | None = None,
+    examples: str | None = None,
+) -> str:
+    """The task when the agent and a person take turns (a `PromptSet` supplies the worked example)."""
     return COLLAB_PROMPT.format(
         res=resolution,
         concept=concept,
-        examples=example_block() if with_example else "",
+        examples=examples if examples is not None else _examples(resolution, with_example, prompts),
         formatting=FORMAT_BLOCK.format(concept=concept),
     )
+
+
+def example_concepts(prompts: PromptSet | None = None) -> tuple[str, ...]:
+    """The concepts the prompt shows complete drawings of (never evaluated): the built-in example's, and the
+    `PromptSet`'s when one is used."""
+    if prompts is None:
+        return (EXAMPLE_CONCEPT,)
+    return tuple(c for c in (prompts.example_concept,) if c)
 
 
 def edit_prompt(instruction: str, listing: str, count: int) -> str:
@@ -192,3 +232,111 @@ def edit_prompt(instruction: str, listing: str, count: int) -> str:
     if instruction and instruction[-1] not in ".!?":
         instruction += "."
     return EDIT_PROMPT.format(instruction=instruction, listing=listing, count=count, next=count + 1)
+
+
+# --- prompts from a file ---------------------------------------------------------------------------------------
+
+PROMPT_FILE_KEYS = {
+    "name": (),
+    "system": ("res",),
+    "task": ("res", "concept", "examples", "formatting"),
+    "example": ("res",),
+    "example_concept": (),
+}
+"""The keys of a prompts file, each with the placeholders its text may use."""
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """A system prompt and worked example supplied by the user (`load_prompts`), used instead of the built-in ones.
+
+    Attributes:
+        name: a label for the set (recorded with every run; default: the file's name).
+        system: the system prompt; ``{res}`` is the grid size.
+        task: the text-to-sketch request; ``{concept}``, ``{res}``, ``{examples}`` and ``{formatting}`` (the
+            answer format) are filled in. Empty: the built-in request.
+        example: the worked example inserted as ``{examples}`` (``{res}`` is filled in). Empty: no example.
+        example_concept: the concept the example draws; it is left out of every evaluation.
+        source: the file it was read from.
+        sha256: the hash of the file's bytes.
+    """
+
+    name: str
+    system: str
+    task: str = ""
+    example: str = ""
+    example_concept: str = ""
+    source: str = ""
+    sha256: str = ""
+
+    def __post_init__(self) -> None:
+        for key in ("name", "system", "task", "example", "example_concept", "source", "sha256"):
+            if not isinstance(getattr(self, key), str):
+                raise InputError(f"PromptSet.{key} must be text, got {type(getattr(self, key)).__name__}")
+        if not self.system.strip():
+            raise InputError("a prompt set needs a non-empty 'system' prompt")
+        for key, allowed in PROMPT_FILE_KEYS.items():
+            _check_placeholders(key, getattr(self, key), allowed)
+
+
+def _check_placeholders(key: str, text: str, allowed: tuple[str, ...]) -> None:
+    import string
+
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        message = f"prompts: {key!r} is not a valid template ({exc}); write literal braces as {{{{ and }}}}"
+        raise InputError(message) from None
+    unknown = sorted(fields - set(allowed))
+    if unknown:
+        allowed_text = ", ".join("{" + a + "}" for a in allowed) or "none"
+        raise InputError(
+            f"prompts: {key!r} uses the placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; expected only "
+            f"{allowed_text} (write literal braces as {{{{ and }}}})"
+        )
+
+
+def load_prompts(path: str | Path) -> PromptSet:
+    """Read a prompts file: TOML with the keys ``system`` (required), ``example``, ``example_concept``, ``task``
+    and ``name`` (see docs/sketch.md, "Your own prompts").
+
+    Raises:
+        InputError: the file is missing, not TOML, has unknown keys, values that are not text, or placeholders a
+            key does not take.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "p.toml"
+        >>> _ = path.write_text('system = "A {res} by {res} grid."\\nexample_concept = "house"\\n')
+        >>> prompts = load_prompts(path)
+        >>> prompts.name, system_prompt(10, prompts=prompts)
+        ('p', 'A 10 by 10 grid.')
+    """
+    import hashlib
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"prompts file {str(path)!r} does not exist; expected a TOML file with a 'system' key")
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"prompts file {str(path)!r} is not UTF-8 TOML: {exc}") from None
+    unknown = sorted(set(data) - set(PROMPT_FILE_KEYS))
+    if unknown:
+        raise InputError(f"prompts file {str(path)!r} has unknown keys {unknown}; expected {sorted(PROMPT_FILE_KEYS)}")
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise InputError(f"prompts file {str(path)!r}: {key!r} must be a string, got {type(value).__name__}")
+    if "system" not in data:
+        raise InputError(f"prompts file {str(path)!r} has no 'system' key (the system prompt)")
+    return PromptSet(
+        name=data.get("name") or path.stem,
+        system=data["system"],
+        task=data.get("task", ""),
+        example=data.get("example", ""),
+        example_concept=data.get("example_concept", "").strip().lower(),
+        source=str(path),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )

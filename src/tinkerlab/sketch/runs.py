@@ -124,6 +124,7 @@ def draw_run(
     model.set_transcript(run.transcript_path)
     agent = SketchAgent(model, config.agent)
     run.log(f"drawing {config.concept!r} with {getattr(model, 'name', config.model)} ({config.mode})")
+    _log_setup(agent, run)
     try:
         if config.mode == "strokes":
             result = agent.draw_stroke_by_stroke(config.concept)
@@ -134,6 +135,16 @@ def draw_run(
         raise
     _finish_drawing(result, run)
     return result, run
+
+
+def _log_setup(agent: SketchAgent, run: RunDir) -> None:
+    """Which prompts ran and whether decoding was constrained (the transcript holds the prompt texts)."""
+    used = agent.config.prompts
+    if used is not None:
+        run.log(f"prompts: {used.name!r} from {used.source or 'Python'} (sha256 {used.sha256[:12] or '-'})")
+    else:
+        run.log("prompts: built-in")
+    run.log(f"constrained decoding: {'on' if agent.constrained else 'off'}")
 
 
 def _finish_drawing(result: DrawResult, run: RunDir) -> None:
@@ -200,7 +211,9 @@ def edit_run(
     agent_config = AgentConfig(
         **{k: v for k, v in (recorded.get("agent") or {}).items() if k in AgentConfig.__dataclass_fields__}
     )
-    result = SketchAgent(model, agent_config).edit(sketch, instruction)
+    agent = SketchAgent(model, agent_config)
+    _log_setup(agent, run)
+    result = agent.edit(sketch, instruction)
     number = len(state["edits"]) + 1
     target = run.outputs / f"edit_{number:02d}"
     write_sketch_files(result.sketch, target)

@@ -29,7 +29,6 @@ Routes (JSON unless noted; `sid` names a drawing session created by the page):
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 import time
@@ -126,15 +125,14 @@ def check_points(points: Any, times: Any) -> None:
     for point in points:
         if not (isinstance(point, list | tuple) and len(point) == 2):
             raise InputError(f"expected each point as [x, y], got {str(point)[:40]}")
-        for value in point:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise InputError(f"expected finite pixel coordinates, got {value!r}")
+        if any(isinstance(value, bool) or not isinstance(value, int | float) for value in point):
+            raise InputError(f"expected pixel coordinates as numbers, got {str(point)[:40]}")
     if times is not None:
-        if not isinstance(times, list) or len(times) != len(points):
-            raise InputError(f"expected one time per point ({len(points)})")
-        for value in times:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise InputError(f"expected finite times in seconds, got {value!r}")
+        if not isinstance(times, list) or any(isinstance(v, bool) or not isinstance(v, int | float) for v in times):
+            raise InputError("expected times as a list of numbers (seconds), one per point")
+    from tinkerlab.sketch.human import check_samples
+
+    check_samples(points, times)  # finite coordinates and times, one time per point
 
 
 def check_concept(concept: Any) -> str:
