@@ -17,6 +17,7 @@ from tinkerlab.idc.cli import app
 from tinkerlab.idc.config import DIPConfig, IDCConfig
 from tinkerlab.idc.holes import box_mask, photo_and_mask, read_photo
 from tinkerlab.pyramid.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
+from tinkerlab.pyramid.scales import image_to_tensor, resize, tensor_to_image
 
 runner = CliRunner()
 CUDA = torch.cuda.is_available()
@@ -160,3 +161,37 @@ def test_cpu_and_cuda_agree(tmp_path):
     on_gpu = moved.pyramid.run([n.cuda() for n in noises])[-1].cpu()
     assert torch.allclose(on_cpu, on_gpu, atol=1e-4)
     assert gpu.complete(1)[0].shape == photo.shape
+
+
+def test_sr_steps_choose_how_the_completion_is_carried_up(tmp_path):
+    photo = sample_image("chelsea", max_side=160)
+    mask = box_mask(photo.shape[:2], (0.30, 0.55, 0.08, 0.30))
+    model = idc.train(photo, mask, tiny_config(), progress=False)
+    known = mask == 0
+    small = model.complete(2, diversity=6, seed=4, resolution="model")
+    plain = model.to_input_size(small, sr_steps=0)
+    enlarged = tensor_to_image(resize(image_to_tensor(small[0]), photo.shape[:2]))  # plain bicubic
+    assert np.allclose(plain[0][~known], enlarged[~known], atol=1e-6)
+    assert np.array_equal(plain[0][known], photo[known])
+    carried = {steps: model.to_input_size(small, seed=4, sr_steps=steps) for steps in (1, 2, 50)}
+    for steps, images in carried.items():
+        for image in images:
+            assert image.shape == photo.shape and np.array_equal(image[known], photo[known])
+        assert not np.allclose(images[0][~known], plain[0][~known]), steps  # the generator added something
+    assert not np.allclose(carried[1][0][~known], carried[2][0][~known])
+    # complete(resolution="input") is the model-size completion carried up with the same option
+    direct = model.complete(1, diversity=6, seed=4, sr_steps=0)[0]
+    assert np.array_equal(direct, plain[0])
+    with pytest.raises(InputError, match="sr_steps must be an integer >= 0"):
+        model.complete(1, sr_steps=-1)
+
+
+def test_cli_takes_sr_steps(tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray((sample_image("chelsea", max_side=72) * 255).astype(np.uint8)).save(photo)
+    out = tmp_path / "run"
+    args = ["complete", str(photo), "box:0.3,0.55,0.1,0.3", "--out", str(out), "--n", "1", "--iterations", "1"]
+    result = runner.invoke(app, [*args, "--sr-steps", "0", "--max-size", "40"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["sample", str(out), "--n", "1", "--sr-steps", "-1"])
+    assert result.exit_code != 0 and "--sr-steps" in result.output

@@ -56,3 +56,28 @@ def test_idc_hole_is_closer_to_the_visible_patches_than_trivial_fills(name, tmp_
     assert result.idc_mean < result.mean_fill
     assert result.idc_mean < result.dip_fill
     assert result.diversity[1] < result.diversity[8]
+
+
+def test_quality_at_the_photos_own_size_scores_every_fill_there(tmp_path):
+    from tinkerlab.idc.config import DIPConfig, IDCConfig
+    from tinkerlab.idc.quality import evaluate_at_input_size, input_size_table, sr_compare_table
+    from tinkerlab.pyramid.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig
+
+    config = IDCConfig(
+        base=SinGANConfig(
+            pyramid=PyramidConfig(max_size=40, min_size=16, num_scales=3),
+            model=ModelConfig(base_width=8, max_width=8),
+            train=TrainConfig(iterations=2),
+        ),
+        dip=DIPConfig(width=8, depth=2, iterations=3),
+    )
+    with torch_threads(1):
+        result = evaluate_at_input_size("chelsea", config, tmp_path, n=2, max_side=96, sr_compare=(0, 2))
+    assert result.shape == (64, 96) and result.model_shape == (27, 40)
+    assert (tmp_path / "chelsea" / "strip_input_size.png").is_file()
+    # the comparison carries the same completions up: its 0 and 2 passes are the table's plain and default columns
+    assert result.sr_compare == {0: result.idc_plain, 2: result.idc_mean}
+    assert result.idc_best <= result.idc_mean
+    assert result.ground_truth < result.mean_fill  # the true content is closer to the visible patches than a flat fill
+    assert "| chelsea | 64x96 | 27x40 |" in input_size_table([result], 2)
+    assert "IDC, 2 passes" in sr_compare_table([result])

@@ -34,6 +34,20 @@ def test_hole_patch_distance_prefers_texture_to_a_flat_fill():
         metrics.hole_patch_distance(image, np.zeros_like(hole))
 
 
+def test_hole_patch_distance_with_a_patch_sample_is_close_and_repeatable():
+    image = stripes(96, 120)
+    image = (image + 0.05 * np.random.default_rng(3).random(image.shape)).astype(np.float32)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[30:60, 40:80] = True
+    flat = np.where(hole[:, :, None], image[~hole].mean(axis=0), image).astype(np.float32)
+    full = metrics.hole_patch_distance(image, hole)
+    assert metrics.hole_patch_distance(image, hole, max_patches=10**6) == full  # no sample drawn: unchanged
+    sampled = metrics.hole_patch_distance(image, hole, max_patches=500)
+    assert sampled == metrics.hole_patch_distance(image, hole, max_patches=500)
+    assert sampled != full and abs(sampled - full) < 0.3 * full
+    assert sampled < metrics.hole_patch_distance(flat, hole, max_patches=500)
+
+
 def test_diversity_and_copy_detection():
     image = stripes()
     assert metrics.singan_diversity([image, image], image) == 0.0

@@ -15,18 +15,36 @@ from tinkerlab.core.errors import InputError
 ImageLike = "str | Path | Image.Image | np.ndarray"
 
 
+# PIL modes of one channel wider than 8 bits: 16-bit PNG and TIFF files open as "I;16*" (some PNGs as "I")
+WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
 def load_image(source: Any, *, mode: str = "RGB", max_side: int | None = None) -> np.ndarray:
     """Load an image as float32 HxWxC in [0, 1].
 
+    16-bit grey files (PNG, TIFF) are divided by 65535 and keep their precision; a 32-bit integer image ("I")
+    is divided by 65535 when any value exceeds 255, else by 255; a float image ("F") is clipped to [0, 1].
+    16-bit colour files are read by PIL at 8 bits per channel (correctly scaled, 8-bit precision).
+
     Args:
-        source: a file path, a PIL image, or an array (HxW, HxWxC; uint8 or float in [0, 1]).
+        source: a file path, a PIL image, or an array (HxW, HxWxC; uint8, uint16 (divided by 65535) or float
+            in [0, 1]).
         mode: 'RGB' (3 channels), 'L' (1 channel) or 'RGBA'.
         max_side: when given, downscale (never upscale) so the longer side is at most this.
 
     Raises:
         InputError: the file is missing or unreadable, or the array has the wrong shape.
+
+    Example:
+        >>> import numpy as np
+        >>> load_image(np.array([[0, 65535]], dtype=np.uint16), mode="L")[0, :, 0].tolist()
+        [0.0, 1.0]
     """
+    if isinstance(source, np.ndarray) and source.dtype == np.uint16:
+        source = source.astype(np.float32) / 65535.0
     image = to_pil(source)
+    if image.mode in WIDE_GREY_MODES:
+        return _load_wide_grey(image, mode, max_side)
     image = image.convert(mode)
     if max_side is not None and max(image.size) > max_side:
         scale = max_side / max(image.size)
@@ -36,6 +54,30 @@ def load_image(source: Any, *, mode: str = "RGB", max_side: int | None = None) -
     if array.ndim == 2:
         array = array[:, :, None]
     return array
+
+
+def _load_wide_grey(image: Image.Image, mode: str, max_side: int | None) -> np.ndarray:
+    """A one-channel image of more than 8 bits as float32 HxWxC in [0, 1], at its precision."""
+    values = image.convert("F") if image.mode != "F" else image
+    if max_side is not None and max(values.size) > max_side:
+        scale = max_side / max(values.size)
+        size = (max(1, round(values.width * scale)), max(1, round(values.height * scale)))
+        values = values.resize(size, Image.Resampling.LANCZOS)
+    array = np.asarray(values, dtype=np.float64)
+    if image.mode.startswith("I;16"):
+        peak = 65535.0
+    elif image.mode == "I":
+        peak = 65535.0 if float(np.asarray(image).max(initial=0)) > 255 else 255.0
+    else:
+        peak = 1.0
+    grey = np.clip(array / peak, 0.0, 1.0).astype(np.float32)[:, :, None]
+    if mode == "L":
+        return grey
+    if mode == "RGB":
+        return np.repeat(grey, 3, axis=2)
+    if mode == "RGBA":
+        return np.concatenate([np.repeat(grey, 3, axis=2), np.ones_like(grey)], axis=2)
+    raise InputError(f"expected mode 'RGB', 'L' or 'RGBA' for a {image.mode} image, got {mode!r}")
 
 
 def to_pil(source: Any) -> Image.Image:

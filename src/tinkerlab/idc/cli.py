@@ -31,6 +31,17 @@ Merge = Annotated[
     Literal["tight", "original"],
     typer.Option("--merge", help="tight: hole + 5 px feathered; original: IDC's wider merge (see docs/idc.md)."),
 ]
+SrSteps = Annotated[
+    int,
+    typer.Option(
+        "--sr-steps",
+        min=0,
+        help=(
+            "At --resolution input: passes of the finest generator that carry the completion up (default 2; "
+            "0 = plain bicubic enlargement; a large number = one pass per pyramid ratio, SinGAN's SR; docs/idc.md)."
+        ),
+    ),
+]
 PAPER_MAX_SIZE = 256  # IDC's max_size (SinGAN's is 250)
 
 
@@ -56,6 +67,7 @@ def complete(
     ),
     resolution: Resolution = "input",
     merge: Merge = "tight",
+    sr_steps: SrSteps = 2,
     seed: Seed = 0,
     threads: Threads = 1,
     overwrite: Overwrite = False,
@@ -76,7 +88,9 @@ def complete(
     photo, hole = photo_and_mask(image, mask)
     with torch_threads(threads):
         model = idc.train(photo, hole, config, out=out, overwrite=overwrite)
-        completions = model.complete(n, diversity=diversity, seed=seed, resolution=resolution, merge=merge)
+        completions = model.complete(
+            n, diversity=diversity, seed=seed, resolution=resolution, merge=merge, sr_steps=sr_steps
+        )
     grid = _write_completions(completions, out, diversity, seed)
     shape = "x".join(str(s) for s in completions[0].shape[:2])
     typer.echo(f"masking started at scale {model.masking_start}; wrote {n} completions ({shape}) and {grid}")
@@ -89,6 +103,7 @@ def sample(
     diversity: int = typer.Option(5, "--diversity", min=1, max=8, help="1 .. 8 (most diverse)."),
     resolution: Resolution = "input",
     merge: Merge = "tight",
+    sr_steps: SrSteps = 2,
     seed: Seed = 0,
     threads: Threads = 1,
     device: Device = "cpu",
@@ -99,7 +114,9 @@ def sample(
 
     with torch_threads(threads):
         model = idc.load(run, device=choose_device(device))
-        completions = model.complete(n, diversity=diversity, seed=seed, resolution=resolution, merge=merge)
+        completions = model.complete(
+            n, diversity=diversity, seed=seed, resolution=resolution, merge=merge, sr_steps=sr_steps
+        )
     grid = _write_completions(completions, run, diversity, seed)
     typer.echo(f"wrote {n} completions and {grid}")
 

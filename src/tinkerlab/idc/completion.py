@@ -67,9 +67,11 @@ from tinkerlab.pyramid.trainer import (
 
 SYSTEM = "idc"
 MIN_DIVERSITY, MAX_DIVERSITY = 1, 8
-# Passes of the finest generator when carrying a completion up to the input's size. Measured on the demo's chelsea
-# model (64 px, carried to 451x300): at the pyramid's ratio (11 passes) the hole saturates (std 0.40 against 0.16
-# for the true content); 2 passes give 0.20, 1 pass 0.18, a plain bicubic enlargement 0.16 and no new detail.
+# Passes of the finest generator when carrying a completion up to the input's size (the default of `sr_steps`).
+# The completion model's finest generator was never trained for super-resolution (SinGAN trains a dedicated model
+# for it), and it drifts when run many times: measured on the demo's chelsea model (64 px, carried to 451x300), at
+# the pyramid's ratio (11 passes) the hole saturates (std 0.40 against 0.16 for the true content); 2 passes give
+# 0.20, 1 pass 0.18, a plain bicubic enlargement (0 passes) 0.16 and no new detail. See docs/idc.md.
 SR_STEPS = 2
 
 
@@ -263,6 +265,7 @@ class IDCModel:
         seed: int = 0,
         resolution: Resolution = "input",
         merge: Merge = "tight",
+        sr_steps: int = SR_STEPS,
     ) -> list[np.ndarray]:
         """`n` diverse completions (HxWx3 float32 in [0, 1]).
 
@@ -278,9 +281,13 @@ class IDCModel:
                 (`merge_mask`: hole grown 5 px, feathered, sigma 1.5) or "original" (IDC's: the coarsest
                 scale's noise region grown 7 coarse pixels, carried to the finest scale, then grown 5 px and
                 blurred with sigma 5; `original_merge_mask`).
+            sr_steps: at resolution "input", at most this many passes of the finest generator carry the
+                completion up (each pass then enlarges by more than the pyramid's ratio); 0 enlarges the hole
+                plainly (bicubic), and a number at least the steps the pyramid's ratio needs runs at that ratio
+                (SinGAN's own super-resolution). Default `SR_STEPS` (2), see there.
 
         Raises:
-            InputError: n < 1, diversity outside 1..8, or an unknown resolution or merge.
+            InputError: n < 1, diversity outside 1..8, sr_steps < 0, or an unknown resolution or merge.
         """
         if n < 1:
             raise InputError(f"expected at least 1 completion, got n={n}")
@@ -289,6 +296,7 @@ class IDCModel:
             raise InputError(f"expected resolution 'input' or 'model', got {resolution!r}")
         if merge not in ("tight", "original"):
             raise InputError(f"expected merge 'tight' or 'original', got {merge!r}")
+        check_sr_steps(sr_steps)
         pyramid = self.pyramid
         rng = make_generator(seed, device=str(pyramid.device))
         regions, coarse_regions = [], []
@@ -310,10 +318,26 @@ class IDCModel:
                 noises.append((1.0 - region) * pyramid.rec_noises[index] + region * fresh)
             generated = tensor_to_image(pyramid.run(noises)[-1])
             merged = merge_known(self.image, generated, weights)
-            outputs.append(self._to_input_size(merged, rng) if full_size else merged)
+            outputs.append(self._to_input_size(merged, rng, sr_steps) if full_size else merged)
         return outputs
 
-    def _to_input_size(self, completion: np.ndarray, rng: torch.Generator) -> np.ndarray:
+    def to_input_size(
+        self, completions: Sequence[np.ndarray], *, seed: int = 0, sr_steps: int = SR_STEPS
+    ) -> list[np.ndarray]:
+        """Carry completions made at resolution "model" up to the input's size, as `complete` does at resolution
+        "input" (`sr_steps` passes of the finest generator, every known pixel the input's). Lets one compare
+        carrying-up settings on the same model-size completions.
+
+        Raises:
+            InputError: the model has no input at its own size (a run made before it was saved), or sr_steps < 0.
+        """
+        check_sr_steps(sr_steps)
+        if self.original is None or self.original_hole is None:
+            raise InputError("this run has no input at its own size; train it again to complete at that size")
+        rng = make_generator(seed, device=str(self.pyramid.device))
+        return [self._to_input_size(np.asarray(c, dtype=np.float32), rng, sr_steps) for c in completions]
+
+    def _to_input_size(self, completion: np.ndarray, rng: torch.Generator, sr_steps: int = SR_STEPS) -> np.ndarray:
         """Carry a model-size completion up to the input's size; known pixels are the input's, exactly."""
         original, hole = self.original, self.original_hole
         assert original is not None and hole is not None
@@ -325,6 +349,8 @@ class IDCModel:
         # the anchor: the input with the model's completion (plainly enlarged) in the hole, so resizing it to a
         # step's size mixes no zeros from the hole into the known pixels
         enlarged = tensor_to_image(resize(small, shape))
+        if sr_steps == 0:
+            return np.where(hole[:, :, None], enlarged, original).astype(np.float32)
         anchor_image = image_to_tensor(np.where(hole[:, :, None], enlarged, original), str(device))
         hole_t = torch.from_numpy(hole.astype(np.float32))[None, None].to(device)
 
@@ -333,7 +359,7 @@ class IDCModel:
             step_hole = resize_mask(hole_t, step_shape)
             return step_hole * x + (1.0 - step_hole) * resize(anchor_image, step_shape)
 
-        large = super_resolve(self.pyramid, small, shape, rng, max_steps=SR_STEPS, anchor=put_back_known)
+        large = super_resolve(self.pyramid, small, shape, rng, max_steps=sr_steps, anchor=put_back_known)
         return np.where(hole[:, :, None], tensor_to_image(large), original).astype(np.float32)
 
     def reconstruction(self) -> np.ndarray:
@@ -345,6 +371,12 @@ def check_diversity(diversity: int) -> None:
     """Raises InputError unless `diversity` is an integer in 1..8."""
     if not isinstance(diversity, int) or not MIN_DIVERSITY <= diversity <= MAX_DIVERSITY:
         raise InputError(f"diversity must be an integer from {MIN_DIVERSITY} to {MAX_DIVERSITY}, got {diversity!r}")
+
+
+def check_sr_steps(sr_steps: int) -> None:
+    """Raises InputError unless `sr_steps` is an integer >= 0."""
+    if not isinstance(sr_steps, int) or isinstance(sr_steps, bool) or sr_steps < 0:
+        raise InputError(f"sr_steps must be an integer >= 0 (0 = plain enlargement), got {sr_steps!r}")
 
 
 def noise_region(hole: torch.Tensor, diversity: int) -> torch.Tensor:
@@ -566,14 +598,16 @@ def complete(
     out: str | Path | None = None,
     seed: int = 0,
     resolution: Resolution = "input",
+    sr_steps: int = SR_STEPS,
 ) -> list[np.ndarray]:
     """Train IDC on the visible part of `image` (or resume the run in `out`) and return `n` completions, at the
-    input's size by default (see `IDCModel.complete`).
+    input's size by default (see `IDCModel.complete`, also for `sr_steps`).
 
     Example:
         >>> from tinkerlab.idc.config import demo_idc_config
         >>> fills = complete(photo, hole, n=4, diversity=6, config=demo_idc_config())  # doctest: +SKIP
     """
     check_diversity(diversity)
+    check_sr_steps(sr_steps)
     model = train(image, mask, config, out=out)
-    return model.complete(n, diversity=diversity, seed=seed, resolution=resolution)
+    return model.complete(n, diversity=diversity, seed=seed, resolution=resolution, sr_steps=sr_steps)

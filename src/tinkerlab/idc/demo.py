@@ -87,9 +87,10 @@ def run_demo(ctx) -> None:
             ),
             caption=(
                 f"Left: the completion at the photo's size; the model's output ({completions[0].shape[1]}x"
-                f"{completions[0].shape[0]}) is carried up by the finest scale's generator in steps of the pyramid's "
-                f"ratio, and the known pixels are the photo's ({'all equal' if exact else 'NOT all equal'} to the "
-                f"input). Right: the same completion at the model's size, {factor}x enlarged. Red: the hole's edge."
+                f"{completions[0].shape[0]}) is carried up by {idc.SR_STEPS} passes of the finest scale's generator "
+                f"(SinGAN's super-resolution step), and the known pixels are the photo's "
+                f"({'all equal' if exact else 'NOT all equal'} to the input). Right: the same completion at the "
+                f"model's size, {factor}x enlarged. Red: the hole's edge."
             ),
         )
         scores = [hole_patch_distance(c, model.hole) for c in completions]

@@ -56,12 +56,10 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 def load_mask(source: str, shape: tuple[int, int]) -> np.ndarray:
     """A hole mask for an image of `shape`: a mask file (white = hole; 8 or 16 bits) or `box:TOP,BOTTOM,LEFT,RIGHT`."""
-    from tinkerlab.core.images import load_image, to_pil
+    from tinkerlab.core.images import load_image
 
     if source.startswith("box:"):
         return box_mask(shape, parse_box(source))
-    if to_pil(source).mode.startswith("I"):
-        return read_photo(source)[0][:, :, 0]
     return load_image(source, mode="L")[:, :, 0]
 
 
@@ -71,15 +69,16 @@ ALPHA_MASK = "alpha"
 def read_photo(source: str) -> tuple[np.ndarray, np.ndarray | None]:
     """An IMAGE argument as (HxWx3 float32 in [0, 1], its alpha as HxW float32 or None).
 
-    `sample:NAME` is a packaged photo. Files keep their precision: 16-bit images (PNG or TIFF, grey or colour)
-    are scaled by 65535, 8-bit ones by 255. The alpha channel is returned when it has any pixel that is not fully
+    `sample:NAME` is a packaged photo. 16-bit grey files (PNG or TIFF) are scaled by 65535 and keep their
+    precision (`core.images.load_image`); 16-bit colour files are read at 8 bits per channel (PIL's reader); 8-bit
+    ones are scaled by 255. The alpha channel is returned when it has any pixel that is not fully
     opaque, so that `MASK` = `alpha` can use the transparent pixels as the hole.
 
     Raises:
         InputError: the file is missing or unreadable.
     """
     from tinkerlab.core.assets import image_source
-    from tinkerlab.core.images import to_pil
+    from tinkerlab.core.images import WIDE_GREY_MODES, load_image, to_pil
 
     if source.startswith("sample:"):
         return image_source(source), None
@@ -91,13 +90,8 @@ def read_photo(source: str) -> tuple[np.ndarray, np.ndarray | None]:
         if (alpha_channel < 1.0).any():
             alpha = alpha_channel
         array = np.asarray(rgba, dtype=np.float32)[:, :, :3] / 255.0
-    elif picture.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        values = np.asarray(picture, dtype=np.float64)
-        peak = 65535.0 if picture.mode.startswith("I;16") or values.max() > 255 else 255.0
-        array = np.repeat((np.clip(values, 0, peak) / peak).astype(np.float32)[:, :, None], 3, axis=2)
-    elif picture.mode == "F":
-        values = np.asarray(picture, dtype=np.float32)
-        array = np.repeat(np.clip(values, 0.0, 1.0)[:, :, None], 3, axis=2)
+    elif picture.mode in WIDE_GREY_MODES:
+        array = load_image(picture)  # 16-bit grey at its precision (core.images)
     else:
         array = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
     return array.astype(np.float32), alpha

@@ -14,6 +14,15 @@ truth scores at least `DISCRIMINATION` (25 %) below the mean-colour fill is eval
 Screening needs no training; it takes seconds.
 
 Writes `quality.json`, `quality.md` (a table) and, per image, a strip of pictures.
+
+`--resolution input` measures what a user gets by default: IDC trains on the photo at its own size (the model still
+learns at the preset's 64 px), and every fill is scored at the photo's size (longer side capped by `--max-side`,
+512 by default): the true content, the mean-colour fill, the DIP pre-fill enlarged into the hole, the model's
+completion enlarged plainly (0 passes of the finest generator) and carried up by `sr_steps` passes (the default
+2). The distance there samples at most `--max-patches` patches per set (`hole_patch_distance(max_patches=...)`).
+The screening is the model-size one, so the evaluated images are the same.
+
+    python -m tinkerlab.idc.quality --resolution input --out /tmp/idc-quality-full --iterations 100
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +45,8 @@ from tinkerlab.pyramid.metrics import hole_patch_distance, singan_diversity
 from tinkerlab.pyramid.scales import image_to_tensor, resize, tensor_to_image
 from tinkerlab.pyramid.singan import quantise
 
+FULL_SIZE_MAX_SIDE = 512  # the longest side scored at resolution "input" (retina and hubble_deep_field are larger)
+FULL_SIZE_MAX_PATCHES = 4096  # patches drawn per set by the distance at resolution "input"
 DISCRIMINATION = 0.25  # evaluate an image when its ground truth scores at least this much below the mean-colour fill
 
 
@@ -137,6 +148,141 @@ def evaluate(name: str, config: IDCConfig, out: Path, n: int = 8) -> ImageResult
     )
 
 
+@dataclass(frozen=True)
+class InputSizeResult:
+    """One image scored at its own size (`evaluate_at_input_size`); distances are `hole_patch_distance`."""
+
+    name: str
+    shape: tuple[int, int]  # the photo's size, where everything below is scored
+    model_shape: tuple[int, int]
+    hole_fraction: float
+    masking_start: int
+    seconds: float
+    ground_truth: float
+    mean_fill: float
+    dip_fill: float  # the DIP pre-fill, enlarged (bicubic) into the hole
+    idc_plain: float  # mean of n: the model's completions enlarged plainly (0 generator passes)
+    idc_mean: float  # mean of n: carried up with `sr_steps` passes (the default of `complete`)
+    idc_best: float
+    idc_model_size: float  # mean of n: the same completions scored at the model's size (all patches)
+    mean_fill_model_size: float
+    diversity: dict[int, float]  # at the photo's size, carried up with `sr_steps` passes (n at d = 5, n/2 else)
+    sr_steps: int
+    sr_compare: dict[int, float] = field(default_factory=dict)  # passes -> mean of n, the same n completions
+
+
+def evaluate_at_input_size(
+    name: str,
+    config: IDCConfig,
+    out: Path,
+    n: int = 8,
+    *,
+    max_side: int = FULL_SIZE_MAX_SIDE,
+    sr_steps: int = idc.SR_STEPS,
+    max_patches: int = FULL_SIZE_MAX_PATCHES,
+    sr_compare: tuple[int, ...] = (),
+) -> InputSizeResult:
+    """Train IDC on a packaged photo at its own size (longer side at most `max_side`) and score every fill there.
+
+    A finished run in `out` is reused (only the scoring runs again). `sr_compare` scores the same model-size
+    completions carried up with each of these numbers of generator passes as well.
+    """
+    photo = sample_image(name, max_side=max_side)
+    mask = box_mask(photo.shape[:2], hole_box(name))
+    start = time.perf_counter()
+    model = idc.train(photo, mask, config, out=out / name / "run", progress=False)
+    seconds = time.perf_counter() - start
+    original, hole = model.original, model.original_hole
+    assert original is not None and hole is not None
+
+    def distance(image: np.ndarray) -> float:
+        return hole_patch_distance(image, hole, max_patches=max_patches)
+
+    truth = np.asarray(photo, dtype=np.float32)
+    mean_filled = np.where(hole[:, :, None], original[~hole].mean(axis=0), original).astype(np.float32)
+    dip = model.to_input_size([model.prefill], sr_steps=0)[0]
+    small = model.complete(n, diversity=5, seed=1, resolution="model")
+    plain = model.to_input_size(small, sr_steps=0)
+    carried = model.to_input_size(small, seed=1, sr_steps=sr_steps)
+    scores = [distance(c) for c in carried]
+    diversity = {5: singan_diversity(carried, original, hole)}
+    for d in (1, 8):  # half as many completions as at d = 5, to keep the carrying up affordable
+        at_d = model.complete(max(2, n // 2), diversity=d, seed=2, resolution="model")
+        diversity[d] = singan_diversity(model.to_input_size(at_d, seed=2, sr_steps=sr_steps), original, hole)
+    compared = {
+        steps: float(np.mean([distance(c) for c in model.to_input_size(small, seed=1, sr_steps=steps)]))
+        for steps in sr_compare
+    }
+    model_mean = np.where(model.hole[:, :, None], model.image[~model.hole].mean(axis=0), model.image)
+    strip = _crop_strip(hole, [truth, mean_filled, dip, plain[0], carried[0], carried[1]])
+    save_image(strip, out / name / "strip_input_size.png")
+    return InputSizeResult(
+        name=name,
+        shape=tuple(hole.shape),
+        model_shape=tuple(model.hole.shape),
+        hole_fraction=float(hole.mean()),
+        masking_start=model.masking_start,
+        seconds=seconds,
+        ground_truth=distance(truth),
+        mean_fill=distance(mean_filled),
+        dip_fill=distance(dip),
+        idc_plain=float(np.mean([distance(c) for c in plain])),
+        idc_mean=float(np.mean(scores)),
+        idc_best=float(np.min(scores)),
+        idc_model_size=float(np.mean([hole_patch_distance(c, model.hole) for c in small])),
+        mean_fill_model_size=hole_patch_distance(model_mean.astype(np.float32), model.hole),
+        diversity={d: diversity[d] for d in (1, 5, 8)},
+        sr_steps=sr_steps,
+        sr_compare=compared,
+    )
+
+
+def _crop_strip(hole: np.ndarray, images: list[np.ndarray], margin: float = 0.6) -> np.ndarray:
+    """The region around the hole (its box grown by `margin` of its size on each side) of each image, in a row."""
+    rows, cols = np.nonzero(hole)
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    grow_h, grow_w = int((bottom - top) * margin), int((right - left) * margin)
+    top, bottom = max(0, top - grow_h), min(hole.shape[0], bottom + grow_h)
+    left, right = max(0, left - grow_w), min(hole.shape[1], right + grow_w)
+    return image_grid([image[top:bottom, left:right] for image in images], columns=len(images), pad=2)
+
+
+def input_size_table(results: list[InputSizeResult], iterations: int) -> str:
+    """The results at the photos' own size as a Markdown table."""
+    lines = [
+        (
+            "| image | photo | model | masking from scale | ground truth | mean-colour fill | DIP pre-fill (enlarged) "
+            "| IDC enlarged, 0 passes | IDC, 2 passes (mean of 8) | IDC, 2 passes (best of 8) "
+            f"| mean of 8 beats both fills | at the model's size: mean fill / IDC | diversity d=1 / 5 / 8 "
+            f"| train s ({iterations} it.) |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        div = " / ".join(f"{r.diversity[d]:.3f}" for d in (1, 5, 8))
+        wins = "yes" if r.idc_mean < min(r.mean_fill, r.dip_fill) else "no"
+        lines.append(
+            f"| {r.name} | {r.shape[0]}x{r.shape[1]} | {r.model_shape[0]}x{r.model_shape[1]} | {r.masking_start} "
+            f"| {r.ground_truth:.4f} | {r.mean_fill:.4f} | {r.dip_fill:.4f} | {r.idc_plain:.4f} "
+            f"| {r.idc_mean:.4f} | {r.idc_best:.4f} | {wins} "
+            f"| {r.mean_fill_model_size:.4f} / {r.idc_model_size:.4f} | {div} | {r.seconds:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def sr_compare_table(results: list[InputSizeResult]) -> str:
+    """Hole distance at the photo's size by the number of generator passes that carried the completion up."""
+    steps = sorted({k for r in results for k in r.sr_compare})
+    lines = [
+        "| image | ground truth | DIP pre-fill | " + " | ".join(f"IDC, {k} passes" for k in steps) + " |",
+        "|---|---|---|" + "---|" * len(steps),
+    ]
+    for r in results:
+        cells = " | ".join(f"{r.sr_compare[k]:.4f}" if k in r.sr_compare else "" for k in steps)
+        lines.append(f"| {r.name} | {r.ground_truth:.4f} | {r.dip_fill:.4f} | {cells} |")
+    return "\n".join(lines)
+
+
 def table(results: list[ImageResult], iterations: int) -> str:
     """The results as a Markdown table."""
     lines = [
@@ -171,7 +317,7 @@ def screening_table(screenings: list[Screening]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> list[ImageResult]:
+def main(argv: list[str] | None = None) -> list[ImageResult] | list[InputSizeResult]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/idc-quality"))
     parser.add_argument("--iterations", type=int, default=100)
@@ -183,6 +329,22 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dip-iterations", type=int, default=300)
+    parser.add_argument(
+        "--resolution",
+        choices=("model", "input"),
+        default="model",
+        help="score at the model's size (64 px) or at the photo's own size (IDC's default output)",
+    )
+    parser.add_argument("--max-side", type=int, default=FULL_SIZE_MAX_SIDE, help="at --resolution input")
+    parser.add_argument("--max-patches", type=int, default=FULL_SIZE_MAX_PATCHES, help="at --resolution input")
+    parser.add_argument("--sr-steps", type=int, default=idc.SR_STEPS, help="at --resolution input")
+    parser.add_argument(
+        "--sr-compare",
+        type=int,
+        nargs="*",
+        default=[],
+        help="at --resolution input: also score the completions carried up with these numbers of passes",
+    )
     args = parser.parse_args(argv)
     config = demo_idc_config(iterations=args.iterations, dip_iterations=args.dip_iterations)
     results = []
@@ -194,6 +356,8 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
             (args.out / "screening.md").write_text(screening_table(screenings) + "\n")
             print(screening_table(screenings), flush=True)
             names = [s.name for s in screenings if s.discriminates]
+        if args.resolution == "input":
+            return _main_input_size(names, config, args)
         for name in names:
             result = evaluate(name, config, args.out)
             print(
@@ -205,6 +369,34 @@ def main(argv: list[str] | None = None) -> list[ImageResult]:
     (args.out / "quality.json").write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
     (args.out / "quality.md").write_text(table(results, args.iterations) + "\n")
     print(table(results, args.iterations))
+    return results
+
+
+def _main_input_size(names: list[str], config: IDCConfig, args: argparse.Namespace) -> list[InputSizeResult]:
+    results = []
+    for name in names:
+        result = evaluate_at_input_size(
+            name,
+            config,
+            args.out,
+            max_side=args.max_side,
+            sr_steps=args.sr_steps,
+            max_patches=args.max_patches,
+            sr_compare=tuple(args.sr_compare),
+        )
+        (args.out / name / "result_input_size.json").write_text(json.dumps(result.__dict__, indent=2) + "\n")
+        print(
+            f"{name} {result.shape}: truth {result.ground_truth:.4f}, mean fill {result.mean_fill:.4f}, "
+            f"DIP {result.dip_fill:.4f}, IDC plain {result.idc_plain:.4f}, IDC {result.idc_mean:.4f} "
+            f"(best {result.idc_best:.4f}), {result.seconds:.0f} s",
+            flush=True,
+        )
+        results.append(result)
+    (args.out / "quality_input_size.json").write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
+    (args.out / "quality_input_size.md").write_text(input_size_table(results, args.iterations) + "\n")
+    print(input_size_table(results, args.iterations))
+    if args.sr_compare:
+        print(sr_compare_table(results))
     return results
 
 
