@@ -6,7 +6,8 @@
 - `probe`: the probe set, the cached activation table, dataset exemplars;
 - `tools`: the experiment tools and their backends; `proxy`: how sandboxed code reaches them;
 - `agent`: the loop; `baselines`: the API-free experimenter and the exemplar-only baseline;
-- `evaluate`: predictive evaluation and accuracy on synthetic neurons.
+- `evaluate`: predictive evaluation and accuracy on synthetic neurons;
+- `runs`: resumable run folders for describe, exemplars, synthetic and evaluate (the CLI's commands).
 """
 
 from tinkerlab.core.exports import lazy_exports
@@ -28,6 +29,12 @@ _EXPORTS = {
     "run_agent": "tinkerlab.maia.agent",
     "build_probe_set": "tinkerlab.maia.probe",
     "activation_table": "tinkerlab.maia.probe",
+    "ProbeConfig": "tinkerlab.maia.runs",
+    "ExplainConfig": "tinkerlab.maia.runs",
+    "describe_run": "tinkerlab.maia.runs",
+    "exemplars_run": "tinkerlab.maia.runs",
+    "synthetic_run": "tinkerlab.maia.runs",
+    "evaluate_run": "tinkerlab.maia.runs",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -4,8 +4,9 @@
   concepts most of them share.
 - `experimenter` uses the same tools as the agent, as a fixed procedure: exemplars -> describer labels ->
   candidate concepts (plus a screen of every concept the generator can draw) -> targeted procedural tests of each
-  candidate against neutral images -> tests of the best two alone and together (OR, AND) -> the description the
-  tests support best.
+  candidate against neutral images -> when no single concept explains the exemplars' activation, tests of pairs
+  of the exemplars' shared concepts drawn together (AND) -> tests of the best two alone and together (OR, AND) ->
+  the description the tests support best.
 
 Both speak the procedural generator's vocabulary, so they can only name concepts it can draw.
 """
@@ -13,6 +14,7 @@ Both speak the procedural generator's vocabulary, so they can only name concepts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +45,7 @@ def _exemplar_counts(tools: Tools, k: int) -> dict[str, int]:
     _, masked = tools.dataset_exemplars(k)
     counts: dict[str, int] = {}
     for image in masked:
-        for concept in set(concept_words(tools.describer.describe(image, highlight_of(image)))):
+        for concept in dict.fromkeys(concept_words(tools.describer.describe(image, highlight_of(image)))):
             counts[concept] = counts.get(concept, 0) + 1
     return counts
 
@@ -87,6 +89,40 @@ def _prompt_without(excluded: set[str], rng: np.random.Generator) -> str:
     return f"a large {rng.choice(colours)} {rng.choice(kinds)} on {rng.choice(backgrounds)}"
 
 
+def _category(concept: str) -> str:
+    for name, group in (("kind", scenes.KINDS), ("colour", scenes.COLOURS), ("texture", scenes.TEXTURES)):
+        if concept in group:
+            return name
+    return "background"
+
+
+def _conjunction(
+    tools: Tools, counts: dict[str, int], effects: dict[str, float], score: Any, rng: np.random.Generator, tests: int
+) -> tuple[tuple[str, str], dict[str, float]] | None:
+    """When no single concept comes near the exemplars' activation, test pairs of the concepts most exemplars
+    show, drawn together; a pair that fires far above either concept alone is a conjunction (AND)."""
+    level = float(np.mean(tools.exemplar_activations[:5])) if tools.exemplar_activations else 0.0
+    best_single = max(effects.values())
+    if best_single >= 0.5 * level:
+        return None
+    shared = sorted(counts, key=lambda c: -counts[c])[:4]
+    pairs = [
+        (a, b)
+        for i, a in enumerate(shared)
+        for b in shared[i + 1 :]
+        if _category(a) != _category(b) or _category(a) == "kind"
+    ]
+    if not pairs:
+        return None
+    neither = score([_prompt_without(set(shared), rng) for _ in range(tests)])
+    gains = {f"{a}+{b}": score([_prompt_with(a, rng, also=b) for _ in range(tests)]) - neither for a, b in pairs}
+    top = max(gains, key=lambda key: gains[key])
+    a, b = top.split("+")
+    if gains[top] > 0.3 and gains[top] > 1.5 * max(effects.get(a, 0.0), effects.get(b, 0.0), 0.0):
+        return (a, b), gains
+    return None
+
+
 def experimenter(tools: Tools, *, k: int = 15, tests: int = 6, candidates: int = 4, seed: int = 0) -> BaselineResult:
     """The API-free experimenter (see the module docstring); every image it scores goes through `call_neuron`."""
     rng = np.random.default_rng(seed)
@@ -111,6 +147,11 @@ def experimenter(tools: Tools, *, k: int = 15, tests: int = 6, candidates: int =
     ranked = sorted(effects, key=lambda c: -effects[c])
     best = ranked[0]
     evidence = {"exemplar_counts": counts, "screen": screen, "effects": effects}
+    conjunction = _conjunction(tools, counts, effects, score, rng, tests)
+    if conjunction is not None:
+        (a, b), evidence["conjunctions"] = conjunction
+        description = _and_description(a, b)
+        return BaselineResult(description, [description], evidence, scored)
     if len(ranked) < 2:
         return BaselineResult(_noun(best), [_noun(best)], evidence, scored)
     second = ranked[1]

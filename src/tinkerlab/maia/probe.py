@@ -160,36 +160,135 @@ def activation_table(
         cache: a folder for the table (`<model>-<layer>-<probe digest>.npz`); reused when present.
         progress: show a progress bar.
     """
+    return activation_tables(
+        model,
+        [layer],
+        recipes,
+        batch=batch,
+        quantile=quantile,
+        threshold_images=threshold_images,
+        device=device,
+        cache=cache,
+        progress=progress,
+    )[layer]
+
+
+def _table_path(cache: str | Path, model: Any, layer: str, recipes: Sequence[dict[str, Any]], quantile: float) -> Path:
+    safe = f"{model.name}-{layer}".replace("/", "_").replace(":", "_")
+    return Path(cache) / f"{safe}-{probe_digest(recipes)}-q{quantile}.npz"
+
+
+def activation_tables(
+    model: Any,
+    layers: Sequence[str],
+    recipes: Sequence[dict[str, Any]],
+    *,
+    batch: int = 64,
+    quantile: float = 0.99,
+    threshold_images: int = 500,
+    device: str = "cpu",
+    cache: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, ActivationTable]:
+    """`activation_table` for several layers of one model in one pass over the probe set (hooks on all of them).
+
+    Layers whose table is in `cache` are read from it; the others share one batched pass.
+    """
     import torch
 
     from tinkerlab.core.progress import track
     from tinkerlab.vision.units import quantile_threshold, read_layers, spatial_max
 
-    model.resolve(layer)
     recipes = list(recipes)
-    path = None
-    if cache is not None:
-        safe = f"{model.name}-{layer}".replace("/", "_").replace(":", "_")
-        path = Path(cache) / f"{safe}-{probe_digest(recipes)}-q{quantile}.npz"
-        if path.exists():
-            data = np.load(path)
-            return ActivationTable(data["activations"], data["thresholds"], recipes, layer)
-    values, kept_maps = [], []
+    if not recipes:
+        raise InputError("the probe set is empty; build one with build_probe_set(n)")
+    tables: dict[str, ActivationTable] = {}
+    for layer in layers:
+        model.resolve(layer)
+        if cache is not None and _table_path(cache, model, layer, recipes, quantile).exists():
+            data = np.load(_table_path(cache, model, layer, recipes, quantile))
+            tables[layer] = ActivationTable(data["activations"], data["thresholds"], recipes, layer)
+    missing = [layer for layer in layers if layer not in tables]
+    if not missing:
+        return tables
+    values: dict[str, list[np.ndarray]] = {layer: [] for layer in missing}
+    kept_maps: dict[str, list[Any]] = {layer: [] for layer in missing}
     kept = 0
     starts = range(0, len(recipes), batch)
     for start in track(starts, "probe set", total=len(starts)) if progress else starts:
         images = probe_images(recipes[start : start + batch])
-        maps = read_layers(model, images, [layer], device=device)[layer]  # (b, c, h, w)
-        values.append(spatial_max(maps).numpy())
-        if kept < threshold_images:
-            kept_maps.append(maps[: threshold_images - kept])
-            kept += kept_maps[-1].shape[0]
-    thresholds = quantile_threshold(torch.cat(kept_maps), quantile)
-    table = ActivationTable(np.concatenate(values).astype(np.float32), thresholds, recipes, layer)
+        maps = read_layers(model, images, missing, device=device)  # layer -> (b, c, h, w)
+        room = max(0, threshold_images - kept)
+        for layer in missing:
+            values[layer].append(spatial_max(maps[layer]).numpy())
+            if room:
+                kept_maps[layer].append(maps[layer][:room])
+        kept += min(room, len(images))
+    for layer in missing:
+        thresholds = quantile_threshold(torch.cat(kept_maps[layer]), quantile)
+        table = ActivationTable(np.concatenate(values[layer]).astype(np.float32), thresholds, recipes, layer)
+        tables[layer] = table
+        if cache is not None:
+            path = _table_path(cache, model, layer, recipes, quantile)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, activations=table.activations, thresholds=table.thresholds)
+            tmp.replace(path)
+    return {layer: tables[layer] for layer in layers}
+
+
+@dataclass
+class ConceptTable:
+    """The procedural detector's score of every concept on every probe image, for synthetic neurons.
+
+    Attributes:
+        scores: (n_images, n_concepts) float32, `scenes.detect_concepts` scores (0 for images without a scene).
+        noise: (n_images,) the AND rule's small random value of each image (the same one `activation` draws).
+        concepts: the column names (`scenes.CONCEPTS`).
+    """
+
+    scores: np.ndarray
+    noise: np.ndarray
+    concepts: tuple[str, ...]
+
+    def activations(self, neuron: Any) -> np.ndarray:
+        """A synthetic neuron's activation on every probe image (n,), by its rule; equal to `neuron.activation`."""
+        columns = self.scores[:, [self.concepts.index(c) for c in neuron.concepts]]  # (n, 1 or 2)
+        if neuron.mode == "mono":
+            return columns.mean(axis=1)
+        if neuron.mode == "or":
+            return columns.max(axis=1)
+        both = (columns > 0).all(axis=1)
+        return np.where(both, columns[:, 0], self.noise).astype(np.float32)
+
+
+def concept_table(
+    recipes: Sequence[dict[str, Any]], *, cache: str | Path | None = None, progress: bool = True
+) -> ConceptTable:
+    """Render the probe set once and score every concept on it (cached by the probe set's digest)."""
+    from tinkerlab.core.progress import track
+    from tinkerlab.maia.synthetic import and_noise
+
+    recipes = list(recipes)
+    path = Path(cache) / f"concepts-{probe_digest(recipes)}.npz" if cache is not None else None
+    if path is not None and path.exists():
+        data = np.load(path)
+        return ConceptTable(data["scores"], data["noise"], scenes.CONCEPTS)
+    scores = np.zeros((len(recipes), len(scenes.CONCEPTS)), np.float32)
+    noise = np.zeros(len(recipes), np.float32)
+    for index in track(range(len(recipes)), "concepts", total=len(recipes)) if progress else range(len(recipes)):
+        image = probe_image(recipes[index])
+        noise[index] = and_noise(image)
+        scene = scenes.scene_of(image)
+        if scene is None:
+            continue
+        found = scenes.detect_concepts(scene, scenes.render(scene)[1], scenes.CONCEPTS)
+        scores[index] = [found[c][0] for c in scenes.CONCEPTS]
+    table = ConceptTable(scores, noise, scenes.CONCEPTS)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, activations=table.activations, thresholds=table.thresholds)
+        np.savez(tmp, scores=scores, noise=noise)
         tmp.replace(path)
     return table
 

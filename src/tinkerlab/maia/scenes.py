@@ -14,6 +14,7 @@ synthetic neurons are built on.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -345,6 +346,20 @@ def png_info(image: Image.Image) -> PngImagePlugin.PngInfo | None:
 
 def render_image(scene: Scene) -> Image.Image:
     return render(scene)[0]
+
+
+@functools.lru_cache(maxsize=512)
+def _masks_of(scene_json: str) -> tuple[np.ndarray, ...]:
+    masks = render(Scene.from_json(scene_json))[1]
+    for mask in masks:
+        mask.flags.writeable = False
+    return tuple(masks)
+
+
+def object_masks(scene: Scene) -> list[np.ndarray]:
+    """The object masks `render(scene)` gives (read-only arrays), remembered for the last 512 scenes: the
+    detector and the describer ask for the masks of the same images many times."""
+    return list(_masks_of(scene.to_json()))
 
 
 # -- random scenes -----------------------------------------------------------------------------------------------

@@ -57,9 +57,13 @@ class SyntheticNeuron:
             return float(max(scores)), masks[0] | masks[1]
         if all(s > 0 for s in scores):
             return float(scores[0]), masks[0] | masks[1]
-        digest = hashlib.sha1(np.asarray(image.convert("RGB")).tobytes()).digest()
-        rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
-        return float(rng.uniform(0, 0.1)), np.zeros(shape, bool)
+        return and_noise(image), np.zeros(shape, bool)
+
+
+def and_noise(image: Image.Image) -> float:
+    """The AND rule's small value in [0, 0.1] for an image without both concepts (fixed per image's pixels)."""
+    digest = hashlib.sha1(np.asarray(image.convert("RGB")).tobytes()).digest()
+    return float(np.random.default_rng(int.from_bytes(digest[:8], "big")).uniform(0, 0.1))
 
 
 def scene_detector(image: Image.Image, concepts: tuple[str, ...]) -> dict:
@@ -68,7 +72,7 @@ def scene_detector(image: Image.Image, concepts: tuple[str, ...]) -> dict:
     shape = (image.size[1], image.size[0])
     if scene is None:
         return {c: (0.0, np.zeros(shape, bool)) for c in concepts}
-    _, masks = scenes.render(scene)
+    masks = scenes.object_masks(scene)
     found = scenes.detect_concepts(scene, masks, concepts)
     if shape != (scenes.SIZE, scenes.SIZE):
         found = {c: (s, np.asarray(Image.fromarray(m).resize(image.size)) > 0) for c, (s, m) in found.items()}

@@ -83,7 +83,7 @@ class DiffusersGenerator:
     def _pipe(self, kind: str) -> Any:
         from tinkerlab.core.errors import require
 
-        diffusers = require("diffusers", extra="maia")
+        diffusers = require("diffusers", package="diffusers")
         if kind not in self._pipes:
             if kind == "t2i":
                 pipe = diffusers.AutoPipelineForText2Image.from_pretrained(self.text2image_path, local_files_only=True)
@@ -138,7 +138,7 @@ class LabelDescriber:
         if highlight is None:
             highlight = np.ones((image.size[1], image.size[0]), bool)
         if scene is not None:
-            _, masks = scenes.render(scene)
+            masks = scenes.object_masks(scene)
             inside = [
                 o
                 for o, m in zip(scene.objects, masks, strict=True)
@@ -248,7 +248,7 @@ class Tools:
         descriptions = [self.describer.describe(im, highlight_of(im)) for im in images]
         words: dict[str, int] = {}
         for text in descriptions:
-            for word in set(text.replace(",", " ").split()):
+            for word in dict.fromkeys(text.replace(",", " ").split()):
                 if word not in ("a", "an", "and", "with", "no", "clear", "object", "region"):
                     words[word] = words.get(word, 0) + 1
         common = [w for w, c in sorted(words.items(), key=lambda kv: -kv[1]) if c >= max(2, len(images) // 3)]
