@@ -242,6 +242,13 @@ def test_skeleton_svg_keeps_the_well_formed_elements(renderer):
     assert drawing.rounds[0].status == "ok", drawing.rounds[0].error
 
 
+def test_skeleton_continuation_that_closes_the_block_keeps_the_code_before_it(renderer):
+    reply = "forward(100)\nt.left(90)\nt.forward(100)\n```\n\nThis program draws a corner of a square."
+    drawing = draw.draw("a corner", "turtle", ScriptedChatModel([reply]), renderer, skeleton_prompt=True)
+    assert drawing.rounds[0].code.rstrip().endswith("t.forward(100)")
+    assert drawing.rounds[0].status == "ok", drawing.rounds[0].error
+
+
 def test_skeleton_with_nothing_usable_is_a_failure_not_a_crash(renderer):
     model = ScriptedChatModel(["I am sorry, I cannot draw."])
     drawing = draw.draw("a cat", "turtle", model, renderer, skeleton_prompt=True)

@@ -164,6 +164,13 @@ def _program(reply: str, language: str, start: str | None) -> str | None:
     still parses (small models ramble into prose), closed where the language needs it."""
     if start is None:
         return extract_program(reply, language)
+    if "```" in reply and not reply.lstrip().startswith("```"):
+        # A continuation of the prefill closes the block the skeleton opened: the program is what comes before.
+        continuation = reply.split("```", 1)[0]
+        if language in ("matplotlib", "turtle") and _parsing_prefix(start, continuation).strip():
+            return start + _parsing_prefix(start, continuation)
+        if language == "svg" and "<" in continuation:
+            return _well_formed_prefix(start, continuation, _SKELETON_END["svg"])
     fenced = extract_program(reply, language) if "```" in reply else None
     if fenced is not None and fenced.lstrip().startswith(start.strip().splitlines()[0]):
         start, body = "", fenced  # the model wrote the whole program out again
