@@ -296,6 +296,18 @@ def test_simplified_openclipart_code_still_draws(renderer):
     assert renderer.render(simple, "svg").ok
 
 
+def test_simplified_svg_renames_identifiers_that_would_name_the_drawing(renderer):
+    text = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><linearGradient id="AppleSkin">'
+        '<stop offset="0" stop-color="red"/><stop offset="1" stop-color="green"/></linearGradient></defs>'
+        '<circle id="apple_body" cx="5" cy="5" r="4" fill="url(#AppleSkin)"/></svg>'
+    )
+    simple = runs.simplify_svg(text)
+    assert "apple" not in simple.lower() and 'fill="url(#i1)"' in simple and 'id="i2"' in simple
+    pixels = np.asarray(renderer.render(simple, "svg").image).reshape(-1, 3)
+    assert ((pixels[:, 0] > 150) & (pixels[:, 1] < 100)).any()  # the gradient still resolves
+
+
 def test_openclipart_code_without_the_svg_namespace_keeps_its_shapes():
     simple = runs.simplify_svg('<svg width="10" height="10"><metadata>m</metadata><path d="M 1.25,1 L 9,9"/></svg>')
     assert "<path" in simple and "metadata" not in simple and "1.2," in simple

@@ -339,8 +339,8 @@ def clipart_items(limit: int, max_chars: int, seed: int = 0) -> list[dict[str, A
 
 
 def simplify_svg(text: str) -> str | None:
-    """An SVG with what does not draw removed (metadata, comments, editor namespaces) and numbers rounded to one
-    decimal; None when it does not parse.
+    """An SVG with what does not draw removed (metadata, comments, editor namespaces), identifiers renamed to
+    neutral ones (they often name the drawing) and numbers rounded to one decimal; None when it does not parse.
 
     >>> simplify_svg('<svg xmlns="http://www.w3.org/2000/svg"><!-- x --><metadata>m</metadata>'
     ...              '<circle cx="10.123456" cy="5" r="2"/></svg>')
@@ -376,6 +376,18 @@ def simplify_svg(text: str) -> str | None:
                 del element.attrib[name]
 
     clean(root)
+    # Identifiers often name the drawing ('Apple', 'CameraIcon'): renamed to neutral ones, references followed.
+    renamed = {}
+    for element in root.iter():
+        if "id" in element.attrib:
+            renamed[element.attrib["id"]] = f"i{len(renamed) + 1}"
+    reference = re.compile(r"#([^\s()\"';,]+)")
+    for element in root.iter():
+        for name, value in list(element.attrib.items()):
+            if name == "id":
+                element.attrib[name] = renamed[value]
+            elif "#" in value:
+                element.attrib[name] = reference.sub(lambda m: "#" + renamed.get(m.group(1), m.group(1)), value)
     ET.register_namespace("", "http://www.w3.org/2000/svg")
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     result = ET.tostring(root, encoding="unicode")

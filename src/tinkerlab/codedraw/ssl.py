@@ -41,6 +41,7 @@ class SSLConfig:
     queue: int = 2048
     momentum: float = 0.99
     projection: int = 128
+    bn_groups: int = 4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -188,19 +189,27 @@ def train_ssl(images: np.ndarray, config: SSLConfig, *, device: str = "cpu", pro
         for start in range(0, len(data) - config.batch_size + 1, config.batch_size):
             batch = data[order[start : start + config.batch_size]].to(device)
             view_a, view_b = augment(batch, generator), augment(batch, generator)
-            q = torch.nn.functional.normalize(head(encoder(view_a)), dim=1)
             if config.method == "moco":
+                # Shuffling BN, as MoCo does across GPUs: batch statistics come from sub-batches, and a key's
+                # sub-batch is not its query's, so the pretext cannot be solved through BatchNorm statistics.
+                groups = config.bn_groups if len(batch) % config.bn_groups == 0 else 1
+                q = torch.nn.functional.normalize(
+                    torch.cat([head(encoder(part)) for part in view_a.chunk(groups)]), dim=1
+                )
                 with torch.no_grad():
                     for online, target in ((encoder, key_encoder), (head, key_head)):
                         for po, pt in zip(online.parameters(), target.parameters(), strict=True):
                             pt.mul_(config.momentum).add_(po.detach(), alpha=1 - config.momentum)
-                    k = torch.nn.functional.normalize(key_head(key_encoder(view_b)), dim=1)
+                    shuffle = torch.randperm(len(view_b), generator=generator).to(device)
+                    keys = torch.cat([key_head(key_encoder(part)) for part in view_b[shuffle].chunk(groups)])
+                    k = torch.nn.functional.normalize(keys[torch.argsort(shuffle)], dim=1)
                 positive = (q * k).sum(dim=1, keepdim=True)
                 negative = q @ queue.T
                 logits = torch.cat([positive, negative], dim=1) / config.temperature
                 labels = torch.zeros(len(q), dtype=torch.long, device=device)
                 loss = torch.nn.functional.cross_entropy(logits, labels)
             else:
+                q = torch.nn.functional.normalize(head(encoder(view_a)), dim=1)
                 z = torch.nn.functional.normalize(head(encoder(view_b)), dim=1)
                 both = torch.cat([q, z])
                 similarity = both @ both.T / config.temperature
