@@ -245,3 +245,132 @@ def evaluate(
         rows = evaluate_run(config, out, device=device, executor=executor, workers=workers, overwrite=overwrite)
     typer.echo(markdown_table(rows))
     typer.echo(f"results written to {out}/outputs")
+
+
+Classes = Annotated[
+    str,
+    typer.Option("--classes", metavar="A,B", help="The two object kinds that are the classes (e.g. circle,triangle)."),
+]
+Cues = Annotated[
+    str, typer.Option("--cues", metavar="A,B", help="The background that goes with each class in training.")
+]
+TrainImages = Annotated[int, typer.Option("--train-images", min=1, help="Training images of the classifier.")]
+TrainAgree = Annotated[
+    float, typer.Option("--train-agree", min=0.0, max=1.0, help="Share of training images whose background agrees.")
+]
+Hidden = Annotated[int, typer.Option("--hidden", min=1, help="Channels of the classifier's hidden (explained) layer.")]
+Epochs = Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")]
+Draws = Annotated[int, typer.Option("--draws", min=1, help="Random draws of the control.")]
+
+
+def _pair(text: str, what: str) -> tuple[str, str]:
+    from tinkerlab.core.errors import InputError
+
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    if len(parts) != 2:
+        raise InputError(f"{what} takes two comma-separated names (e.g. circle,triangle), got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def _cue_data(
+    classes: str, cues: str, train: int, agree: float, test: int, probe: int, hidden: int, epochs: int, seed: int
+):
+    from tinkerlab.maia.applications import CueData
+
+    return CueData(
+        classes=_pair(classes, "--classes"),
+        cues=_pair(cues, "--cues"),
+        train=train,
+        train_agree=agree,
+        test=test,
+        probe=probe,
+        hidden=hidden,
+        epochs=epochs,
+        seed=seed,
+    )
+
+
+@app.command()
+def spurious(
+    classes: Classes = "circle,triangle",
+    cues: Cues = "grass,sand",
+    train_images: TrainImages = 1000,
+    train_agree: TrainAgree = 0.95,
+    test_images: int = typer.Option(300, "--test-images", min=1, help="Images per test split."),
+    probe_images: ProbeImages = 300,
+    hidden: Hidden = 32,
+    epochs: Epochs = 30,
+    agent: str | None = typer.Option(
+        None,
+        "--agent",
+        parser=Spec(CHAT_MODEL_FORMS, check=False),
+        metavar="SPEC",
+        help="Describe units with the chat agent on this model (default: the API-free experimenter).",
+    ),
+    describer: Describer = "labels",
+    draws: Draws = 10,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
+    out: Annotated[Path, out_option("the run folder (resumed when it matches).")] = Path("maia-spurious"),
+    device: Device = "cpu",
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Train a classifier with a planted background cue, remove the units the describer finds responding to the
+    cue, and compare balanced accuracy on cue-flipped data with removing as many random units."""
+    from tinkerlab.maia.applications import SpuriousConfig, spurious_run, spurious_table
+
+    data = _cue_data(classes, cues, train_images, train_agree, test_images, probe_images, hidden, epochs, seed)
+    config = SpuriousConfig(
+        data=data, method="agent" if agent else "experimenter", agent=agent or "local", describer=describer, draws=draws
+    )
+    with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
+        record = spurious_run(config, out, device=device, overwrite=overwrite)
+    typer.echo(f"cue units: {', '.join(map(str, record['cue_units'])) or 'none found'}")
+    typer.echo(spurious_table(record))
+    typer.echo(f"results written to {out}/outputs")
+
+
+@app.command()
+def misclassified(
+    classes: Classes = "circle,triangle",
+    cues: Cues = "grass,sand",
+    train_images: TrainImages = 1000,
+    train_agree: TrainAgree = 0.95,
+    split_images: int = typer.Option(400, "--split-images", min=2, help="Images of the naming and evaluation splits."),
+    hidden: Hidden = 32,
+    epochs: Epochs = 30,
+    describer: Describer = "labels",
+    agent: str | None = typer.Option(
+        None,
+        "--agent",
+        parser=Spec(CHAT_MODEL_FORMS, check=False),
+        metavar="SPEC",
+        help="A chat model names the failure mode from the described images (default: concept counts).",
+    ),
+    max_rules: int = typer.Option(2, "--max-rules", min=1, help="Most concept rules the failure mode may join."),
+    draws: Draws = 20,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    api_key_env: ApiKeyEnv = None,
+    out: Annotated[Path, out_option("the run folder (resumed when it matches).")] = Path("maia-misclassified"),
+    device: Device = "cpu",
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Name a failure mode of the cue classifier from described errors, flag inputs by it, and report the flags'
+    precision against the base error rate (and random flags), and their recall."""
+    from tinkerlab.maia.applications import MisclassifiedConfig, misclassified_run, misclassified_table
+
+    data = _cue_data(classes, cues, train_images, train_agree, 1, 1, hidden, epochs, seed)
+    config = MisclassifiedConfig(
+        data=data, describer=describer, agent=agent, split=split_images, max_rules=max_rules, draws=draws
+    )
+    with connection_environment(base_url=base_url, timeout=timeout, retries=retries, api_key_env=api_key_env):
+        record = misclassified_run(config, out, device=device, overwrite=overwrite)
+    typer.echo(f"failure mode: {record['failure_mode']}")
+    typer.echo(misclassified_table(record))
+    typer.echo(f"results written to {out}/outputs")
