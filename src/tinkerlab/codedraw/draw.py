@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinkerlab.codedraw.render import LANGUAGES, Render, Renderer, check_language, extract_program
+from tinkerlab.codedraw.render import Render, Renderer, check_language, extract_program
 from tinkerlab.core.errors import InputError
 
 FEEDBACK_MODES = ("text", "image")
@@ -396,8 +396,7 @@ def recognize(
     """
     from tinkerlab.llm import Message
 
-    if language not in LANGUAGES:
-        check_language(language)
+    check_language(language)
     options = None
     if choices:
         pool = sorted({d for d in distractors if d.lower() != concept.lower()})

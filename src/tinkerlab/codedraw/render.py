@@ -280,10 +280,9 @@ class Renderer:
         if language == "tikz":
             document = code if "\\documentclass" in code else _TIKZ_DOCUMENT % code
             return {"program.tex": document}
-        files: dict[str, Any] = {"program.py": code}
-        if language == "turtle":
-            files["turtle_shim.py"] = _SHIM
-        return files
+        # The turtle shim is not among them: a warm worker's setup writes and imports it once; a fresh process gets
+        # it with its setup (see `render`).
+        return {"program.py": code}
 
     def _worker(self, language: str) -> Any:
         from tinkerlab.sandbox import SandboxWorker
@@ -291,9 +290,8 @@ class Renderer:
         worker = self._workers.get(language)
         if worker is None:
             setup = self._setup(language)
-            files = {"turtle_shim.py": _SHIM} if language == "turtle" else None
             prefix = ""
-            if files:
+            if language == "turtle":
                 # The shim must be importable by the setup code, before any program's files arrive.
                 prefix = f"open('turtle_shim.py', 'w').write({_SHIM.read_text(encoding='utf-8')!r})\n"
             worker = SandboxWorker(
