@@ -38,3 +38,19 @@ def test_hooks_read_the_unit_of_a_manual_forward():
     assert torch.allclose(maps, manual)
     with pytest.raises(InputError, match="valid layers"):
         model.resolve("nope")
+
+
+def test_read_layers_stops_after_the_deepest_requested_layer_with_the_same_maps():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 5, 3)).eval()
+    model = VisionModel(net, imagenet_preprocess(32), "tiny", {})
+    image = scenes.render(scenes.Scene("sky", (scenes.SceneObject("car"),)))[0]
+    calls = []
+    handle = net[2].register_forward_hook(lambda *_: calls.append(1))
+    early = read_layers(model, [image, image], ["0", "1"])
+    assert calls == []  # the last convolution never ran
+    full = read_layers(model, [image, image], ["0", "1"], stop_early=False)
+    assert calls == [1]
+    handle.remove()
+    for layer in ("0", "1"):
+        assert torch.equal(early[layer], full[layer])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,16 +215,26 @@ def activation_tables(
     values: dict[str, list[np.ndarray]] = {layer: [] for layer in missing}
     kept_maps: dict[str, list[Any]] = {layer: [] for layer in missing}
     kept = 0
-    starts = range(0, len(recipes), batch)
-    for start in track(starts, "probe set", total=len(starts)) if progress else starts:
-        images = probe_images(recipes[start : start + batch])
-        maps = read_layers(model, images, missing, device=device)  # layer -> (b, c, h, w)
+
+    def _add_batch(maps: dict[str, Any], size: int) -> None:  # layer -> (b, c, h, w)
+        nonlocal kept
         room = max(0, threshold_images - kept)
         for layer in missing:
             values[layer].append(spatial_max(maps[layer]).numpy())
             if room:
                 kept_maps[layer].append(maps[layer][:room])
-        kept += min(room, len(images))
+        kept += min(room, size)
+
+    starts = range(0, len(recipes), batch)
+    # The next batch's images are drawn in a thread while the model runs on this one (PIL, cairo and the
+    # model's kernels release the interpreter lock, so the two overlap on a machine with a spare core).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(probe_images, recipes[0:batch])
+        for start in track(starts, "probe set", total=len(starts)) if progress else starts:
+            images = pending.result()
+            if start + batch < len(recipes):
+                pending = pool.submit(probe_images, recipes[start + batch : start + 2 * batch])
+            _add_batch(read_layers(model, images, missing, device=device), len(images))
     for layer in missing:
         thresholds = quantile_threshold(torch.cat(kept_maps[layer]), quantile)
         table = ActivationTable(np.concatenate(values[layer]).astype(np.float32), thresholds, recipes, layer)

@@ -216,9 +216,19 @@ def as_channel_maps(output: Any) -> Any:
     raise InputError(f"expected a layer output of 2, 3 or 4 dimensions, got shape {tuple(output.shape)}")
 
 
+class _AllLayersRead(Exception):
+    """Raised by a hook once every requested layer has its output, to skip the rest of the forward pass."""
+
+
 @contextlib.contextmanager
-def layer_hooks(model: VisionModel, layers: Sequence[str]) -> Iterator[dict[str, Any]]:
+def layer_hooks(model: VisionModel, layers: Sequence[str], *, stop_when_read: bool = False) -> Iterator[dict[str, Any]]:
     """Forward hooks on `layers` that store each one's output as channel maps; removed on exit.
+
+    Args:
+        model: the vision model.
+        layers: layer names (aliases or submodule names).
+        stop_when_read: raise `_AllLayersRead` from the hook as soon as every layer has its output, so the layers
+            after the deepest one are not computed (the caller catches it; `read_layers` does).
 
     Yields:
         A dict filled by the next forward pass: layer name -> tensor (b, c, h, w).
@@ -226,12 +236,15 @@ def layer_hooks(model: VisionModel, layers: Sequence[str]) -> Iterator[dict[str,
     modules = dict(model.module.named_modules())
     captured: dict[str, Any] = {}
     handles = []
+    wanted = set(layers)
     try:
         for layer in layers:
             target = modules[model.resolve(layer)]
 
             def hook(_module, _inputs, output, layer=layer):
                 captured[layer] = as_channel_maps(output).detach()
+                if stop_when_read and wanted <= captured.keys():
+                    raise _AllLayersRead
 
             handles.append(target.register_forward_hook(hook))
         yield captured
@@ -240,12 +253,27 @@ def layer_hooks(model: VisionModel, layers: Sequence[str]) -> Iterator[dict[str,
             handle.remove()
 
 
-def read_layers(model: VisionModel, images: Sequence[Image.Image], layers: Sequence[str], *, device: str = "cpu"):
-    """One forward pass over `images`; each layer's channel maps (b, c, h, w) on the CPU, as float32 tensors."""
+def read_layers(
+    model: VisionModel,
+    images: Sequence[Image.Image],
+    layers: Sequence[str],
+    *,
+    device: str = "cpu",
+    stop_early: bool = True,
+):
+    """One forward pass over `images`; each layer's channel maps (b, c, h, w) on the CPU, as float32 tensors.
+
+    With `stop_early` (the default) the pass ends at the deepest requested layer: the rest of the network is not
+    run. A module that the forward pass calls more than once is then read at its first call; pass
+    `stop_early=False` to run the whole network and keep each layer's last output.
+    """
     import torch
 
-    with torch.inference_mode(), layer_hooks(model, layers) as captured:
-        model.module(model.preprocess(images).to(device))
+    with torch.inference_mode(), layer_hooks(model, layers, stop_when_read=stop_early) as captured:
+        try:
+            model.module(model.preprocess(images).to(device))
+        except _AllLayersRead:
+            pass
     return {layer: captured[layer].float().cpu() for layer in layers}
 
 
