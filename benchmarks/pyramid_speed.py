@@ -79,15 +79,7 @@ def engine_iterations(trainer: PyramidTrainer, spec, pyramid: Pyramid, index: in
 
 def prefix(pyramid: Pyramid, index: int) -> Pyramid:
     """The first `index` scales of a trained pyramid."""
-    return Pyramid(
-        pyramid.generators[:index],
-        pyramid.noise_amps[:index],
-        pyramid.rec_noises[:index],
-        pyramid.noise_channels[:index],
-        pyramid.shapes[:index],
-        pyramid.channels,
-        pyramid.resize,
-    )
+    return pyramid.prefix(index)
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.images import save_image
@@ -36,6 +35,7 @@ from tinkerlab.idc.config import IDCConfig, masked_iterations
 from tinkerlab.idc.dip import dip_fill
 from tinkerlab.pyramid.masks import (
     MaskedObjective,
+    box_dilate,
     dilate,
     gaussian_blur,
     gradual_weights,
@@ -62,6 +62,7 @@ from tinkerlab.pyramid.trainer import (
     WassersteinObjective,
     draw_noise,
     load_pyramid,
+    pad_spatial,
     padded_shape,
 )
 
@@ -81,7 +82,7 @@ SR_STEPS = 2
 def dilated_hole_share(hole: torch.Tensor, field: int) -> tuple[float, int]:
     """The hole dilated by the receptive field, with a half-field border cropped: (hole share, valid centres)."""
     half = field // 2
-    grown = F.max_pool2d(hole, field, stride=1, padding=half)
+    grown = box_dilate(hole, field)
     cropped = grown[..., half : grown.shape[-2] - half, half : grown.shape[-1] - half]
     if cropped.numel() == 0:
         return 1.0, 0
@@ -304,7 +305,7 @@ class IDCModel:
             region = noise_region(hole, diversity)  # (1, 1, h, w): where fresh noise goes
             coarse_regions.append(region)
             p = pyramid.generators[index].padding
-            regions.append(F.pad(region, (p, p, p, p)).to(pyramid.device))
+            regions.append(pad_spatial(region, p).to(pyramid.device))
         if merge == "tight":
             weights = merge_mask(self.hole)
         else:

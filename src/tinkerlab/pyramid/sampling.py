@@ -20,43 +20,75 @@ import torch
 
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.seeding import make_generator
-from tinkerlab.pyramid.scales import tensor_to_image
-from tinkerlab.pyramid.trainer import Pyramid, Shape
+from tinkerlab.pyramid.scales import resize_conditioning, tensor_to_image
+from tinkerlab.pyramid.trainer import Amplitude, Pyramid, Shape, call_generator
 
 
-def sample_shapes(pyramid: Pyramid, size: tuple[int, int] | None = None) -> list[Shape]:
-    """Per-scale shapes for an output of `size` = (H, W) at the finest scale (training shapes when None).
+def sample_shapes(pyramid: Pyramid, size: Sequence[int] | None = None) -> list[Shape]:
+    """Per-scale shapes for an output of `size` at the finest scale (training shapes when None).
+
+    `size` has one entry per spatial dimension: (H, W) for images, (T,) for audio; every scale's training shape
+    is stretched by size / finest per axis.
 
     Raises:
-        InputError: a non-positive size.
+        InputError: a non-positive size, or one with another number of dimensions than the pyramid's.
     """
     if size is None:
         return list(pyramid.shapes)
-    height, width = size
-    if height < 1 or width < 1:
-        raise InputError(f"expected a positive output size HxW, got {height}x{width}")
-    fine_h, fine_w = pyramid.shapes[-1]
-    return [(max(1, round(h * height / fine_h)), max(1, round(w * width / fine_w))) for h, w in pyramid.shapes]
+    size = tuple(int(s) for s in size)
+    fine = pyramid.shapes[-1]
+    if len(size) != len(fine):
+        raise InputError(
+            f"expected an output size with {len(fine)} dimension(s) like the training shape "
+            f"{'x'.join(str(s) for s in fine)}, got {'x'.join(str(s) for s in size)}"
+        )
+    if min(size) < 1:
+        if len(size) == 2:
+            raise InputError(f"expected a positive output size HxW, got {size[0]}x{size[1]}")
+        raise InputError(f"expected a positive output size, got {'x'.join(str(s) for s in size)}")
+    return [
+        tuple(max(1, round(s * t / f)) for s, t, f in zip(shape, size, fine, strict=True)) for shape in pyramid.shapes
+    ]
 
 
-def random_samples(
+ConditioningArg = torch.Tensor | Sequence[torch.Tensor | None] | None
+
+
+def conditioning_per_scale(
+    pyramid: Pyramid, conditioning: ConditioningArg, shapes: Sequence[Shape]
+) -> list[torch.Tensor | None] | None:
+    """Conditioning maps for every scale: a sequence is used as is (one entry per scale, None = the training map);
+    one tensor (B, M, *spatial) is resized to every scale's shape (`resize_conditioning`)."""
+    if conditioning is None or not isinstance(conditioning, torch.Tensor):
+        return None if conditioning is None else list(conditioning)
+    return [resize_conditioning(conditioning.to(pyramid.device), shape) for shape in shapes]
+
+
+def random_tensors(
     pyramid: Pyramid,
     n: int,
     *,
-    size: tuple[int, int] | None = None,
+    size: Sequence[int] | None = None,
     start_scale: int = 0,
     reals: Sequence[torch.Tensor] | None = None,
     seed: int = 0,
-) -> list[np.ndarray]:
-    """`n` random samples as HxWxC float32 images in [0, 1].
+    conditioning: ConditioningArg = None,
+    batch: int = 1,
+    amps: Sequence[Amplitude | None] | None = None,
+) -> list[torch.Tensor]:
+    """`n` random draws of `batch` samples each, as tensors (batch, C, *spatial) at the finest scale.
 
     Args:
-        pyramid: the trained generators.
-        n: how many samples.
-        size: output (H, W); the training size when None.
+        pyramid: the trained generators (any spatial rank).
+        n: how many draws.
+        size: the output's spatial size (one entry per dimension); the training shape when None.
         start_scale: the first scale that gets fresh noise (0 = coarsest); needs `reals` when > 0.
-        reals: the training pyramid (1, C, h, w) per scale, for `start_scale` > 0.
+        reals: the training pyramid (1 or batch, C, *spatial) per scale, for `start_scale` > 0.
         seed: the random seed (the same seed gives the same samples).
+        conditioning: for a conditioned pyramid, one map (batch or 1, M, *size), resized to every scale, or one
+            map per scale at that scale's sample shape (entries None: the training map, only at training shapes).
+        batch: samples per draw (a pyramid with per-signal amplitudes needs batch K or `amps`, see `Pyramid.run`).
+        amps: per scale, an amplitude overriding the trained one (as in `Pyramid.run`, at the sample shapes).
 
     Raises:
         InputError: n < 1, a start scale out of range, or `start_scale` > 0 without `reals`.
@@ -68,16 +100,55 @@ def random_samples(
     if start_scale > 0 and reals is None:
         raise InputError("sampling from start_scale > 0 needs the training pyramid (reals)")
     shapes = sample_shapes(pyramid, size)
+    maps = conditioning_per_scale(pyramid, conditioning, shapes)
     rng = make_generator(seed, device=str(pyramid.device))
-    images = []
+    outputs = []
     for _ in range(n):
-        noises = [pyramid.draw_noise(i, shapes[i], rng) for i in range(pyramid.num_scales)]
+        noises = [pyramid.draw_noise(i, shapes[i], rng, batch) for i in range(pyramid.num_scales)]
+        cond_noises = [pyramid.draw_cond_noise(i, shapes[i], rng, batch) for i in range(pyramid.num_scales)]
         start_image = None
         if start_scale > 0:
             start_image = pyramid.resize(reals[start_scale - 1].to(pyramid.device), shapes[start_scale - 1])
-        out = pyramid.run(noises, start_scale=start_scale, start_image=start_image)[-1]
-        images.append(tensor_to_image(out))
-    return images
+        out = pyramid.run(
+            noises,
+            start_scale=start_scale,
+            start_image=start_image,
+            conditioning=maps,
+            amps=amps,
+            cond_noises=cond_noises,
+        )[-1]
+        outputs.append(out)
+    return outputs
+
+
+def random_samples(
+    pyramid: Pyramid,
+    n: int,
+    *,
+    size: tuple[int, int] | None = None,
+    start_scale: int = 0,
+    reals: Sequence[torch.Tensor] | None = None,
+    seed: int = 0,
+    conditioning: ConditioningArg = None,
+) -> list[np.ndarray]:
+    """`n` random samples as HxWxC float32 images in [0, 1] (an image pyramid; `random_tensors` for any rank).
+
+    Args:
+        pyramid: the trained generators.
+        n: how many samples.
+        size: output (H, W); the training size when None.
+        start_scale: the first scale that gets fresh noise (0 = coarsest); needs `reals` when > 0.
+        reals: the training pyramid (1, C, h, w) per scale, for `start_scale` > 0.
+        seed: the random seed (the same seed gives the same samples).
+        conditioning: as in `random_tensors`.
+
+    Raises:
+        InputError: n < 1, a start scale out of range, or `start_scale` > 0 without `reals`.
+    """
+    tensors = random_tensors(
+        pyramid, n, size=size, start_scale=start_scale, reals=reals, seed=seed, conditioning=conditioning
+    )
+    return [tensor_to_image(out) for out in tensors]
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -109,6 +180,7 @@ def super_resolve(
     ratio: float | None = None,
     max_steps: int | None = None,
     anchor: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    conditioning: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Carry an image up to `shape` with the finest scale's generator (SinGAN's super-resolution mode).
 
@@ -118,16 +190,17 @@ def super_resolve(
 
     Args:
         pyramid: the trained generators.
-        image: (B, C, h, w) in [-1, 1], usually the finest scale's output.
-        shape: the output (H, W); when it is not larger than the image, the image is only resized.
+        image: (B, C, *spatial) in [-1, 1] (any rank), usually the finest scale's output.
+        shape: the output's spatial shape; when it is not larger than the image, the image is only resized.
         rng: the random stream of the noise.
         ratio: the enlargement per step (> 1); `upscale_ratio(pyramid)` when None.
         max_steps: at most this many steps (each then enlarges by more than `ratio`); a model not trained for
             super-resolution drifts when its finest generator runs many times.
         anchor: called on each step's output and returning it changed, e.g. to put back known pixels.
+        conditioning: for a conditioned finest scale, a map (B or 1, M, *any shape) resized to every step.
 
     Returns:
-        (B, C, H, W).
+        (B, C, *shape).
 
     Raises:
         InputError: a ratio not above 1.
@@ -135,25 +208,31 @@ def super_resolve(
     ratio = upscale_ratio(pyramid) if ratio is None else ratio
     if ratio <= 1.0:
         raise InputError(f"expected a super-resolution ratio above 1, got {ratio}")
-    height, width = image.shape[-2:]
-    factor_h, factor_w = shape[0] / height, shape[1] / width
-    factor = max(factor_h, factor_w)
+    sizes = tuple(image.shape[2:])
+    factors = [t / s for t, s in zip(shape, sizes, strict=True)]
+    factor = max(factors)
     if factor <= 1.0:
         return pyramid.resize(image, shape)
     steps = max(1, math.ceil(math.log(factor) / math.log(ratio) - 1e-9))
     if max_steps is not None:
         steps = max(1, min(steps, max_steps))
     index = pyramid.num_scales - 1
-    generator, amplitude = pyramid.generators[index], pyramid.noise_amps[index]
+    if pyramid.records[index].conditioning is not None and conditioning is None:
+        raise InputError("the finest scale is conditioned: pass conditioning= (a map, resized to every step)")
+    generator = pyramid.generators[index]
+    amplitude = pyramid.amplitude(index, image.shape[0])
     x = image
     for step in range(1, steps + 1):
         if step == steps:
             target = tuple(shape)
         else:
-            target = (round(height * factor_h ** (step / steps)), round(width * factor_w ** (step / steps)))
+            target = tuple(round(s * f ** (step / steps)) for s, f in zip(sizes, factors, strict=True))
         x = pyramid.resize(x, target)
         noise = pyramid.draw_noise(index, target, rng, batch=x.shape[0])
-        x = generator(amplitude * noise, x)
+        condition = None
+        if conditioning is not None:
+            condition = pyramid.conditioning_for(index, x.shape[0], resize_conditioning(conditioning, target))
+        x = call_generator(generator, amplitude * noise, x, condition)
         if anchor is not None:
             x = anchor(x)
     return x
@@ -165,6 +244,8 @@ def inject(
     image: torch.Tensor,
     start_scale: int,
     rng: torch.Generator,
+    *,
+    conditioning: ConditioningArg = None,
 ) -> torch.Tensor:
     """Run the scales from `start_scale` on an injected image (SinGAN's editing, harmonisation, paint-to-image).
 
@@ -173,12 +254,13 @@ def inject(
 
     Args:
         pyramid: the trained generators.
-        image: (1, C, H, W) in [-1, 1], any size (resized to the training shapes).
+        image: (1, C, *spatial) in [-1, 1], any size (resized to the training shapes).
         start_scale: 1..finest; lower keeps less of the injected layout.
         rng: the random stream of the noise.
+        conditioning: for a conditioned pyramid, as in `random_tensors` (at the training shapes).
 
     Returns:
-        (1, C, H_N, W_N) at the finest training shape.
+        (1, C, *finest training shape).
 
     Raises:
         InputError: `start_scale` outside 1..finest.
@@ -187,6 +269,11 @@ def inject(
         raise InputError(
             f"the injection scale must be in 1..{pyramid.num_scales - 1} (0 would ignore the image), got {start_scale}"
         )
-    noises = [pyramid.draw_noise(i, pyramid.shapes[i], rng) for i in range(pyramid.num_scales)]
+    batch = image.shape[0]
+    noises = [pyramid.draw_noise(i, pyramid.shapes[i], rng, batch) for i in range(pyramid.num_scales)]
+    cond_noises = [pyramid.draw_cond_noise(i, pyramid.shapes[i], rng, batch) for i in range(pyramid.num_scales)]
     start_image = pyramid.resize(image.to(pyramid.device), pyramid.shapes[start_scale - 1])
-    return pyramid.run(noises, start_scale=start_scale, start_image=start_image)[-1]
+    maps = conditioning_per_scale(pyramid, conditioning, pyramid.shapes)
+    return pyramid.run(
+        noises, start_scale=start_scale, start_image=start_image, conditioning=maps, cond_noises=cond_noises
+    )[-1]

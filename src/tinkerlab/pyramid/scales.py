@@ -1,5 +1,6 @@
 """The image pyramid of the multi-scale single-sample GANs (SinGAN, Shaham et al., ICCV 2019): sizes of the scales,
-resizing, and conversion between images (HxWxC float32 in [0, 1]) and tensors (1xCxHxW in [-1, 1]).
+resizing (of images, 1-D signals, masks and conditioning maps), and conversion between images (HxWxC float32 in
+[0, 1]) and tensors (1xCxHxW in [-1, 1]).
 
 Scale 0 is the coarsest. Downscaling uses antialiased bicubic interpolation; upsampling between scales plain bicubic.
 """
@@ -83,28 +84,62 @@ def scale_shapes(
     return shapes
 
 
+_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
 def resize(x: torch.Tensor, shape: Shape) -> torch.Tensor:
-    """Resize a batch of images (B, C, H, W) to `shape` = (H', W'): antialiased bicubic when shrinking."""
-    if tuple(x.shape[-2:]) == tuple(shape):
+    """Resize a batch (B, C, *spatial) to `shape`: images (B, C, H, W) bicubic, antialiased when shrinking;
+    1-D and 3-D signals linearly (a system with its own resampling, e.g. audio, passes its own `resize`)."""
+    if tuple(x.shape[2:]) == tuple(shape):
         return x
+    if x.ndim != 4:
+        return F.interpolate(x, size=tuple(shape), mode=_LINEAR[x.ndim - 2], align_corners=False)
     shrinking = shape[0] < x.shape[-2] or shape[1] < x.shape[-1]
     return F.interpolate(x, size=tuple(shape), mode="bicubic", align_corners=False, antialias=shrinking)
 
 
 def resize_mask(mask: torch.Tensor, shape: Shape) -> torch.Tensor:
-    """Resize a hole mask (B, 1, H, W) in {0, 1}: any output pixel touched by a hole pixel becomes hole (1).
+    """Resize a hole mask (B, 1, *spatial) in {0, 1}: any output position touched by a hole position becomes hole.
 
-    Bilinear antialiased weights are non-negative, so "touched" means a non-zero interpolated value.
+    (Bi)linear, antialiased in 2-D when shrinking: the weights are non-negative, so "touched" means a non-zero
+    interpolated value. In 1-D and 3-D a shrink first grows the mask by the shrink factor, so no hole is lost.
     """
-    if tuple(mask.shape[-2:]) == tuple(shape):
+    if tuple(mask.shape[2:]) == tuple(shape):
         return (mask > 0.5).float()
+    rank = mask.ndim - 2
+    if rank != 2:
+        grow = max(math.ceil(s / t) for s, t in zip(mask.shape[2:], shape, strict=True))
+        source = mask.float()
+        if grow > 1:
+            pool = {1: F.max_pool1d, 3: F.max_pool3d}[rank]
+            source = pool(source, 2 * grow + 1, stride=1, padding=grow)
+        soft = F.interpolate(source, size=tuple(shape), mode=_LINEAR[rank], align_corners=False)
+        return (soft > 1e-6).float()
     shrinking = shape[0] < mask.shape[-2] or shape[1] < mask.shape[-1]
     soft = F.interpolate(mask.float(), size=tuple(shape), mode="bilinear", align_corners=False, antialias=shrinking)
     return (soft > 1e-6).float()
 
 
-def build_pyramid(image: torch.Tensor, shapes: list[tuple[int, int]]) -> list[torch.Tensor]:
-    """The image (1, C, H, W) resized to every scale shape, coarsest first, each resized from the original."""
+def resize_conditioning(conditioning: torch.Tensor, shape: Shape) -> torch.Tensor:
+    """Resize a conditioning map (B, M, *spatial) to `shape` with convex weights ((bi/tri)linear, antialiased in
+    2-D when shrinking), so maps whose channels sum to 1 at every position (identity maps) still do."""
+    if tuple(conditioning.shape[2:]) == tuple(shape):
+        return conditioning
+    rank = conditioning.ndim - 2
+    shrinking = any(t < s for s, t in zip(conditioning.shape[2:], shape, strict=True))
+    return F.interpolate(
+        conditioning, size=tuple(shape), mode=_LINEAR[rank], align_corners=False, antialias=shrinking and rank == 2
+    )
+
+
+def conditioning_pyramid(conditioning: torch.Tensor, shapes: list[Shape]) -> list[torch.Tensor]:
+    """One conditioning map (B, M, *spatial) resized to every scale shape, coarsest first."""
+    return [resize_conditioning(conditioning, tuple(shape)) for shape in shapes]
+
+
+def build_pyramid(image: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """The image (K, C, H, W) (or any (K, C, *spatial) signal) resized to every scale shape, coarsest first, each
+    resized from the original."""
     return [resize(image, shape) for shape in shapes]
 
 

@@ -3,9 +3,23 @@
 `PyramidTrainer` trains one generator and one discriminator per scale, coarsest first, with WGAN-GP plus a
 reconstruction loss. It knows nothing about images, holes or audio: each scale is described by a `ScaleSpec`
 (the target, the two networks, the objective, the reconstruction noise, the optimisation budget) that a
-`ScalePlan` builds, and the trained result is a `Pyramid` of generators that samples by running the scales in
+`ScalePlan` builds, and the trained result is a `Pyramid` of `ScaleRecord`s that samples by running the scales in
 turn. SinGAN (`singan.py`) and IDC (`tinkerlab.idc.completion`) are two plans; a 1-D audio model or a multi-image
 model is another plan with its own networks, objective and `resize`.
+
+What a plan can ask for, beyond SinGAN's single image:
+- K training signals at once: `real` is (K, C, *spatial); every noise draw then has batch K, the reconstruction
+  noise z* holds one map per signal, and the noise amplitude is one per signal (a (K,) tensor). The trainer checks
+  that the fake, the reconstruction and z* have the real's shape and raises `ShapeMismatchError` otherwise.
+- A conditioning map per scale (`ScaleSpec.conditioning`, (K, M, *spatial), e.g. a K-channel identity map): it is
+  passed to the generator (`G(noise, previous, conditioning=c)`), the discriminator (`D(x, valid,
+  conditioning=c)`), the gradient penalty and the objective, and is stored in the checkpoints; `Pyramid.run` and
+  `Pyramid.sample` take other maps. Without one, networks and objectives are called exactly as before.
+- Noise drawn over the unpadded shape and zero-padded for the network (`noise_unpadded`, for audio, whose
+  receptive-field pad is far larger than a noise border should be).
+- Noise added to the upsampled previous scale in random passes (`cond_noise_amp`, Catch-A-Waveform's
+  conditioning noise).
+- Any number of spatial dimensions (1-D audio, 2-D images): nothing here assumes a rank.
 
 The step differs from the original code in two ways:
 - It recomputes the fake inside the generator loop after every optimiser step, so it does not raise the in-place
@@ -24,6 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tinkerlab.core.errors import InputError, ResumeError, TinkerlabError
@@ -32,18 +47,27 @@ from tinkerlab.core.runs import RunDir
 
 Shape = tuple[int, ...]
 Resize = Callable[[torch.Tensor, Shape], torch.Tensor]
+Amplitude = float | torch.Tensor  # one std for every signal, or a (K,) tensor, one per training signal
+
+
+class ShapeMismatchError(TinkerlabError, ValueError):
+    """A plan's tensors do not agree (e.g. a fake of batch 1 against K real signals); a bug in the plan."""
 
 
 class ScaleObjective(Protocol):
-    """The losses of one scale. Tensors are (B, C, *spatial)."""
+    """The losses of one scale. Tensors are (B, C, *spatial).
+
+    `conditioning` is passed (as a keyword) only when the scale has a conditioning map, so objectives written
+    without it keep working on unconditioned plans.
+    """
 
     def discriminator_loss(
-        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator, **kwargs: Any
     ) -> torch.Tensor:
         """WGAN critic loss including the gradient penalty (to minimise)."""
         ...
 
-    def generator_adversarial_loss(self, discriminator: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    def generator_adversarial_loss(self, discriminator: nn.Module, fake: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         """The generator's adversarial loss (to minimise)."""
         ...
 
@@ -56,21 +80,49 @@ class ScaleObjective(Protocol):
         ...
 
 
+def call_generator(
+    generator: nn.Module, noise: torch.Tensor, previous: torch.Tensor, conditioning: torch.Tensor | None = None
+) -> torch.Tensor:
+    """G(noise, previous), with `conditioning=` only when a map is given (unconditioned modules need not take it)."""
+    if conditioning is None:
+        return generator(noise, previous)
+    return generator(noise, previous, conditioning=conditioning)
+
+
+def call_discriminator(
+    discriminator: nn.Module,
+    x: torch.Tensor,
+    valid: torch.Tensor | None = None,
+    conditioning: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """D(x, valid) -> (scores, validity), with `conditioning=` only when a map is given."""
+    if conditioning is None:
+        return discriminator(x, valid)
+    return discriminator(x, valid, conditioning=conditioning)
+
+
 def gradient_penalty(
     discriminator: nn.Module,
     real: torch.Tensor,
     fake: torch.Tensor,
     rng: torch.Generator,
     valid: torch.Tensor | None = None,
+    *,
+    conditioning: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """WGAN-GP term: mean over pixels of (||dD/dx|| - 1)^2 at one random interpolation of real and fake.
+    """WGAN-GP term: mean over positions of (||dD/dx|| - 1)^2 at a random interpolation of real and fake.
 
-    The norm is taken over channels at each pixel (as SinGAN does). With `valid` (B, 1, *spatial), the
-    discriminator sees the validity map and the mean runs over valid pixels only.
+    The norm is taken over channels at each position (as SinGAN does). One mixing weight for a batch of 1 (SinGAN),
+    one per signal for a batch of K. With `valid` (B, 1, *spatial), the discriminator sees the validity map and the
+    mean runs over valid positions only; `conditioning` is passed on to the discriminator.
     """
-    alpha = torch.rand((), generator=rng, device=rng.device).to(real.device)
+    if real.shape[0] == 1:
+        alpha = torch.rand((), generator=rng, device=rng.device).to(real.device)
+    else:
+        shape = (real.shape[0], *[1] * (real.ndim - 1))
+        alpha = torch.rand(shape, generator=rng, device=rng.device).to(real.device)
     mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-    scores, _ = discriminator(mixed, valid)
+    scores, _ = call_discriminator(discriminator, mixed, valid, conditioning)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     per_pixel = (grads.norm(2, dim=1, keepdim=True) - 1.0) ** 2  # (B, 1, *spatial)
     if valid is None:
@@ -80,20 +132,20 @@ def gradient_penalty(
 
 @dataclass(frozen=True)
 class WassersteinObjective:
-    """SinGAN's objective: WGAN-GP (lambda `gp_weight`) plus `rec_weight` x MSE reconstruction."""
+    """SinGAN's objective: WGAN-GP (lambda `gp_weight`) plus `rec_weight` x MSE reconstruction (over all signals)."""
 
     gp_weight: float = 0.1
     rec_weight: float = 10.0
     noise_amp_factor: float = 0.1
 
-    def discriminator_loss(self, discriminator, real, fake, rng):
-        real_scores, _ = discriminator(real)
-        fake_scores, _ = discriminator(fake)
-        penalty = gradient_penalty(discriminator, real, fake, rng)
+    def discriminator_loss(self, discriminator, real, fake, rng, conditioning=None):
+        real_scores, _ = call_discriminator(discriminator, real, None, conditioning)
+        fake_scores, _ = call_discriminator(discriminator, fake, None, conditioning)
+        penalty = gradient_penalty(discriminator, real, fake, rng, conditioning=conditioning)
         return -real_scores.mean() + fake_scores.mean() + self.gp_weight * penalty
 
-    def generator_adversarial_loss(self, discriminator, fake):
-        scores, _ = discriminator(fake)
+    def generator_adversarial_loss(self, discriminator, fake, conditioning=None):
+        scores, _ = call_discriminator(discriminator, fake, None, conditioning)
         return -scores.mean()
 
     def reconstruction_loss(self, reconstruction, real):
@@ -108,11 +160,13 @@ class ScaleSpec:
     """What the loop trains at one scale.
 
     Attributes:
-        real: the target (1, C, *spatial).
-        generator: a fresh generator; called as G(noise, previous) with noise `generator.padding` larger per side.
-        discriminator: a fresh discriminator; returns (scores, validity).
+        real: the targets (K, C, *spatial), K >= 1 signals of one shape; every noise draw has batch K.
+        generator: a fresh generator; called as G(noise, previous) with noise `generator.padding` larger per side
+            (and `conditioning=` when the scale has a map).
+        discriminator: a fresh discriminator; returns (scores, validity); called as D(x, valid) (and
+            `conditioning=`).
         objective: the losses.
-        rec_noise: the fixed reconstruction noise z* (1, C, *padded spatial), unscaled.
+        rec_noise: the fixed reconstruction noise z* (K, C, *padded spatial), unscaled, one map per signal.
         noise_channels: channels of the random noise; 1 means one channel repeated over C (SinGAN's coarsest).
         iterations: optimisation iterations.
         lr: Adam learning rate of G and D.
@@ -120,7 +174,13 @@ class ScaleSpec:
         decay_at: iteration after which the learning rate is multiplied by `decay_gamma`.
         decay_gamma: the decay factor.
         d_steps, g_steps: discriminator and generator steps per iteration.
-        fixed_noise_amp: use this noise amplitude instead of the objective's (the coarsest scale: 1).
+        fixed_noise_amp: use this noise amplitude instead of the objective's (the coarsest scale: 1); a float or a
+            (K,) tensor.
+        conditioning: the conditioning map of each training signal (K, M, *spatial), or None.
+        noise_unpadded: draw random noise over the unpadded shape and zero-pad it to the network's input (make
+            `rec_noise` the same way, e.g. with `make_noise`); False draws it over the padded shape (SinGAN).
+        cond_noise_amp: std of Gaussian noise added to the upsampled previous scale in random passes (training and
+            sampling; not in the reconstruction); 0 adds none.
     """
 
     real: torch.Tensor
@@ -136,7 +196,10 @@ class ScaleSpec:
     decay_gamma: float = 0.1
     d_steps: int = 3
     g_steps: int = 3
-    fixed_noise_amp: float | None = None
+    fixed_noise_amp: Amplitude | None = None
+    conditioning: torch.Tensor | None = None
+    noise_unpadded: bool = False
+    cond_noise_amp: float = 0.0
 
 
 class ScalePlan(Protocol):
@@ -148,103 +211,49 @@ class ScalePlan(Protocol):
 
 
 def padded_shape(spatial: Shape, padding: int) -> Shape:
-    """The noise map's spatial shape for an image of shape `spatial`."""
+    """The noise map's spatial shape for a signal of shape `spatial`."""
     return tuple(s + 2 * padding for s in spatial)
 
 
-@dataclass
-class Pyramid:
-    """A trained (or partly trained) stack of generators that samples coarse to fine.
+def pad_spatial(x: torch.Tensor, padding: int, mode: str = "constant") -> torch.Tensor:
+    """Pad every spatial dimension of (B, C, *spatial) by `padding` on both sides (zeros, or `mode` of F.pad)."""
+    if padding == 0:
+        return x
+    return F.pad(x, (padding,) * (2 * (x.ndim - 2)), mode=mode)
 
-    Attributes:
-        generators: one per scale, in eval mode.
-        noise_amps: the noise std of each scale.
-        rec_noises: z* of each scale (unscaled), at the padded training shapes.
-        noise_channels: channels of each scale's random noise (1 = repeated over the image channels).
-        shapes: the training shape of each scale.
-        channels: image channels.
-        resize: resizes (B, C, *spatial) to a spatial shape (upsampling between scales).
+
+def amplitude_factor(amp: Amplitude, batch: int, rank: int) -> Amplitude:
+    """A noise amplitude ready to multiply (batch, C, *spatial) noise: a float, or a (K,) tensor as (K, 1, ...).
+
+    Raises:
+        InputError: per-signal amplitudes for a batch of another size (pass `amps=` to `Pyramid.run`).
     """
-
-    generators: list[nn.Module]
-    noise_amps: list[float]
-    rec_noises: list[torch.Tensor]
-    noise_channels: list[int]
-    shapes: list[Shape]
-    channels: int
-    resize: Resize
-
-    @property
-    def num_scales(self) -> int:
-        return len(self.generators)
-
-    @property
-    def device(self) -> torch.device:
-        return self.rec_noises[0].device
-
-    def draw_noise(self, index: int, spatial: Shape, rng: torch.Generator, batch: int = 1) -> torch.Tensor:
-        """Unscaled random noise for scale `index` at image shape `spatial`: (batch, C, *padded)."""
-        return draw_noise(
-            self.noise_channels[index],
-            self.channels,
-            padded_shape(spatial, self.generators[index].padding),
-            rng,
-            batch,
-            self.device,
+    if not isinstance(amp, torch.Tensor) or amp.ndim != 1:
+        return amp
+    if amp.shape[0] != batch:
+        raise InputError(
+            f"this scale has one noise amplitude per training signal ({amp.shape[0]}), but the batch has {batch}; "
+            "pass amps= (a float, or a tensor that broadcasts over the noise) for other batches"
         )
+    return amp.view(batch, *[1] * (rank + 1))
 
-    @torch.no_grad()
-    def run(
-        self,
-        noises: Sequence[torch.Tensor],
-        *,
-        start_scale: int = 0,
-        start_image: torch.Tensor | None = None,
-        stop_scale: int | None = None,
-    ) -> list[torch.Tensor]:
-        """Run the generators from `start_scale` to `stop_scale` (inclusive; default the finest).
 
-        Args:
-            noises: unscaled noise per scale index (entries below `start_scale` are ignored); each (B, C, *padded).
-            start_scale: the first scale to run.
-            start_image: the image fed to `start_scale` (before upsampling); zeros at the coarsest by default.
-            stop_scale: the last scale to run.
+def mixed_amplitude(amps: Amplitude, weights: torch.Tensor, padding: int) -> Amplitude:
+    """Per-position amplitudes from per-signal ones and a soft map: sum_k weights[:, k] * amps[k], padded.
 
-        Returns:
-            The outputs of scales start_scale..stop_scale, each (B, C, *spatial).
-        """
-        stop = self.num_scales - 1 if stop_scale is None else stop_scale
-        outputs: list[torch.Tensor] = []
-        previous = start_image
-        for index in range(start_scale, stop + 1):
-            noise = noises[index]
-            padding = self.generators[index].padding
-            spatial = tuple(s - 2 * padding for s in noise.shape[2:])
-            if previous is None:
-                previous = torch.zeros((noise.shape[0], self.channels, *spatial), device=noise.device)
-            else:
-                previous = self.resize(previous, spatial)
-            previous = self.generators[index](self.noise_amps[index] * noise, previous)
-            outputs.append(previous)
-        return outputs
+    Args:
+        amps: (K,) per-signal amplitudes of a scale (a float is returned as it is).
+        weights: (B, K, *spatial), e.g. an identity map (channels sum to 1).
+        padding: the generator's padding (the map is padded by replicating its borders).
 
-    def reconstruct(self, stop_scale: int | None = None) -> list[torch.Tensor]:
-        """The reconstruction chain driven by the fixed noises z*, coarsest to `stop_scale`."""
-        return self.run(self.rec_noises, stop_scale=stop_scale)
-
-    def sample(
-        self,
-        rng: torch.Generator,
-        *,
-        batch: int = 1,
-        stop_scale: int | None = None,
-        shapes: Sequence[Shape] | None = None,
-    ) -> list[torch.Tensor]:
-        """Random samples at every scale (from the coarsest), at the training shapes or at `shapes`."""
-        shapes = list(shapes or self.shapes)
-        stop = self.num_scales - 1 if stop_scale is None else stop_scale
-        noises = [self.draw_noise(i, shapes[i], rng, batch) for i in range(stop + 1)]
-        return self.run(noises, stop_scale=stop)
+    Returns:
+        (B, 1, *padded spatial), to pass as that scale's entry of `amps=` in `Pyramid.run`.
+    """
+    if not isinstance(amps, torch.Tensor) or amps.ndim == 0:
+        return amps
+    view = (1, -1, *[1] * (weights.ndim - 2))
+    mixed = (weights * amps.to(weights.device).view(*view)).sum(dim=1, keepdim=True)
+    return pad_spatial(mixed, padding, mode="replicate")
 
 
 def draw_noise(
@@ -262,6 +271,263 @@ def draw_noise(
     return noise
 
 
+def make_noise(
+    noise_channels: int,
+    channels: int,
+    spatial: Shape,
+    padding: int,
+    rng: torch.Generator,
+    batch: int = 1,
+    device: Any = "cpu",
+    *,
+    unpadded: bool = False,
+) -> torch.Tensor:
+    """The unscaled noise input of a generator with `padding` for a signal of shape `spatial`: (batch, C, *padded).
+
+    Drawn over the padded shape (SinGAN), or with `unpadded` over `spatial` and zero-padded (audio).
+    """
+    if not unpadded:
+        return draw_noise(noise_channels, channels, padded_shape(spatial, padding), rng, batch, device)
+    return pad_spatial(draw_noise(noise_channels, channels, spatial, rng, batch, device), padding)
+
+
+def format_amplitude(amp: Amplitude) -> str:
+    """'0.1234', or '[0.1234, 0.2345]' for per-signal amplitudes."""
+    if isinstance(amp, torch.Tensor) and amp.ndim > 0:
+        return "[" + ", ".join(f"{float(a):.4f}" for a in amp.flatten()) + "]"
+    return f"{float(amp):.4f}"
+
+
+@dataclass
+class ScaleRecord:
+    """One trained scale of a `Pyramid`.
+
+    Attributes:
+        generator: in eval mode.
+        noise_amp: the noise std (a float, or a (K,) tensor, one per training signal).
+        rec_noise: z* (unscaled), (K, C, *padded training shape).
+        noise_channels: channels of the random noise (1 = repeated over the signal channels).
+        shape: the training shape (spatial).
+        conditioning: the training signals' conditioning map (K, M, *shape), or None.
+        noise_unpadded: random noise is drawn over the unpadded shape and zero-padded.
+        cond_noise_amp: std of the noise added to the upsampled previous scale in random passes.
+    """
+
+    generator: nn.Module
+    noise_amp: Amplitude
+    rec_noise: torch.Tensor
+    noise_channels: int
+    shape: Shape
+    conditioning: torch.Tensor | None = None
+    noise_unpadded: bool = False
+    cond_noise_amp: float = 0.0
+
+
+@dataclass
+class Pyramid:
+    """A trained (or partly trained) stack of scales that samples coarse to fine.
+
+    Attributes:
+        records: one `ScaleRecord` per scale, coarsest first.
+        channels: signal channels.
+        resize: resizes (B, C, *spatial) to a spatial shape (upsampling between scales).
+
+    `generators`, `noise_amps`, `rec_noises`, `noise_channels`, `shapes` and `conditionings` are per-scale lists
+    read from the records.
+    """
+
+    records: list[ScaleRecord]
+    channels: int
+    resize: Resize
+
+    @property
+    def num_scales(self) -> int:
+        return len(self.records)
+
+    @property
+    def device(self) -> torch.device:
+        return self.records[0].rec_noise.device
+
+    @property
+    def num_signals(self) -> int:
+        """K, the number of training signals (images, clips)."""
+        return int(self.records[0].rec_noise.shape[0])
+
+    @property
+    def generators(self) -> list[nn.Module]:
+        return [r.generator for r in self.records]
+
+    @property
+    def noise_amps(self) -> list[Amplitude]:
+        return [r.noise_amp for r in self.records]
+
+    @property
+    def rec_noises(self) -> list[torch.Tensor]:
+        return [r.rec_noise for r in self.records]
+
+    @property
+    def noise_channels(self) -> list[int]:
+        return [r.noise_channels for r in self.records]
+
+    @property
+    def shapes(self) -> list[Shape]:
+        return [r.shape for r in self.records]
+
+    @property
+    def conditionings(self) -> list[torch.Tensor | None]:
+        return [r.conditioning for r in self.records]
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether any scale was trained with a conditioning map (then every run needs maps)."""
+        return any(r.conditioning is not None for r in self.records)
+
+    def prefix(self, count: int) -> Pyramid:
+        """The first `count` scales."""
+        return Pyramid(self.records[:count], self.channels, self.resize)
+
+    def draw_noise(self, index: int, spatial: Shape, rng: torch.Generator, batch: int = 1) -> torch.Tensor:
+        """Unscaled random noise for scale `index` at signal shape `spatial`: (batch, C, *padded)."""
+        record = self.records[index]
+        return make_noise(
+            record.noise_channels,
+            self.channels,
+            tuple(spatial),
+            record.generator.padding,
+            rng,
+            batch,
+            self.device,
+            unpadded=record.noise_unpadded,
+        )
+
+    def draw_cond_noise(self, index: int, spatial: Shape, rng: torch.Generator, batch: int = 1) -> torch.Tensor | None:
+        """Unscaled noise for the upsampled previous of scale `index` (batch, C, *spatial); None when it has none."""
+        if self.records[index].cond_noise_amp <= 0:
+            return None
+        return torch.randn((batch, self.channels, *spatial), generator=rng, device=rng.device).to(self.device)
+
+    def amplitude(self, index: int, batch: int) -> Amplitude:
+        """The noise amplitude of scale `index` for a batch: a float, or per-signal as (K, 1, ...) when batch is K.
+
+        Raises:
+            InputError: per-signal amplitudes and a batch of another size.
+        """
+        record = self.records[index]
+        return amplitude_factor(record.noise_amp, batch, len(record.shape))
+
+    def mixed_amps(self, weights: Sequence[torch.Tensor | None]) -> list[Amplitude | None]:
+        """`amps=` for `run` from per-scale soft maps over the K signals (B, K, *spatial) (`mixed_amplitude`);
+        None entries keep the trained amplitude."""
+        return [
+            None if w is None else mixed_amplitude(r.noise_amp, w.to(self.device), r.generator.padding)
+            for r, w in zip(self.records, weights, strict=False)
+        ]
+
+    def conditioning_for(self, index: int, batch: int, given: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The map scale `index` runs with: `given` (a batch of 1 is expanded), else the training map.
+
+        Raises:
+            InputError: a conditioned scale without a map for this batch, or a map with the wrong batch.
+        """
+        conditioning = self.records[index].conditioning if given is None else given
+        if conditioning is None:
+            return None
+        if conditioning.shape[0] == 1 and batch > 1:
+            conditioning = conditioning.expand(batch, *conditioning.shape[1:])
+        if conditioning.shape[0] != batch:
+            source = "the training map" if given is None else "the given map"
+            raise InputError(
+                f"scale {index} is conditioned: expected a map with batch 1 or {batch}, {source} has batch "
+                f"{conditioning.shape[0]}; pass conditioning= with one map per sample"
+            )
+        return conditioning.to(self.device)
+
+    @torch.no_grad()
+    def run(
+        self,
+        noises: Sequence[torch.Tensor | None],
+        *,
+        start_scale: int = 0,
+        start_image: torch.Tensor | None = None,
+        stop_scale: int | None = None,
+        conditioning: Sequence[torch.Tensor | None] | None = None,
+        amps: Sequence[Amplitude | None] | None = None,
+        cond_noises: Sequence[torch.Tensor | None] | None = None,
+    ) -> list[torch.Tensor]:
+        """Run the generators from `start_scale` to `stop_scale` (inclusive; default the finest).
+
+        Args:
+            noises: unscaled noise per scale index (entries below `start_scale` are ignored); each (B, C, *padded).
+            start_scale: the first scale to run.
+            start_image: the signal fed to `start_scale` (before upsampling); zeros at the coarsest by default.
+            stop_scale: the last scale to run.
+            conditioning: per scale index, a map (B or 1, M, *that scale's spatial shape) or None for the training
+                map; None for all training maps. Unconditioned scales ignore it.
+            amps: per scale index, an amplitude overriding the trained one (a float, or a tensor broadcasting over
+                that scale's noise, e.g. from `mixed_amplitude`), or None.
+            cond_noises: per scale index, unscaled noise (B, C, *spatial) added, times the scale's
+                `cond_noise_amp`, to the upsampled previous; None adds none (the reconstruction).
+
+        Returns:
+            The outputs of scales start_scale..stop_scale, each (B, C, *spatial).
+        """
+        stop = self.num_scales - 1 if stop_scale is None else stop_scale
+        outputs: list[torch.Tensor] = []
+        previous = start_image
+        for index in range(start_scale, stop + 1):
+            record = self.records[index]
+            noise = noises[index]
+            padding = record.generator.padding
+            spatial = tuple(s - 2 * padding for s in noise.shape[2:])
+            batch = noise.shape[0]
+            if previous is None:
+                previous = torch.zeros((batch, self.channels, *spatial), device=noise.device)
+            else:
+                previous = self.resize(previous, spatial)
+            extra = cond_noises[index] if cond_noises is not None else None
+            if extra is not None and record.cond_noise_amp > 0:
+                previous = previous + record.cond_noise_amp * extra
+            amp = amps[index] if amps is not None and amps[index] is not None else self.amplitude(index, batch)
+            given = conditioning[index] if conditioning is not None else None
+            condition = self.conditioning_for(index, batch, given)
+            if condition is not None and tuple(condition.shape[2:]) != spatial:
+                raise InputError(
+                    f"scale {index} runs at {'x'.join(map(str, spatial))}, but its conditioning map is "
+                    f"{'x'.join(map(str, condition.shape[2:]))}; give maps at the sampled shapes "
+                    "(tinkerlab.pyramid.scales.conditioning_pyramid)"
+                )
+            previous = call_generator(record.generator, amp * noise, previous, condition)
+            outputs.append(previous)
+        return outputs
+
+    def reconstruct(self, stop_scale: int | None = None) -> list[torch.Tensor]:
+        """The reconstruction chain driven by the fixed noises z* (all K signals), coarsest to `stop_scale`."""
+        return self.run(self.rec_noises, stop_scale=stop_scale)
+
+    def sample(
+        self,
+        rng: torch.Generator,
+        *,
+        batch: int | None = None,
+        stop_scale: int | None = None,
+        shapes: Sequence[Shape] | None = None,
+        conditioning: Sequence[torch.Tensor | None] | None = None,
+        amps: Sequence[Amplitude | None] | None = None,
+    ) -> list[torch.Tensor]:
+        """Random samples at every scale (from the coarsest), at the training shapes or at `shapes`.
+
+        `batch` defaults to the number of training signals K (with their training maps, one sample each);
+        `conditioning` and `amps` are as in `run`. The noise of every scale is drawn first, then the
+        conditioning noise of the scales that have it.
+        """
+        shapes = list(shapes or self.shapes)
+        batch = self.num_signals if batch is None else batch
+        stop = self.num_scales - 1 if stop_scale is None else stop_scale
+        noises = [self.draw_noise(i, shapes[i], rng, batch) for i in range(stop + 1)]
+        cond_noises = [self.draw_cond_noise(i, shapes[i], rng, batch) for i in range(stop + 1)]
+        return self.run(noises, stop_scale=stop, conditioning=conditioning, amps=amps, cond_noises=cond_noises)
+
+
 @dataclass(frozen=True)
 class ScaleReport:
     """What a callback hears when a scale ends."""
@@ -269,12 +535,20 @@ class ScaleReport:
     index: int
     seconds: float
     iterations: int
-    noise_amp: float
+    noise_amp: Amplitude
     losses: dict[str, float] = field(default_factory=dict)
     resumed: bool = False
 
 
 ScaleCallback = Callable[[ScaleReport, Pyramid], None]
+
+
+def check_shape(name: str, tensor: torch.Tensor, expected: Sequence[int], index: int, advice: str) -> None:
+    """Raise `ShapeMismatchError` unless `tensor.shape == expected`."""
+    if tuple(tensor.shape) != tuple(expected):
+        raise ShapeMismatchError(
+            f"scale {index}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}; {advice}"
+        )
 
 
 class PyramidTrainer:
@@ -283,7 +557,7 @@ class PyramidTrainer:
     Args:
         plan: builds each scale's spec.
         resize: resizes (B, C, *spatial) tensors (used to upsample between scales).
-        channels: image (or signal) channels.
+        channels: signal channels.
         seed: seeds every random draw of the loop (per scale, so a resumed run continues identically).
         run: where to write checkpoints (`checkpoints/scale_N.pt`), `state.json` and `run.log`; None trains in memory.
         checkpoint_extra: JSON-able data stored beside the state dicts in every checkpoint (e.g. the config).
@@ -323,13 +597,12 @@ class PyramidTrainer:
         import time
 
         finished = int(self.run.state().get("finished_scales", 0)) if self.run is not None else 0
-        pyramid: Pyramid | None = None
+        pyramid = Pyramid([], self.channels, self.resize)
         previous_spec: ScaleSpec | None = None
         with make_progress() as progress:
             for index in range(self.plan.num_scales):
                 spec = self.plan.build(index)
-                if pyramid is None:
-                    pyramid = Pyramid([], [], [], [], [], self.channels, self.resize)
+                self.check_spec(index, spec)
                 start = time.perf_counter()
                 if index < finished:
                     noise_amp = self._load_scale(index, spec)
@@ -348,65 +621,110 @@ class PyramidTrainer:
                     report = ScaleReport(index, time.perf_counter() - start, spec.iterations, noise_amp, losses)
                 spec.generator.eval().requires_grad_(False)
                 spec.discriminator.requires_grad_(False)
-                pyramid.generators.append(spec.generator)
-                pyramid.noise_amps.append(noise_amp)
-                pyramid.rec_noises.append(spec.rec_noise)
-                pyramid.noise_channels.append(spec.noise_channels)
-                pyramid.shapes.append(tuple(spec.real.shape[2:]))
+                pyramid.records.append(
+                    ScaleRecord(
+                        spec.generator,
+                        noise_amp,
+                        spec.rec_noise,
+                        spec.noise_channels,
+                        tuple(spec.real.shape[2:]),
+                        spec.conditioning,
+                        spec.noise_unpadded,
+                        spec.cond_noise_amp,
+                    )
+                )
                 if not report.resumed:
                     self._save_scale(index, spec, noise_amp, report)
                 for callback in self.callbacks:
                     callback(report, pyramid)
                 previous_spec = spec
-        assert pyramid is not None
         return pyramid
+
+    def check_spec(self, index: int, spec: ScaleSpec) -> None:
+        """Check that a spec's tensors agree with its K real signals.
+
+        Raises:
+            ShapeMismatchError: z* or the conditioning map has another batch or shape than the real signals.
+        """
+        real = spec.real
+        batch, spatial = real.shape[0], tuple(real.shape[2:])
+        padded = padded_shape(spatial, spec.generator.padding)
+        check_shape(
+            "the reconstruction noise z*",
+            spec.rec_noise,
+            (batch, self.channels, *padded),
+            index,
+            f"draw one z* per real signal ({batch}) at the padded shape",
+        )
+        if spec.conditioning is not None:
+            expected = (batch, spec.conditioning.shape[1], *spatial)
+            check_shape("the conditioning map", spec.conditioning, expected, index, "give one map per real signal")
 
     def _train_scale(
         self, index: int, spec: ScaleSpec, pyramid: Pyramid, advance: Callable[[], None]
-    ) -> tuple[float, dict[str, float]]:
+    ) -> tuple[Amplitude, dict[str, float]]:
         device = spec.real.device
         rng = self.scale_rng(index, device)
         real = spec.real
-        spatial = tuple(real.shape[2:])
+        batch, spatial = real.shape[0], tuple(real.shape[2:])
+        condition = spec.conditioning
         generator, discriminator, objective = (
             spec.generator.train(),
             spec.discriminator.train(),
             spec.objective,
         )
+        d_kwargs = {} if condition is None else {"conditioning": condition}
         generator.requires_grad_(True)
         discriminator.requires_grad_(True)
         if index == 0:
             rec_previous = torch.zeros_like(real)
         else:
             rec_previous = self.resize(pyramid.reconstruct()[-1], spatial)
+        check_shape("the upsampled reconstruction", rec_previous, real.shape, index, "the coarser scales' batch")
         noise_amp = spec.fixed_noise_amp
         if noise_amp is None:
-            noise_amp = objective.noise_amplitude(rec_previous, real)
-        rec_input = noise_amp * spec.rec_noise
+            if batch == 1:
+                noise_amp = objective.noise_amplitude(rec_previous, real)
+            else:  # one amplitude per signal
+                amps = [objective.noise_amplitude(rec_previous[k : k + 1], real[k : k + 1]) for k in range(batch)]
+                noise_amp = torch.tensor(amps, dtype=real.dtype, device=device)
+        amp = amplitude_factor(noise_amp, batch, len(spatial))
+        rec_input = amp * spec.rec_noise
         opt_g = torch.optim.Adam(generator.parameters(), lr=spec.lr, betas=spec.betas)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=spec.lr, betas=spec.betas)
         sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones=[spec.decay_at], gamma=spec.decay_gamma)
         sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones=[spec.decay_at], gamma=spec.decay_gamma)
-        noise_pad = padded_shape(spatial, generator.padding)
+        padding = generator.padding
         losses: dict[str, float] = {}
+        advice = "the generator must return one output per real signal, at the real's shape"
         for iteration in range(spec.iterations):
-            noise = noise_amp * draw_noise(spec.noise_channels, self.channels, noise_pad, rng, 1, device)
+            noise = amp * make_noise(
+                spec.noise_channels, self.channels, spatial, padding, rng, batch, device, unpadded=spec.noise_unpadded
+            )
             with torch.no_grad():
                 previous = self._random_previous(index, pyramid, spatial, rng, real)
-            fake = generator(noise, previous)  # (1, C, *spatial), with autograd, reused below
+                if spec.cond_noise_amp > 0:
+                    extra = torch.randn(previous.shape, generator=rng, device=rng.device).to(device)
+                    previous = previous + spec.cond_noise_amp * extra
+            fake = call_generator(generator, noise, previous, condition)  # with autograd, reused below
+            if iteration == 0:
+                check_shape("the fake", fake, real.shape, index, advice)
             discriminator.requires_grad_(True)
             for _ in range(spec.d_steps):
                 opt_d.zero_grad(set_to_none=True)
-                loss_d = objective.discriminator_loss(discriminator, real, fake.detach(), rng)
+                loss_d = objective.discriminator_loss(discriminator, real, fake.detach(), rng, **d_kwargs)
                 loss_d.backward()
                 opt_d.step()
             discriminator.requires_grad_(False)
             for step in range(spec.g_steps):
                 opt_g.zero_grad(set_to_none=True)
                 if step > 0:  # G changed in place: a fresh fake avoids the original's in-place autograd error
-                    fake = generator(noise, previous)
-                loss_adv = objective.generator_adversarial_loss(discriminator, fake)
-                loss_rec = objective.reconstruction_loss(generator(rec_input, rec_previous), real)
+                    fake = call_generator(generator, noise, previous, condition)
+                loss_adv = objective.generator_adversarial_loss(discriminator, fake, **d_kwargs)
+                reconstruction = call_generator(generator, rec_input, rec_previous, condition)
+                if iteration == 0 and step == 0:
+                    check_shape("the reconstruction", reconstruction, real.shape, index, advice)
+                loss_rec = objective.reconstruction_loss(reconstruction, real)
                 (loss_adv + loss_rec).backward()
                 opt_g.step()
             sched_g.step()
@@ -423,35 +741,40 @@ class PyramidTrainer:
     def _random_previous(
         self, index: int, pyramid: Pyramid, spatial: Shape, rng: torch.Generator, real: torch.Tensor
     ) -> torch.Tensor:
+        """A random pass of the coarser scales (one per real signal, with the training maps), upsampled."""
         if index == 0:
             return torch.zeros_like(real)
-        noises = [pyramid.draw_noise(i, pyramid.shapes[i], rng) for i in range(index)]
-        return self.resize(pyramid.run(noises)[-1], spatial)
+        chain = pyramid.sample(rng, batch=real.shape[0], stop_scale=index - 1)
+        return self.resize(chain[-1], spatial)
 
     def _checkpoint_path(self, index: int) -> Path:
         assert self.run is not None
         return self.run.checkpoints / f"scale_{index}.pt"
 
-    def _save_scale(self, index: int, spec: ScaleSpec, noise_amp: float, report: ScaleReport) -> None:
+    def _save_scale(self, index: int, spec: ScaleSpec, noise_amp: Amplitude, report: ScaleReport) -> None:
         if self.run is None:
             return
+        amp = noise_amp.detach().cpu() if isinstance(noise_amp, torch.Tensor) else noise_amp
         torch.save(
             {
                 "index": index,
                 "generator": spec.generator.state_dict(),
                 "discriminator": spec.discriminator.state_dict(),
-                "noise_amp": noise_amp,
+                "noise_amp": amp,
                 "rec_noise": spec.rec_noise.cpu(),
                 "noise_channels": spec.noise_channels,
                 "shape": list(spec.real.shape[2:]),
+                "conditioning": None if spec.conditioning is None else spec.conditioning.cpu(),
+                "noise_unpadded": spec.noise_unpadded,
+                "cond_noise_amp": spec.cond_noise_amp,
                 "extra": self.checkpoint_extra,
             },
             self._checkpoint_path(index),
         )
         self.run.save_state({"finished_scales": index + 1, "num_scales": self.plan.num_scales})
-        self.run.log(f"scale {index} finished in {report.seconds:.1f} s, noise_amp={noise_amp:.4f}")
+        self.run.log(f"scale {index} finished in {report.seconds:.1f} s, noise_amp={format_amplitude(noise_amp)}")
 
-    def _load_scale(self, index: int, spec: ScaleSpec) -> float:
+    def _load_scale(self, index: int, spec: ScaleSpec) -> Amplitude:
         path = self._checkpoint_path(index)
         advice = "pass --overwrite to start the run again (the old run is moved aside)"
         if not path.exists():
@@ -466,7 +789,14 @@ class PyramidTrainer:
         load_weights(spec.discriminator, state["discriminator"], path, error=ResumeError, advice=advice)
         spec.rec_noise = state["rec_noise"].to(spec.real.device)
         self.run.log(f"scale {index} loaded from checkpoint")
-        return float(state["noise_amp"])
+        return checkpoint_amplitude(state["noise_amp"], spec.real.device)
+
+
+def checkpoint_amplitude(value: Any, device: Any) -> Amplitude:
+    """A stored noise amplitude: a float, or a per-signal tensor on `device`."""
+    if isinstance(value, torch.Tensor) and value.ndim > 0:
+        return value.to(device)
+    return float(value)
 
 
 def copy_if_compatible(source: nn.Module, target: nn.Module) -> bool:
@@ -491,14 +821,14 @@ def load_pyramid(
     Args:
         checkpoints: the `scale_N.pt` files, coarsest first.
         build_generator: makes an untrained generator for a scale index.
-        channels: image channels.
+        channels: signal channels.
         resize: the resize of the domain.
         device: where to put the pyramid.
 
     Raises:
         InputError: a checkpoint is missing, unreadable or does not fit its generator.
     """
-    pyramid = Pyramid([], [], [], [], [], channels, resize)
+    pyramid = Pyramid([], channels, resize)
     advice = "train the run again (--overwrite starts it afresh)"
     for index, path in enumerate(checkpoints):
         path = Path(path)
@@ -507,11 +837,19 @@ def load_pyramid(
         state = read_checkpoint(path, device, error=InputError, advice=advice)
         generator = build_generator(index).to(device)
         load_weights(generator, state["generator"], path, error=InputError, advice=advice)
-        pyramid.generators.append(generator.eval().requires_grad_(False))
-        pyramid.noise_amps.append(float(state["noise_amp"]))
-        pyramid.rec_noises.append(state["rec_noise"].to(device))
-        pyramid.noise_channels.append(int(state["noise_channels"]))
-        pyramid.shapes.append(tuple(state["shape"]))
+        conditioning = state.get("conditioning")
+        pyramid.records.append(
+            ScaleRecord(
+                generator.eval().requires_grad_(False),
+                checkpoint_amplitude(state["noise_amp"], device),
+                state["rec_noise"].to(device),
+                int(state["noise_channels"]),
+                tuple(state["shape"]),
+                None if conditioning is None else conditioning.to(device),
+                bool(state.get("noise_unpadded", False)),
+                float(state.get("cond_noise_amp", 0.0)),
+            )
+        )
     return pyramid
 
 
