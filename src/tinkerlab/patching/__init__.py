@@ -6,7 +6,8 @@
   knocks out attention (`Knockout`) and applies user functions (`Edit`), and always removes its hooks;
 - `prefix`: prefix reuse, `clean_run` then `run_from` recomputes only the positions and blocks an edit can change;
 - `partial`: partial forwards (`skip_layers`, `frozen_attention_pass`, `unembed`);
-- `masks`: learned masks over heads (`HeadMask`, `train_mask`: Desiderata-based Component Masking);
+- `masks`: learned masks over heads (`HeadMask`, `train_mask`: Desiderata-based Component Masking) and joint masks
+  over heads and MLPs on several weighted objectives (`Component`, `make_objective`, `train_joint_mask`);
 - `models`: `load_pretrained(folder or .gguf, device=, dtype=)`, and tiny random models of every supported family.
 
 Used by the entity-tracking circuits study; the desiderata system builds on the same pieces.
@@ -38,6 +39,12 @@ _EXPORTS = {
     "DCMResult": "tinkerlab.patching.masks",
     "train_mask": "tinkerlab.patching.masks",
     "head_outputs_at": "tinkerlab.patching.masks",
+    "Component": "tinkerlab.patching.masks",
+    "MaskObjective": "tinkerlab.patching.masks",
+    "JointMaskConfig": "tinkerlab.patching.masks",
+    "JointMaskResult": "tinkerlab.patching.masks",
+    "make_objective": "tinkerlab.patching.masks",
+    "train_joint_mask": "tinkerlab.patching.masks",
     "tiny_model": "tinkerlab.patching.models",
     "load_pretrained": "tinkerlab.patching.models",
     "model_device": "tinkerlab.patching.models",

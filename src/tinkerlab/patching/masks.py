@@ -14,10 +14,16 @@ towards the desideratum's target and pays for every patched head:
 Relaxation (`HeadMask.relaxation`):
 * 'clamp' (the original): m is a free parameter initialised at 1 and clamped to [0, 1] after every step;
 * 'sigmoid': m = sigmoid(theta / temperature), theta initialised at 2 * temperature (m = 0.88); it moves in
-  logit space, so it wants a larger learning rate than the clamp (e.g. 0.5).
+  logit space, so it wants a larger learning rate than the clamp (e.g. 0.5);
+* 'hard_concrete': the patched share 1 - m is a hard-concrete gate (Louizos et al., 2018) sampled during training
+  and deterministic in eval mode; the penalty is then the expected number of open gates (L0) instead of L1.
 After training, heads whose rounded mask is 0 are "selected" (patched). The mask kept is the one with the best
 accuracy of the rounded mask on the eval split (ties: more selected heads), as in the original; test accuracy is
 reported.
+
+Joint masks (`train_joint_mask`): one mask over any mix of heads and MLPs (`Component`), trained on several
+weighted objectives at once (`MaskObjective`: originals, patch positions, the alternates' values, targets), with the
+patch at the final token or at every position; `train_mask` (DCM) is the case of one objective over heads.
 
 Speed: the model is frozen and patches sit at position >= p, so only positions p.. are recomputed (with the base
 prompt's clean keys and values before p), and gradients flow through those positions only.
@@ -37,31 +43,61 @@ from tinkerlab.core.progress import track
 from tinkerlab.patching.interventions import Head, Intervention, Patch
 from tinkerlab.patching.prefix import CleanRun, clean_run, run_from
 
-Relaxation = Literal["clamp", "sigmoid"]
+Relaxation = Literal["clamp", "sigmoid", "hard_concrete"]
+RELAXATIONS: tuple[str, ...] = ("clamp", "sigmoid", "hard_concrete")
+MaskLoss = Literal["logit", "logprob"]
+# hard-concrete stretch and temperature (Louizos, Welling and Kingma, "Learning Sparse Neural Networks through L0
+# Regularization", 2018: beta = 2/3, gamma = -0.1, zeta = 1.1)
+_HC_BETA, _HC_GAMMA, _HC_ZETA = 2.0 / 3.0, -0.1, 1.1
 
 
 class HeadMask(nn.Module):
-    """A learned mask over a list of heads: `forward()` gives m in [0, 1] per head (1 = keep the base value).
+    """A learned mask over a list of components (heads, or heads and MLPs): `forward()` gives m in [0, 1] per
+    component (1 = keep the original's value, 0 = patch the alternate's).
 
     Args:
-        n_heads: number of heads masked.
-        relaxation: 'clamp' (a free parameter clamped to [0, 1], the original DCM) or 'sigmoid'.
+        n_heads: number of components masked.
+        relaxation: 'clamp' (a free parameter clamped to [0, 1], the original DCM), 'sigmoid', or
+            'hard_concrete' (a stochastic gate on 1 - m in training mode, its deterministic value in eval mode).
         temperature: sigmoid temperature.
+        init: hard-concrete only: initial log-alpha of the gates (-2: about 4% patched at the start).
     """
 
-    def __init__(self, n_heads: int, relaxation: Relaxation = "clamp", temperature: float = 1.0) -> None:
+    def __init__(
+        self, n_heads: int, relaxation: Relaxation = "clamp", temperature: float = 1.0, init: float = -2.0
+    ) -> None:
         super().__init__()
-        if relaxation not in ("clamp", "sigmoid"):
-            raise InputError(f"relaxation must be 'clamp' or 'sigmoid', got {relaxation!r}")
+        if relaxation not in RELAXATIONS:
+            raise InputError(f"relaxation must be one of {', '.join(RELAXATIONS)}, got {relaxation!r}")
         self.relaxation = relaxation
         self.temperature = temperature
-        init = torch.ones(n_heads) if relaxation == "clamp" else torch.full((n_heads,), 2.0 * temperature)
-        self.logits = nn.Parameter(init)
+        if relaxation == "clamp":
+            start = torch.ones(n_heads)
+        elif relaxation == "sigmoid":
+            start = torch.full((n_heads,), 2.0 * temperature)
+        else:
+            start = torch.full((n_heads,), float(init))
+        self.logits = nn.Parameter(start)
 
     def forward(self) -> torch.Tensor:
         if self.relaxation == "clamp":
             return self.logits
-        return torch.sigmoid(self.logits / self.temperature)
+        if self.relaxation == "sigmoid":
+            return torch.sigmoid(self.logits / self.temperature)
+        if self.training:
+            u = torch.rand_like(self.logits).clamp(1e-6, 1 - 1e-6)
+            s = torch.sigmoid((torch.log(u) - torch.log1p(-u) + self.logits) / _HC_BETA)
+        else:
+            s = torch.sigmoid(self.logits)
+        gate = (s * (_HC_ZETA - _HC_GAMMA) + _HC_GAMMA).clamp(0.0, 1.0)  # share patched
+        return 1.0 - gate
+
+    def penalty(self) -> torch.Tensor:
+        """The sparsity term: sum(1 - m) (L1 of the patched share), or for hard-concrete the expected number of
+        open gates (L0)."""
+        if self.relaxation == "hard_concrete":
+            return torch.sigmoid(self.logits - _HC_BETA * torch.log(torch.tensor(-_HC_GAMMA / _HC_ZETA))).sum()
+        return (1 - self()).sum()
 
     @torch.no_grad()
     def project(self) -> None:
@@ -70,9 +106,20 @@ class HeadMask(nn.Module):
             self.logits.clamp_(0.0, 1.0)
 
     @torch.no_grad()
-    def selected(self) -> torch.Tensor:
-        """[n] bool: heads whose rounded mask is 0 (patched from the source)."""
-        return self().round() == 0
+    def selected(self, threshold: float | None = None) -> torch.Tensor:
+        """[n] bool: components patched from the alternate: rounded mask 0 (the original DCM, threshold None), or
+        patched share 1 - m above `threshold`; hard-concrete gates use their deterministic value."""
+        was = self.training
+        self.eval()
+        m = self()
+        self.train(was)
+        if threshold is None:
+            return m.round() == 0
+        return (1 - m) > threshold
+
+
+ComponentMask = HeadMask
+"""The same module under the name the joint masks use (a mask over heads and MLPs)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +140,7 @@ class DCMConfig:
         check_positive(self, "lr")
         check_count(self, "epochs", 1)
         check_count(self, "batch_size", 1)
-        check_choice(self, "relaxation", ("clamp", "sigmoid"))
+        check_choice(self, "relaxation", RELAXATIONS)
         check_count(self, "eval_every", 1)
         check_length(self, "split", 2)  # (train, eval) shares; the rest is the test split
         check_range(self, "split[0]", 0, 1, lo_open=True, hi_open=True)
@@ -165,25 +212,10 @@ def _patches(heads: list[Head], strength: torch.Tensor, positions: torch.Tensor,
 
     strength: [n_heads] in [0, 1] (1 = fully patched); positions: [B]; values: [B, n_heads, Dh].
     """
-    batch = positions.shape[0]
-    patches = []
-    for layer in sorted({layer for layer, _ in heads}):
-        idx = [i for i, (l_, _) in enumerate(heads) if l_ == layer]
-        idx_t = torch.tensor(idx)
-        rows = torch.arange(batch).repeat_interleave(len(idx))  # [B * k]
-        which = idx_t.repeat(batch)  # [B * k] index into heads
-        head_ids = torch.tensor([heads[i][1] for i in idx]).repeat(batch)
-        patches.append(
-            Patch(
-                f"layers.{layer}.attn.head_out",
-                rows,
-                positions[rows],
-                values[rows, which],
-                head_ids,
-                strength[which],
-            )
-        )
-    return patches
+    components = [Component(layer, head) for layer, head in heads]
+    return component_patches(
+        components, strength, positions.unsqueeze(1), [values[:, i : i + 1] for i in range(len(heads))]
+    )
 
 
 def base_runs(model, base_ids: torch.Tensor, *, batch_size: int = 50) -> CleanRun:
@@ -237,6 +269,8 @@ def train_mask(
 ) -> DCMResult:
     """Learn a mask over `heads` so that patching the masked-out heads from source into base gives `targets`.
 
+    One objective of `train_joint_mask` over heads, split into train / eval / test (the original DCM).
+
     Args:
         model: a frozen Hugging Face causal LM.
         heads: the candidate heads (one group of a circuit).
@@ -262,53 +296,39 @@ def train_mask(
     if clean is None:
         clean = base_runs(model, base_ids)
     n_train, n_eval = int(config.split[0] * n), int(config.split[1] * n)
-    train = torch.arange(0, n_train)
-    evaluation = torch.arange(n_train, n_train + n_eval)
-    test = torch.arange(n_train + n_eval, n)
-    mask = HeadMask(len(heads), config.relaxation)
-    optimizer = torch.optim.Adam(mask.parameters(), lr=config.lr)
-    g = torch.Generator().manual_seed(config.seed)
-    best: tuple[float, int, torch.Tensor] | None = None
-    losses: list[float] = []
-    step = 0
-    for epoch in range(config.epochs):
-        order = torch.randperm(n_train, generator=g)
-        for first in track(range(0, n_train, config.batch_size), f"{description} epoch {epoch + 1}"):
-            idx = train[order[first : first + config.batch_size]]
-            m = mask()
-            logits = _forward(model, clean.select(idx), base_pos[idx], values[idx], heads, 1 - m)
-            loss = -logits.gather(1, targets[idx].unsqueeze(1)).mean() + config.sparsity * (1 - m).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            mask.project()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % config.eval_every == 0 or first + config.batch_size >= n_train:
-                selected = mask.selected()
-                acc = masked_accuracy(
-                    model,
-                    clean.select(evaluation),
-                    base_pos[evaluation],
-                    values[evaluation],
-                    heads,
-                    selected,
-                    targets[evaluation],
-                )
-                key = (acc, int(selected.sum()))
-                if best is None or key > best[:2]:
-                    best = (acc, int(selected.sum()), mask().detach().clone())
-    assert best is not None  # at least one evaluation ran (internal invariant, not user input)
-    kept = best[2]
-    selected = kept.round() == 0
-    test_acc = masked_accuracy(model, clean.select(test), base_pos[test], values[test], heads, selected, targets[test])
+    components = [Component(layer, head) for layer, head in heads]
+    whole = MaskObjective(
+        "dcm", clean, base_pos.unsqueeze(1), [values[:, i : i + 1] for i in range(len(heads))], targets
+    )
+    joint = JointMaskConfig(
+        sparsity=config.sparsity,
+        lr=config.lr,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        relaxation=config.relaxation,
+        threshold=None,
+        eval_every=config.eval_every,
+        ties="more",
+        seed=config.seed,
+    )
+    result = train_joint_mask(
+        model,
+        components,
+        [whole.select(torch.arange(0, n_train))],
+        [whole.select(torch.arange(n_train, n_train + n_eval))],
+        joint,
+        description=description,
+    )
+    patched = torch.tensor([c in result.selected for c in components], dtype=torch.bool)
+    test = whole.select(torch.arange(n_train + n_eval, n))
+    test_acc = float(objective_correct(model, components, test, patched).float().mean())
     return DCMResult(
         heads,
-        kept.tolist(),
-        [h for h, s in zip(heads, selected.tolist(), strict=False) if s],
-        best[0],
+        result.mask,
+        [(c.layer, c.head) for c in result.selected],
+        result.validation_accuracy,
         test_acc,
-        losses,
+        result.losses,
     )
 
 
@@ -325,4 +345,405 @@ def patch_accuracy(model, heads: list[Head], base_ids, base_pos, source_ids, sou
         heads,
         torch.ones(len(heads), dtype=torch.bool),
         targets,
+    )
+
+
+# --- joint masks over heads and MLPs, several weighted objectives -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    """A maskable component: head `head` of block `layer`'s attention, or (head None) block `layer`'s MLP."""
+
+    layer: int
+    head: int | None = None
+
+    @property
+    def site(self) -> str:
+        """The canonical site the component's output lives at."""
+        return f"layers.{self.layer}.attn.head_out" if self.head is not None else f"layers.{self.layer}.mlp.out"
+
+    @property
+    def name(self) -> str:
+        """'L3H4' for a head, 'L3 MLP' for an MLP."""
+        return f"L{self.layer}H{self.head}" if self.head is not None else f"L{self.layer} MLP"
+
+    @staticmethod
+    def parse(text: str) -> Component:
+        """The component named 'L3H4' or 'L3 MLP' (also 'L3MLP', 'L3.mlp').
+
+        >>> Component.parse("L3H4"), Component.parse("L2 MLP").name
+        (Component(layer=3, head=4), 'L2 MLP')
+        """
+        import re
+
+        match = re.fullmatch(r"L(\d+)(?:H(\d+)|[ .]?(?:MLP|mlp))", text.strip())
+        if match is None:
+            raise InputError(f"a component name like 'L3H4' or 'L3 MLP', got {text!r}")
+        return Component(int(match[1]), None if match[2] is None else int(match[2]))
+
+
+def all_components(model, *, heads: bool = True, mlps: bool = True, layers: list[int] | None = None) -> list[Component]:
+    """Every head and/or MLP of the model (layer-major, the MLP after the layer's heads)."""
+    from tinkerlab.patching.archmap import arch_map
+
+    amap = arch_map(model)
+    out = []
+    for layer in layers if layers is not None else range(amap.n_layers):
+        if heads:
+            out += [Component(layer, h) for h in range(amap.n_heads)]
+        if mlps:
+            out.append(Component(layer))
+    return out
+
+
+@torch.inference_mode()
+def component_values(
+    model, input_ids: torch.Tensor, positions: torch.Tensor, components: list[Component], *, batch_size: int = 50
+) -> list[torch.Tensor]:
+    """Each component's output on the prompts at per-prompt positions.
+
+    Args:
+        input_ids: [N, S] prompts of one length.
+        positions: [N, P] positions per prompt.
+        components: heads and MLPs.
+
+    Returns:
+        Per component a [N, P, d] tensor (d = head size for heads, d_model for MLPs), on the CPU.
+    """
+    from tinkerlab.patching.models import model_device
+
+    sites = sorted({c.site for c in components})
+    parts: dict[str, list[torch.Tensor]] = {site: [] for site in sites}
+    device = model_device(model)
+    for start in range(0, input_ids.shape[0], batch_size):
+        stop = min(input_ids.shape[0], start + batch_size)
+        with Intervention(model, cache=sites) as run:
+            model(input_ids[start:stop].to(device), logits_to_keep=1)
+        rows = torch.arange(stop - start).unsqueeze(1)  # [b, 1]
+        pos = positions[start:stop]  # [b, P]
+        for site in sites:
+            parts[site].append(run.cache[site][rows.to(device), pos.to(device)].cpu())  # [b, P, (H,) d]
+    full = {site: torch.cat(chunks) for site, chunks in parts.items()}
+    return [full[c.site][:, :, c.head] if c.head is not None else full[c.site] for c in components]
+
+
+def component_patches(
+    components: list[Component], strength: torch.Tensor, positions: torch.Tensor, values: list[torch.Tensor]
+) -> list[Patch]:
+    """Patches that blend every component towards its alternate value at the given positions.
+
+    Args:
+        components: the masked components.
+        strength: [C] in [0, 1] (1 = fully patched).
+        positions: [B, P] absolute positions per row.
+        values: per component [B, P, d].
+
+    Returns:
+        One `Patch` per site (a layer's heads share one).
+    """
+    batch, per_row = positions.shape
+    rows_bp = torch.arange(batch).repeat_interleave(per_row)  # [B * P]
+    pos_bp = positions.reshape(-1)
+    by_site: dict[str, list[int]] = {}
+    for i, c in enumerate(components):
+        by_site.setdefault(c.site, []).append(i)
+    patches = []
+    for site, idx in by_site.items():
+        if components[idx[0]].head is None:
+            i = idx[0]
+            value = values[i].reshape(batch * per_row, -1)
+            patches.append(Patch(site, rows_bp, pos_bp, value, None, strength[i].expand(batch * per_row)))
+            continue
+        k = len(idx)
+        which = torch.tensor(idx).repeat(batch * per_row)  # [B * P * k]
+        head_ids = torch.tensor([components[i].head for i in idx]).repeat(batch * per_row)
+        stacked = torch.stack([values[i] for i in idx], dim=2)  # [B, P, k, Dh]
+        patches.append(
+            Patch(
+                site,
+                rows_bp.repeat_interleave(k),
+                pos_bp.repeat_interleave(k),
+                stacked.reshape(batch * per_row * k, -1),
+                head_ids,
+                strength[which],
+            )
+        )
+    return patches
+
+
+@dataclass
+class MaskObjective:
+    """One dataset a joint mask must satisfy: originals, where to patch them, the alternates' values, targets.
+
+    Attributes:
+        name: shown in results.
+        clean: the originals' clean run ([N, S] prompts of one length).
+        positions: [N, P] positions of the originals to patch (P = 1: the final token; P = S: every position).
+        values: per component [N, P, d] the alternates' outputs at the matching positions.
+        targets: [N] target token per item.
+        weight: the objective's share of the loss (and of the validation score).
+    """
+
+    name: str
+    clean: CleanRun
+    positions: torch.Tensor
+    values: list[torch.Tensor]
+    targets: torch.Tensor
+    weight: float = 1.0
+
+    def __len__(self) -> int:
+        return int(self.targets.shape[0])
+
+    def select(self, rows: torch.Tensor) -> MaskObjective:
+        """The objective restricted to some items."""
+        return MaskObjective(
+            self.name,
+            self.clean.select(rows),
+            self.positions[rows],
+            [v[rows] for v in self.values],
+            self.targets[rows],
+            self.weight,
+        )
+
+
+def make_objective(
+    model,
+    components: list[Component],
+    original_ids: torch.Tensor,
+    alternate_ids: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    positions: Literal["final", "all"] = "final",
+    weight: float = 1.0,
+    name: str = "objective",
+    batch_size: int = 50,
+) -> MaskObjective:
+    """Build a `MaskObjective`: the originals' clean run and the alternates' component outputs.
+
+    Args:
+        original_ids: [N, S] originals (one length); alternate_ids: [N, S'] alternates (one length).
+        targets: [N] target tokens.
+        positions: 'final' patches the final token (alternate's final token into the original's); 'all' patches
+            every position (S' must equal S).
+
+    Raises:
+        InputError: mismatched sizes, or lengths that differ with positions='all'.
+    """
+    n, seq = original_ids.shape
+    if alternate_ids.shape[0] != n or targets.shape[0] != n:
+        raise InputError(f"{name}: originals, alternates and targets must share their first size")
+    if positions == "all":
+        if alternate_ids.shape[1] != seq:
+            raise InputError(
+                f"{name}: patching every position needs alternates as long as the originals ({seq} tokens), got "
+                f"{alternate_ids.shape[1]}"
+            )
+        where = torch.arange(seq).expand(n, seq)
+        alt_where = where
+    elif positions == "final":
+        where = torch.full((n, 1), seq - 1)
+        alt_where = torch.full((n, 1), alternate_ids.shape[1] - 1)
+    else:
+        raise InputError(f"positions must be 'final' or 'all', got {positions!r}")
+    values = component_values(model, alternate_ids, alt_where, components, batch_size=batch_size)
+    return MaskObjective(name, base_runs(model, original_ids, batch_size=batch_size), where, values, targets, weight)
+
+
+def _objective_logits(model, components, objective: MaskObjective, strength: torch.Tensor) -> torch.Tensor:
+    """Final-position logits [B, V] of the originals with every component blended by `strength` [C]."""
+    start = int(objective.positions.min())
+    patches = component_patches(components, strength, objective.positions, objective.values)
+    logits, _ = run_from(model, objective.clean, start, patches=patches)
+    return logits
+
+
+@torch.no_grad()
+def objective_correct(
+    model, components: list[Component], objective: MaskObjective, patched: torch.Tensor, *, batch_size: int = 50
+) -> torch.Tensor:
+    """[N] bool per item: argmax == target with the components in `patched` ([C] bool) fully patched."""
+    out = []
+    for first in range(0, len(objective), batch_size):
+        part = objective.select(torch.arange(first, min(len(objective), first + batch_size)))
+        logits = _objective_logits(model, components, part, patched.float())
+        out.append((logits.argmax(-1) == part.targets.to(logits.device)).cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
+
+
+def weighted_accuracy(
+    model, components: list[Component], objectives: list[MaskObjective], patched: torch.Tensor
+) -> tuple[float, dict[str, float]]:
+    """(weighted mean accuracy, accuracy per objective name) with `patched` components fully patched."""
+    per = {o.name: float(objective_correct(model, components, o, patched).float().mean()) for o in objectives}
+    total = sum(o.weight for o in objectives)
+    return sum(o.weight * per[o.name] for o in objectives) / total, per
+
+
+@dataclass(frozen=True)
+class JointMaskConfig:
+    """Hyperparameters of `train_joint_mask` (defaults: the DCM lineage's lambda 0.01, Adam lr 0.1, batch 32).
+
+    Attributes:
+        sparsity: lambda of the penalty (L1 of the patched share; expected L0 for hard-concrete).
+        lr: Adam learning rate on the mask parameters.
+        epochs: passes over the largest objective; every step takes one batch of every objective.
+        batch_size: items per objective per step.
+        relaxation: 'clamp' (with L1), 'sigmoid', or 'hard_concrete' (with L0).
+        threshold: a component is patched when its patched share 1 - m exceeds it (None: rounded mask 0).
+        eval_every: score the thresholded mask on the validation objectives every this many steps (and at the end
+            of each epoch); the best one is kept.
+        loss: 'logit' (-mean target logit, the DCM lineage) or 'logprob' (-mean target log-probability).
+        ties: between masks of equal validation score keep the one with 'fewer' or 'more' components.
+        seed: batch order and hard-concrete noise.
+    """
+
+    sparsity: float = 0.01
+    lr: float = 0.1
+    epochs: int = 2
+    batch_size: int = 32
+    relaxation: Relaxation = "clamp"
+    threshold: float | None = 0.5
+    eval_every: int = 4
+    loss: MaskLoss = "logit"
+    ties: Literal["fewer", "more"] = "fewer"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_range(self, "sparsity", 0)
+        check_positive(self, "lr")
+        check_count(self, "epochs", 1)
+        check_count(self, "batch_size", 1)
+        check_choice(self, "relaxation", RELAXATIONS)
+        if self.threshold is not None:
+            check_range(self, "threshold", 0, 1, lo_open=True, hi_open=True)
+        check_count(self, "eval_every", 1)
+        check_choice(self, "loss", ("logit", "logprob"))
+        check_choice(self, "ties", ("fewer", "more"))
+        check_count(self, "seed")
+
+
+@dataclass
+class JointMaskResult:
+    """The kept mask (value m per component, 1 = keep), the patched components and the validation scores."""
+
+    components: list[Component]
+    mask: list[float]
+    selected: list[Component]
+    validation_accuracy: float
+    validation_by_objective: dict[str, float]
+    losses: list[float]
+    steps: int
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {
+            "components": [c.name for c in self.components],
+            "mask": self.mask,
+            "selected": [c.name for c in self.selected],
+            "validation_accuracy": self.validation_accuracy,
+            "validation_by_objective": self.validation_by_objective,
+            "losses": self.losses,
+            "steps": self.steps,
+            "seconds": self.seconds,
+        }
+
+
+def train_joint_mask(
+    model,
+    components: list[Component],
+    train: list[MaskObjective],
+    validation: list[MaskObjective],
+    config: JointMaskConfig = JointMaskConfig(),
+    *,
+    description: str = "mask",
+    progress: bool = True,
+) -> JointMaskResult:
+    """Learn one mask over `components` so that patching the selected ones satisfies every objective at once.
+
+    Loss per step: sum_i w_i * loss_i / sum_i w_i + sparsity * penalty, with loss_i the objective's -target logit
+    (or -log-probability) on a batch of its items; the mask is thresholded at every evaluation and the one with
+    the best weighted validation accuracy is kept.
+
+    Args:
+        model: a frozen Hugging Face causal LM.
+        components: the candidate heads and MLPs.
+        train, validation: objectives (validation ones are matched to nothing: their weights weigh the score).
+        config: hyperparameters.
+        progress: show a progress bar.
+
+    Returns:
+        A `JointMaskResult`.
+
+    Raises:
+        InputError: no components, no objectives, or an empty objective.
+    """
+    import math
+    import time
+
+    if not components:
+        raise InputError("a mask needs at least one candidate component")
+    if not train or not validation:
+        raise InputError("a mask needs at least one training and one validation objective")
+    for objective in [*train, *validation]:
+        if len(objective) == 0:
+            raise InputError(f"objective {objective.name!r} has no items")
+        if len(objective.values) != len(components):
+            raise InputError(f"objective {objective.name!r} has values for {len(objective.values)} components")
+    started = time.perf_counter()
+    mask = HeadMask(len(components), config.relaxation)
+    optimizer = torch.optim.Adam(mask.parameters(), lr=config.lr)
+    g = torch.Generator().manual_seed(config.seed)
+    total_weight = sum(o.weight for o in train)
+    steps_per_epoch = max(math.ceil(len(o) / config.batch_size) for o in train)
+    best: tuple[tuple[float, int], float, dict, torch.Tensor] | None = None
+    losses: list[float] = []
+    step = 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        for epoch in range(config.epochs):
+            orders = [torch.randperm(len(o), generator=g) for o in train]
+            steps = range(steps_per_epoch)
+            for inner in track(steps, f"{description} epoch {epoch + 1}") if progress else steps:
+                mask.train()
+                m = mask()
+                loss = 0.0
+                for objective, order in zip(train, orders, strict=True):
+                    first = (inner * config.batch_size) % len(objective)
+                    part = objective.select(order[first : first + config.batch_size])
+                    logits = _objective_logits(model, components, part, 1 - m)
+                    if config.loss == "logprob":
+                        logits = torch.log_softmax(logits.float(), dim=-1)
+                    term = -logits.gather(1, part.targets.to(logits.device).unsqueeze(1)).mean()
+                    loss = loss + objective.weight * term.cpu() / total_weight
+                loss = loss + config.sparsity * mask.penalty()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                mask.project()
+                losses.append(float(loss.detach()))
+                step += 1
+                if step % config.eval_every == 0 or inner == steps_per_epoch - 1:
+                    patched = mask.selected(config.threshold)
+                    score, per = weighted_accuracy(model, components, validation, patched)
+                    count = int(patched.sum())
+                    key = (score, count if config.ties == "more" else -count)
+                    if best is None or key > best[0]:
+                        mask.eval()
+                        best = (key, score, per, mask().detach().clone())
+    assert best is not None  # at least one evaluation ran (internal invariant, not user input)
+    kept = best[3]
+    if config.threshold is None:
+        chosen = kept.round() == 0
+    else:
+        chosen = (1 - kept) > config.threshold
+    return JointMaskResult(
+        components,
+        kept.tolist(),
+        [c for c, s in zip(components, chosen.tolist(), strict=True) if s],
+        best[1],
+        best[2],
+        losses,
+        step,
+        time.perf_counter() - started,
     )
