@@ -121,12 +121,17 @@ def test_no_spatial_variation_gives_one_mlp_for_the_image():
 
 def test_fast_path_equals_the_straightforward_one():
     torch.manual_seed(2)
-    for config in (TINY, ASAPNetConfig(**{**TINY.__dict__, "frequencies": 0})):
+    variants = ({}, {"frequencies": 0}, {"hr_depth": 1}, {"hr_depth": 2}, {"spatially_varying": False})
+    for changes in variants:
+        config = ASAPNetConfig(**{**TINY.__dict__, **changes})
         generator = ASAPNetGenerator(config).eval()
         labels = torch.randint(0, config.num_labels, (2, 16, 24))
         with torch.no_grad():
-            assert torch.allclose(fast_forward(generator, labels, channels_last=False), generator(labels), atol=1e-5)
-            assert torch.allclose(fast_forward(generator, labels, channels_last=True), generator(labels), atol=1e-4)
+            plain = generator(labels)
+            assert torch.allclose(fast_forward(generator, labels, channels_last=False), plain, atol=1e-5)
+            assert torch.allclose(fast_forward(generator, labels, channels_last=True), plain, atol=1e-4)
+            for chunk in (1, 5, 100):  # chunks that divide the 24 tiles, leave a remainder, or exceed them
+                assert torch.allclose(fast_forward(generator, labels, chunk=chunk), plain, atol=1e-4)
 
 
 def test_bad_inputs_are_clear_errors():

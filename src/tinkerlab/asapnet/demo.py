@@ -46,7 +46,7 @@ def run_demo(ctx) -> None:
     outputs, rows = {}, []
     with torch_threads(1):
         for name in DEMO_MODELS:
-            run = ctx.cached_run(f"asapnet-{name}-{DEMO_SIZE}px-{DEMO_STEPS}")
+            run = ctx.cached_run(f"asapnet-{name}-{DEMO_SIZE}px-{DEMO_STEPS}-base-init")
             if ctx.run_finished(run):
                 ctx.reused(f"{name} run ({run})")
             model = train(train_data, demo_run_config(name, data.num_labels), out=run, progress=False)

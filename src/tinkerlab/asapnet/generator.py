@@ -59,6 +59,23 @@ def mlp_param_scale(config: ASAPNetConfig) -> torch.Tensor:
     return torch.cat(parts)
 
 
+def base_mlp_init(config: ASAPNetConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(P,) a He-initialised MLP in the units of the head's outputs (before `mlp_param_scale`), used as the head's
+    bias: N(0, 2 / (1 + 0.01**2)) on the hidden layers' weights (LeakyReLU 0.01), N(0, 1) on the output layer's,
+    zero biases. After the 1 / sqrt(n_in) scale every tile starts from the same working MLP.
+
+    Example:
+        >>> base_mlp_init(ASAPNetConfig(num_labels=13, frequencies=5)).shape
+        torch.Size([14851])
+    """
+    sizes = mlp_layer_sizes(config)
+    parts = []
+    for index, (n_in, n_out) in enumerate(sizes):
+        gain = 1.0 if index == len(sizes) - 1 else math.sqrt(2 / (1 + 0.01**2))
+        parts += [torch.randn(n_in * n_out, generator=generator) * gain, torch.zeros(n_out)]
+    return torch.cat(parts)
+
+
 def tile_size(config: ASAPNetConfig, height: int, width: int) -> int:
     """The tile side for an input of `height` x `width`: height // grid.
 
@@ -153,6 +170,10 @@ class LowResStream(nn.Module):
             layers.append(_conv_block(width, width, 1, config.padding))
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(width, num_mlp_params(config), 1)
+        with torch.no_grad():
+            # the head's bias is a working MLP shared by all tiles; its weights (default init, outputs of a few
+            # hundredths) add the per-tile variation around it
+            self.head.bias.copy_(base_mlp_init(config))
         self.register_buffer("param_scale", mlp_param_scale(config).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, one_hot: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
