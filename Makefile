@@ -67,11 +67,12 @@ $(STAMPS)/system: | $(PY)
 	  command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	  [ -d /usr/share/openclipart/svg ] || missing="$$missing openclipart-svg"; \
 	  command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	  [ -d /usr/share/asterisk/moh ] || missing="$$missing asterisk-moh-opsound-wav"; \
 	  if [ -n "$$missing" ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
 	      || echo "warning: could not install$$missing; tests that need them will be skipped"; \
 	  fi; \
-	else echo "note: not root; install chromium espeak-ng openclipart-svg bubblewrap with apt for the full test suite"; fi
+	else echo "note: not root; install chromium espeak-ng openclipart-svg bubblewrap asterisk-moh-opsound-wav with apt for the full test suite"; fi
 	@touch $@
 
 clean:
