@@ -89,3 +89,9 @@ def test_fusion_report_sees_structure_and_texture():
     report = fusion_report(fused, structure, texture)
     assert report.keeps_structure and report.takes_texture and report.low_corr_structure > 0.9
     assert not fusion_report(structure, structure, texture).takes_texture
+    # against reference samples of A and B: a smoothed texture sample is still B's, the structure is still A's
+    soft_texture = gaussian_filter(texture, (0.5, 0.5, 0))
+    against_samples = fusion_report(fused, structure, texture, references=([structure], [soft_texture, texture]))
+    assert against_samples.takes_texture and against_samples.fine_to_texture < report.fine_to_structure
+    with pytest.raises(InputError, match="reference sample"):
+        fusion_report(fused, structure, texture, references=([], [texture]))

@@ -115,19 +115,31 @@ def measure(
     }
 
     fused = model.fuse(a, b, n=fusions, seed=11)
-    fusion = [fusion_report(f, images[a], images[b]) for f in fused]
-    plain = [fusion_report(s, images[a], images[b]) for s in model.sample(b, fusions, seed=12)]
-    structure_recon = fusion_report(reconstructions[a], images[a], images[b])
+    boosted = model.fuse(a, b, n=fusions, seed=11, texture_noise=3.0)
+    # fine statistics against the model's own samples of A and of B (see `fusion_report`), and the real images
+    references = (model.sample(a, fusions, seed=40), model.sample(b, fusions, seed=41))
+    plain_a, plain_b = model.sample(a, fusions, seed=12), model.sample(b, fusions, seed=12)
+
+    def summary(outputs: list, refs=None) -> dict:
+        reports = [fusion_report(f, images[a], images[b], references=refs) for f in outputs]
+        keys = ("low_corr_structure", "low_corr_texture", "fine_to_structure", "fine_to_texture")
+        return {key: float(np.mean([getattr(r, key) for r in reports])) for key in keys}
+
     report["fusion"] = {
         "switch": len(model.shapes) - 1,
-        "low_corr_structure": float(np.mean([f.low_corr_structure for f in fusion])),
-        "low_corr_texture": float(np.mean([f.low_corr_texture for f in fusion])),
-        "fine_to_structure": float(np.mean([f.fine_to_structure for f in fusion])),
-        "fine_to_texture": float(np.mean([f.fine_to_texture for f in fusion])),
-        "baseline_texture_sample_low_corr_structure": float(np.mean([p.low_corr_structure for p in plain])),
-        "baseline_texture_sample_fine_to_texture": float(np.mean([p.fine_to_texture for p in plain])),
-        "baseline_structure_reconstruction_fine_to_texture": structure_recon.fine_to_texture,
-        "baseline_structure_reconstruction_fine_to_structure": structure_recon.fine_to_structure,
+        "vs_samples": {
+            "fusion": summary(fused, references),
+            "fusion_texture_noise_3": summary(boosted, references),
+            "plain_samples_a": summary(plain_a, references),
+            "plain_samples_b": summary(plain_b, references),
+        },
+        "vs_real_images": {
+            "fusion": summary(fused),
+            "fusion_texture_noise_3": summary(boosted),
+            "plain_samples_a": summary(plain_a),
+            "plain_samples_b": summary(plain_b),
+            "reconstruction_a": summary([reconstructions[a]]),
+        },
     }
     blend, single = blend_parameters(model), single_model_parameters(model)
     report["parameters"] = {

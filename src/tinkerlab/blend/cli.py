@@ -218,6 +218,9 @@ def fuse(
     layout: Layout = typer.Option(
         "image", "--layout", help="image: the structure image's own layout; random: a random layout of it."
     ),
+    texture_noise: float = typer.Option(
+        1.0, "--texture-noise", help="Factor on the noise amplitude of the texture scales (e.g. 3: more texture)."
+    ),
     n: int = typer.Option(4, "--n", min=1, help="How many fusions."),
     seed: Seed = 0,
     threads: Threads = 1,
@@ -227,6 +230,9 @@ def fuse(
     from tinkerlab.core.seeding import torch_threads
 
     with torch_threads(threads):
-        fused = _load(run, device).fuse(structure, texture, switch=switch, layout=layout, n=n, seed=seed)
-    grid = _write(fused, run / "outputs" / "fuse", f"s{structure}_t{texture}_{layout}_seed{seed}")
+        fused = _load(run, device).fuse(
+            structure, texture, switch=switch, layout=layout, texture_noise=texture_noise, n=n, seed=seed
+        )
+    gain = "" if texture_noise == 1.0 else f"_noise{texture_noise:g}"
+    grid = _write(fused, run / "outputs" / "fuse", f"s{structure}_t{texture}_{layout}{gain}_seed{seed}")
     typer.echo(f"wrote {n} fusions and {grid}")

@@ -53,7 +53,7 @@ def figures(model) -> tuple[dict, dict]:
     meld = meld_locality(melds[0], a, b)
     stitch = hard_stitch(groups[0][0], groups[1][0])
     fused = [model.fuse(0, 1, seed=11)[0], model.fuse(1, 0, seed=11)[0]]
-    fusion = fusion_report(fused[0], a, b)
+    fusion = fusion_report(fused[0], a, b, references=(groups[0], groups[1]))  # fine: against the samples
     single = parameter_count(build_generator(model.config.base.model, i) for i in range(len(model.shapes)))
     numbers = {
         "identity": identity.accuracy,
@@ -86,12 +86,12 @@ def run_demo(ctx) -> None:
     rows = []
     for kind, names in PAIRS.items():
         run = ctx.cached_run(f"blend-{'-'.join(names)}-{ITERATIONS}x{STEPS}")
-        cache = run / "outputs" / "demo.npz"
+        cache = run / "outputs" / "demo-v2.npz"  # v2: fusion fine statistics against the samples
         if ctx.run_finished(run) and cache.is_file():
             ctx.reused(f"BlendGAN model of {' and '.join(names)} ({run})")
             stored = np.load(cache)
             pictures = {key: list(stored[key]) for key in ("frames", "melds", "fused")}
-            numbers = json.loads((run / "outputs" / "demo.json").read_text())
+            numbers = json.loads((run / "outputs" / "demo-v2.json").read_text())
             images = [stored["image_a"], stored["image_b"]]
         else:
             from tinkerlab.blend.inputs import read_images
@@ -104,7 +104,7 @@ def run_demo(ctx) -> None:
                 pictures, numbers = figures(model)
             images = model.images
             np.savez_compressed(cache, image_a=images[0], image_b=images[1], **pictures)
-            (run / "outputs" / "demo.json").write_text(json.dumps(numbers))
+            (run / "outputs" / "demo-v2.json").write_text(json.dumps(numbers))
         a, b = names
         section.add_image(
             f"blend: morph {a} -> {b} (uniform identity mixture t = 0 .. 1, one noise)",
@@ -135,7 +135,7 @@ def run_demo(ctx) -> None:
                 f"{meld[4]:.2f} ({numbers['stitch_seam']:.2f})",
             ],
             [kind, "fusion: low-pass corr. with A / B", f"{fusion[0]:.2f} / {fusion[1]:.2f}"],
-            [kind, "fusion: fine patch distance to A / B", f"{fusion[2]:.3f} / {fusion[3]:.3f}"],
+            [kind, "fusion: fine patch distance to samples of A / B", f"{fusion[2]:.3f} / {fusion[3]:.3f}"],
             [
                 kind,
                 "generator parameters: BlendGAN vs one SinGAN",

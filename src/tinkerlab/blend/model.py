@@ -76,17 +76,25 @@ class BlendModel:
     # --- the one way to generate ----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def run_maps(self, maps: Sequence[torch.Tensor], noises: Sequence[torch.Tensor]) -> torch.Tensor:
+    def run_maps(
+        self,
+        maps: Sequence[torch.Tensor],
+        noises: Sequence[torch.Tensor],
+        gains: Sequence[float] | None = None,
+    ) -> torch.Tensor:
         """Run every scale with its map and unscaled noise; the finest output (B, C, H, W) in [-1, 1].
 
         Args:
             maps: per scale, (1 or B, K, h, w) identity weights.
             noises: per scale, (B, C, *padded) unscaled noise.
+            gains: per scale, a factor on the (mixed) noise amplitude; None keeps the trained amplitudes.
         """
         conditioning = [
             m.expand(n.shape[0], *m.shape[1:]) if m.shape[0] == 1 else m for m, n in zip(maps, noises, strict=True)
         ]
         amps = self.pyramid.mixed_amps(conditioning)  # per pixel: the identity-weighted images' amplitudes
+        if gains is not None:
+            amps = [amp * gain for amp, gain in zip(amps, gains, strict=True)]
         return self.pyramid.run(noises, conditioning=conditioning, amps=amps)[-1]
 
     def draw_noises(self, rng: torch.Generator, batch: int) -> list[torch.Tensor]:
@@ -108,6 +116,7 @@ class BlendModel:
         *,
         seed: int = 0,
         replay: tuple[int, int] | None = None,
+        gains: Sequence[float] | None = None,
     ) -> list[np.ndarray]:
         """`n` samples (HxWx3 float32 in [0, 1]) under any identity map.
 
@@ -117,6 +126,7 @@ class BlendModel:
             seed: the noise seed (the same seed gives the same samples).
             replay: (image k, S): the first S scales replay k's reconstruction noise z*_k instead of fresh noise,
                 so they redraw image k's own layout.
+            gains: per scale, a factor on the noise amplitude (None: the trained amplitudes).
 
         Raises:
             InputError: a bad map (identity count, size, weights), n < 1, or a bad replay.
@@ -130,7 +140,9 @@ class BlendModel:
             if isinstance(scales, bool) or not isinstance(scales, int) or not 0 <= scales <= len(self.shapes):
                 raise InputError(f"expected 0..{len(self.shapes)} replayed scales, got {scales!r}")
             noises = self.replayed(noises, image, scales)
-        out = self.run_maps(maps, noises)
+        if gains is not None and len(gains) != len(self.shapes):
+            raise InputError(f"expected one noise gain per scale ({len(self.shapes)}), got {len(gains)}")
+        out = self.run_maps(maps, noises, gains)
         return [tensor_to_image(out[i]) for i in range(n)]
 
     # --- modes ----------------------------------------------------------------------------------------------
@@ -205,6 +217,7 @@ class BlendModel:
         *,
         switch: int | None = None,
         layout: Layout = "image",
+        texture_noise: float = 1.0,
         n: int = 1,
         seed: int = 0,
     ) -> list[np.ndarray]:
@@ -217,6 +230,9 @@ class BlendModel:
                 measured texture and photo pairs it kept the structure best, see docs/blend.md).
             layout: "image" replays the structure image's reconstruction noise on the coarse scales, so the
                 output keeps that image's own layout; "random" draws fresh noise there (a random layout of it).
+            texture_noise: a factor on the noise amplitude of the texture scales (from `switch` on); above 1 the
+                fine scales get room to draw the texture's detail instead of refining the structure's (measured in
+                docs/blend.md: 3 made a 64-px brick -> grass fusion take grass's fine statistics).
             n, seed: how many outputs, and the noise seed.
 
         Raises:
@@ -230,5 +246,10 @@ class BlendModel:
             raise InputError(f"expected the first texture scale (switch) in 1..{num_scales - 1}, got {switch!r}")
         if layout not in ("image", "random"):
             raise InputError(f"expected layout 'image' or 'random', got {layout!r}")
+        if isinstance(texture_noise, bool) or not isinstance(texture_noise, int | float) or not texture_noise > 0:
+            raise InputError(f"expected a positive texture noise factor, got {texture_noise!r}")
         replay = (structure, switch) if layout == "image" else None
-        return self.generate(fusion_map(structure, texture, self.num_images, switch), n, seed=seed, replay=replay)
+        gains = [1.0 if index < switch else float(texture_noise) for index in range(num_scales)]
+        return self.generate(
+            fusion_map(structure, texture, self.num_images, switch), n, seed=seed, replay=replay, gains=gains
+        )
