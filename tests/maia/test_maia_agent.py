@@ -194,3 +194,31 @@ def test_reply_parsing():
     assert extract_code("```py\na = 1\n```\ntext\n```python\nb = 2") == ["a = 1\n", "b = 2"]
     assert parse_answer("**[DESCRIPTION]:** red things\n**[LABEL]:** red") == ("red things", ["red"])
     assert parse_answer("nothing here") == ("", [])
+
+
+def test_a_request_written_in_place_is_answered_once_complete_and_a_broken_one_with_the_parse_error(
+    tmp_path, monkeypatch
+):
+    import json
+    import time
+
+    from tinkerlab.maia import proxy
+
+    monkeypatch.setattr(proxy, "UNREADABLE_GRACE_S", 0.3)
+    rpc = tmp_path / proxy.RPC_DIR
+
+    def answer(key: str) -> dict:
+        path = rpc / f"resp-{key}.json"
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return json.loads(path.read_text())
+
+    with proxy.ToolServer(object(), tmp_path):
+        (rpc / "req-half.json").write_text('{"method": "nope", "ar')  # the writer is not done yet
+        time.sleep(0.1)
+        assert not (rpc / "resp-half.json").exists()
+        (rpc / "req-half.json").write_text('{"method": "nope", "args": []}')
+        assert answer("half")["error"].startswith("PermissionError")  # parsed and dispatched, not a parse error
+        (rpc / "req-broken.json").write_text("{not json")
+        assert answer("broken")["error"].startswith("JSONDecodeError")

@@ -34,6 +34,7 @@ METHODS = (
     "display",
 )
 MAX_IMAGES_PER_CALL = 64
+UNREADABLE_GRACE_S = 2.0  # how long a request file may stay half-written before it is answered with the error
 
 CHILD_SETUP = r'''
 import json as _json, os as _os, time as _time, uuid as _uuid
@@ -141,6 +142,7 @@ class ToolServer:
         self.displayed: list[Any] = []
         self.calls: list[str] = []
         self._stop = threading.Event()
+        self._unreadable: dict[str, float] = {}  # request key -> when it was first found unreadable
         self._thread = threading.Thread(target=self._serve, name="maia-tools", daemon=True)
         (self.scratch / RPC_DIR).mkdir(parents=True, exist_ok=True)
         (self.scratch / IO_DIR).mkdir(parents=True, exist_ok=True)
@@ -160,23 +162,34 @@ class ToolServer:
                 requests = sorted(p for p in rpc.glob("req-*.json") if not p.is_symlink())
             except OSError:
                 requests = []
-            for request in requests:
-                self._answer(request)
-            if not requests:
+            answered = [self._answer(request) for request in requests]
+            if not any(answered):
                 time.sleep(0.005)
 
-    def _answer(self, request: Path) -> None:
+    def _answer(self, request: Path) -> bool:
+        """Answer one request; False when it is still being written (it is tried again on the next pass)."""
         key = request.name[len("req-") : -len(".json")]
         try:
-            message = json.loads(request.read_text())
+            try:
+                message = json.loads(request.read_text())
+            except json.JSONDecodeError:
+                # A request written in place (not renamed into it, as the proxy's own client does) can be read
+                # half-written: wait for the writer, and answer with the parse error only if it stays broken.
+                first = self._unreadable.setdefault(key, time.monotonic())
+                if time.monotonic() - first < UNREADABLE_GRACE_S:
+                    return False
+                raise
+            self._unreadable.pop(key, None)
             request.unlink()
             reply = {"value": self._encode(self._dispatch(message)), "error": None}
         except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the code as an error
             reply = {"value": None, "error": f"{type(exc).__name__}: {exc}"}
+            self._unreadable.pop(key, None)
             request.unlink(missing_ok=True)
         tmp = request.parent / f"{key}.answer.tmp"
         tmp.write_text(json.dumps(reply))
         os.replace(tmp, request.parent / f"resp-{key}.json")
+        return True
 
     def _dispatch(self, message: dict) -> Any:
         method = message.get("method")
