@@ -7,7 +7,7 @@
 2. The baseline beside it: epochs of the finest scale at the demo width and at the paper's width (96 channels)
    on the same clip, timed outside the trainer, and their ratio.
 
-    .venv/bin/python benchmarks/audio_speed.py [--epochs 150] [--out RUN] [--device cpu] [--threads 1]
+    .venv/bin/python benchmarks/audio_speed.py [--epochs 150] [--out RUN] [--device cpu] [--threads 1] [--plain-convs]
 
 Wall-clock numbers on whatever the machine is doing: say how loaded it was when quoting them.
 """
@@ -15,6 +15,7 @@ Wall-clock numbers on whatever the machine is doing: say how loaded it was when 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import time
@@ -24,6 +25,7 @@ from tinkerlab.core.seeding import torch_threads
 from tinkerlab.pyramid.trainer import ScaleReport
 from tinkerlab.waveform import training
 from tinkerlab.waveform.config import WaveformConfig, demo_waveform_config
+from tinkerlab.waveform.models import plain_convolutions
 from tinkerlab.waveform.sounds import moh_tracks, sound_source
 
 TARGET_SECONDS = 6 * 60
@@ -42,7 +44,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--out", default=None, help="keep the run here (default: train in memory)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the table says which)")
+    parser.add_argument(
+        "--plain-convs",
+        action="store_true",
+        help="PyTorch's own conv backward (the reference) instead of the faster one",
+    )
     parser.add_argument("--paper-epochs", type=int, default=2, help="epochs timed for the paper-width baseline")
     args = parser.parse_args()
 
@@ -56,14 +63,19 @@ def main() -> None:
         reports.append(report)
         cpu_marks.append(time.process_time())
 
-    with torch_threads(args.threads):
+    convs = plain_convolutions() if args.plain_convs else contextlib.nullcontext()
+    with torch_threads(args.threads), convs:
         started = time.perf_counter()
         model = training.train(clip, config, out=args.out, callbacks=[record])
         total = time.perf_counter() - started
         cpu_total = cpu_marks[-1] - cpu_marks[0]
         rates = ", ".join(str(r) for r in model.rates)
         print(f"clip: {name}, {len(clip) / config.top_rate:.1f} s; rates {rates} Hz")
-        print(f"threads {args.threads}, load average at start {load:.1f} on {os.cpu_count()} CPUs\n")
+        kind = "plain" if args.plain_convs else "fast-backward"
+        print(
+            f"threads {args.threads}, {kind} convolutions; load average {load:.1f} at start, "
+            f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs\n"
+        )
         print("| scale | rate (Hz) | samples | channels | epochs | s / epoch (wall) | CPU s / epoch |")
         print("|---|---|---|---|---|---|---|")
         for k, (report, rate, signal) in enumerate(zip(reports, model.rates, model.clip.signals, strict=True)):
