@@ -9,13 +9,17 @@ import torch
 import torch.nn.functional as F
 
 from tinkerlab.asapnet.config import ASAPNetConfig, published_tile_frequencies
-from tinkerlab.asapnet.fast import fast_forward
+from tinkerlab.asapnet.fast import conv_as_matmul, fast_forward, fast_lr_stream
 from tinkerlab.asapnet.generator import (
     ASAPNetGenerator,
     mlp_layer_sizes,
     num_mlp_params,
+    one_hot_labels,
     run_tile_mlps,
     sinusoidal_coordinates,
+    tile_coordinates,
+    tile_features,
+    to_tiles,
 )
 from tinkerlab.core.errors import InputError
 
@@ -132,6 +136,36 @@ def test_fast_path_equals_the_straightforward_one():
             assert torch.allclose(fast_forward(generator, labels, channels_last=True), plain, atol=1e-4)
             for chunk in (1, 5, 100):  # chunks that divide the 24 tiles, leave a remainder, or exceed them
                 assert torch.allclose(fast_forward(generator, labels, chunk=chunk), plain, atol=1e-4)
+
+
+def test_tiled_features_equal_the_cut_full_resolution_features():
+    # tiles of 6 px (periods 6 and 3): the one-tile coordinates repeat in every tile even when the tile is no power of 2
+    labels = torch.randint(0, 5, (2, 12, 18), generator=torch.Generator().manual_seed(3))
+    one_hot = one_hot_labels(labels, 5)
+    assert torch.equal(one_hot, F.one_hot(labels, 5).permute(0, 3, 1, 2).float()) and one_hot.is_contiguous()
+    full = torch.cat([one_hot, sinusoidal_coordinates(12, 18, 6, 2).expand(2, -1, -1, -1)], dim=1)
+    rows = tile_features(labels, 5, tile_coordinates(6, 2), 6)
+    assert rows.shape == (2 * 2 * 3, 36, 5 + 8)
+    assert torch.allclose(rows, to_tiles(full, 6), atol=1e-6)
+    assert tile_features(labels, 5, tile_coordinates(6, 0), 6).shape == (12, 36, 5)
+
+
+def test_grid_convolutions_as_matrix_products_equal_the_convolutions():
+    torch.manual_seed(4)
+    x = torch.randn(2, 6, 5, 7)
+    for mode in ("reflect", "zeros"):
+        conv = torch.nn.Conv2d(6, 4, 3, padding=1, padding_mode=mode)
+        with torch.no_grad():
+            assert torch.allclose(conv_as_matmul(conv, x), conv(x), atol=1e-5)
+    generator = ASAPNetGenerator(TINY).eval()
+    one_hot = one_hot_labels(torch.randint(0, 4, (1, 16, 16)), 4)
+    with torch.no_grad():
+        for positions in (0, 1024):  # no layer rewritten, or the grid-level ones
+            assert torch.allclose(
+                fast_lr_stream(generator.lr_stream, one_hot, (4, 4), max_positions=positions),
+                generator.lr_stream(one_hot, (4, 4)),
+                atol=1e-5,
+            )
 
 
 def test_bad_inputs_are_clear_errors():

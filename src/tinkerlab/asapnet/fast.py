@@ -8,30 +8,29 @@ What changes, each exact for one-hot inputs:
   tile), so it is one matrix product of the tile's coordinates with all tiles' coordinate weights;
 - the MLPs run over chunks of tiles small enough for their activations to stay in cache, with two preallocated
   buffers that every layer and chunk reuse (no per-layer allocation of full-resolution activations);
-- the low-resolution stream runs in channels-last memory layout (`channels_last=True`), which oneDNN convolutions
-  prefer on many CPUs (the benchmark reports whether it helps here).
+- the low-resolution stream's 3x3 convolutions at the grid's resolution (16 x 16 positions, 1024 channels) run as
+  one im2col matrix product each (`conv_as_matmul`), faster there than the direct convolution;
+- optionally (`channels_last=True`) the low-resolution stream runs in channels-last memory layout; on the 2-core
+  test machine that was slower, so it is off by default.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from tinkerlab.asapnet.generator import (
     ASAPNetGenerator,
+    LowResStream,
+    flat_params,
     from_tiles,
     one_hot_labels,
-    sinusoidal_coordinates,
     split_params,
+    tile_coordinates,
+    tile_label_indices,
     tile_size,
 )
-
-
-def tile_label_indices(labels: torch.Tensor, tile: int) -> torch.Tensor:
-    """(B, H, W) labels -> (B * gh * gw, tile * tile) label of each pixel of each tile."""
-    b, h, w = labels.shape
-    x = labels.reshape(b, h // tile, tile, w // tile, tile).permute(0, 1, 3, 2, 4)
-    return x.reshape(b * (h // tile) * (w // tile), tile * tile)
 
 
 def tile_chunk(tile: int, width: int, budget_bytes: int = 1 << 20) -> int:
@@ -45,12 +44,57 @@ def tile_chunk(tile: int, width: int, budget_bytes: int = 1 << 20) -> int:
     return max(1, budget_bytes // (4 * tile * tile * width))
 
 
+def conv_as_matmul(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """A stride-1 3x3 convolution as one matrix product: its (C_out, C_in * 9) weights times the (C_in * 9, H * W)
+    patches of the padded input (im2col), the bias added by `addmm`. At the grid's resolution (16 x 16 positions,
+    1024 channels) this one large product runs faster than the direct convolution.
+    """
+    b, _, h, w = x.shape
+    mode = "reflect" if conv.padding_mode == "reflect" else "constant"
+    patches = F.unfold(F.pad(x, (1, 1, 1, 1), mode=mode), 3)  # (B, C_in * 9, H * W)
+    weight = conv.weight.reshape(conv.out_channels, -1)
+    out = torch.stack([torch.addmm(conv.bias[:, None], weight, patch) for patch in patches])
+    return out.view(b, conv.out_channels, h, w)
+
+
+def _is_grid_conv(conv: nn.Module, x: torch.Tensor, max_positions: int) -> bool:
+    return (
+        isinstance(conv, nn.Conv2d)
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.bias is not None
+        and x.shape[2] * x.shape[3] <= max_positions
+    )
+
+
+def fast_lr_stream(
+    stream: LowResStream, one_hot: torch.Tensor, grid_hw: tuple[int, int], *, max_positions: int = 1024
+) -> torch.Tensor:
+    """`stream(one_hot, grid_hw)` with its stride-1 3x3 convolutions on at most `max_positions` positions (the
+    blocks at the grid's resolution) computed by `conv_as_matmul`; the other layers run as they are."""
+    size = (grid_hw[0] * stream.config.learned_downsample, grid_hw[1] * stream.config.learned_downsample)
+    x = one_hot
+    if tuple(x.shape[2:]) != size:
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    for block in stream.body:
+        conv, rest = block[0], block[1:]
+        x = conv_as_matmul(conv, x.contiguous()) if _is_grid_conv(conv, x, max_positions) else conv(x)
+        x = rest(x)
+    params = stream.head(x) * stream.param_scale
+    if not stream.config.spatially_varying:
+        params = params.mean(dim=(2, 3), keepdim=True).expand(-1, -1, *grid_hw)
+    return params
+
+
 @torch.no_grad()
 def fast_forward(
     generator: ASAPNetGenerator,
     labels: torch.Tensor,
     *,
-    channels_last: bool = True,
+    channels_last: bool = False,
     chunk: int | None = None,
 ) -> torch.Tensor:
     """The generator's output for (B, H, W) integer labels, computed by the optimised path (no autograd).
@@ -68,8 +112,8 @@ def fast_forward(
     one_hot = one_hot_labels(labels, config.num_labels).to(dtype)
     if channels_last:
         one_hot = one_hot.contiguous(memory_format=torch.channels_last)
-    params = generator.lr_stream(one_hot, (h // tile, w // tile))  # (B, P, gh, gw)
-    flat = params.permute(0, 2, 3, 1).reshape(-1, params.shape[1]).contiguous()  # (N, P)
+    params = fast_lr_stream(generator.lr_stream, one_hot, (h // tile, w // tile))  # (B, P, gh, gw)
+    flat = flat_params(params).contiguous()  # (N, P)
     layers = split_params(flat, config)
     first_weight, first_bias = layers[0]  # (N, L + Cc, width), (N, 1, width)
     n, _, width = first_weight.shape
@@ -82,8 +126,7 @@ def fast_forward(
     # first layer, coordinate part: the coordinates repeat in every tile, so (T*T, Cc) @ (Cc, chunk * width)
     coords = None
     if config.frequencies:
-        coords = sinusoidal_coordinates(tile, tile, tile, config.frequencies, device=labels.device, dtype=dtype)
-        coords = coords.reshape(coords.shape[0], pixels).T.contiguous()  # (T*T, Cc)
+        coords = tile_coordinates(tile, config.frequencies, device=labels.device, dtype=dtype).contiguous()
     coord_weight = first_weight[:, config.num_labels :, :]  # (N, Cc, width)
     step = chunk or tile_chunk(tile, width)
     out = torch.empty(n, pixels, 3, dtype=dtype, device=labels.device)
@@ -110,7 +153,7 @@ def fast_forward(
     return from_tiles(out, b, h, w, tile)
 
 
-def prepare_fast(generator: ASAPNetGenerator, *, channels_last: bool = True) -> ASAPNetGenerator:
+def prepare_fast(generator: ASAPNetGenerator, *, channels_last: bool = False) -> ASAPNetGenerator:
     """Put the generator in eval mode (and its low-resolution stream in channels-last layout) for `fast_forward`."""
     generator.eval()
     if channels_last:

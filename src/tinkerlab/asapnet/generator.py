@@ -9,9 +9,12 @@ Two streams:
 - the **full-resolution stream** runs, for every pixel, the MLP of its tile on the one-hot label and sinusoidal
   coordinates (periods tile, tile/2, ...), with LeakyReLU hidden layers and a tanh output.
 
-Tiles are cut with reshapes (an unfold with stride = kernel) and the MLPs run as batched matrix products, one
-batch entry per tile. The coordinates are built for each call from the input's size, so any size that is a
-multiple of the grid works.
+The straightforward path (`ASAPNetGenerator.forward`, also the training path): the MLP inputs are built directly in
+the tiled layout (an unfold with stride = kernel of the one-hot labels, and the coordinates of one tile, which are
+the same in every tile because every period divides the tile), then each layer is one batched matrix product with
+its bias over all tiles (`baddbmm`, the per-tile weights read in place) and an in-place activation. The
+coordinates are built for each call from the input's tile size, so any size that is a multiple of the grid works.
+`tinkerlab.asapnet.fast` holds the optimised inference path.
 """
 
 from __future__ import annotations
@@ -109,24 +112,34 @@ def sinusoidal_coordinates(
     """
     if frequencies == 0:
         return torch.zeros(0, height, width, device=device, dtype=dtype)
+    # the 1-D profiles in float64 (exact phases at any size), then broadcast into the (4F, H, W) result
     xs = torch.arange(width, device=device, dtype=torch.float64)
     ys = torch.arange(height, device=device, dtype=torch.float64)
-    channels = []
+    out = torch.empty(4 * frequencies, height, width, device=device, dtype=dtype)
     for k in range(frequencies):
         omega = 2 * math.pi * (2**k) / tile
-        cx, sx = torch.cos(omega * xs), torch.sin(omega * xs)
-        cy, sy = torch.cos(omega * ys), torch.sin(omega * ys)
-        channels += [
-            cx.expand(height, width),
-            sx.expand(height, width),
-            cy[:, None].expand(height, width),
-            sy[:, None].expand(height, width),
-        ]
-    return torch.stack(channels).to(dtype)
+        out[4 * k] = torch.cos(omega * xs).to(dtype)
+        out[4 * k + 1] = torch.sin(omega * xs).to(dtype)
+        out[4 * k + 2] = torch.cos(omega * ys).to(dtype)[:, None]
+        out[4 * k + 3] = torch.sin(omega * ys).to(dtype)[:, None]
+    return out
+
+
+def tile_coordinates(tile: int, frequencies: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+    """The sinusoidal coordinates of one tile's pixels as rows, (tile * tile, 4 * frequencies), row-major.
+
+    Every period divides the tile (periods tile, tile/2, ...: a whole number of cycles per tile), so these rows are
+    the coordinates of the pixels of every tile of an image: `sinusoidal_coordinates` cut into tiles.
+
+    Example:
+        >>> tile_coordinates(4, 2).shape
+        torch.Size([16, 8])
+    """
+    return sinusoidal_coordinates(tile, tile, tile, frequencies, device=device, dtype=dtype).flatten(1).T
 
 
 def one_hot_labels(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
-    """(B, H, W) integer labels as (B, num_labels, H, W) float one-hot.
+    """(B, H, W) integer labels as (B, num_labels, H, W) float one-hot (contiguous, channels first).
 
     Raises:
         InputError: a label outside 0 .. num_labels - 1.
@@ -138,7 +151,9 @@ def one_hot_labels(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
             f"expected labels in 0..{num_labels - 1} (the model has {num_labels} classes), got values "
             f"{int(labels.min())}..{int(labels.max())}; use a model trained with more classes or remap the labels"
         )
-    return F.one_hot(labels.long(), num_labels).permute(0, 3, 1, 2).float()
+    b, h, w = labels.shape
+    out = torch.zeros(b, num_labels, h, w, device=labels.device)
+    return out.scatter_(1, labels.long().unsqueeze(1), 1.0)
 
 
 def _conv_block(c_in: int, c_out: int, stride: int, padding: str) -> nn.Sequential:
@@ -214,6 +229,49 @@ def from_tiles(x: torch.Tensor, batch: int, height: int, width: int, tile: int) 
     return x.reshape(batch, c, height, width)
 
 
+def tile_label_indices(labels: torch.Tensor, tile: int) -> torch.Tensor:
+    """(B, H, W) labels -> (B * gh * gw, tile * tile): the label of each pixel of each tile (`to_tiles` of the
+    label map)."""
+    b, h, w = labels.shape
+    x = labels.reshape(b, h // tile, tile, w // tile, tile).permute(0, 1, 3, 2, 4)
+    return x.reshape(b * (h // tile) * (w // tile), tile * tile)
+
+
+def tile_features(labels: torch.Tensor, num_labels: int, coords: torch.Tensor, tile: int) -> torch.Tensor:
+    """The per-pixel MLP inputs cut into tiles, (N, tile * tile, num_labels + 4F): each pixel's one-hot label, then
+    its coordinates. Equal to `to_tiles` of the full-resolution one-hot labels and coordinates, built directly in
+    the tiled layout; the coordinates (`tile_coordinates`, the same rows in every tile) are computed once.
+
+    Args:
+        labels: (B, H, W) integer labels, already checked.
+        coords: (tile * tile, 4F) from `tile_coordinates`.
+    """
+    index = tile_label_indices(labels.long(), tile)  # (N, T*T)
+    rows = torch.empty(*index.shape, num_labels + coords.shape[1], device=labels.device, dtype=coords.dtype)
+    rows[..., :num_labels].zero_().scatter_(2, index.unsqueeze(2), 1.0)
+    rows[..., num_labels:] = coords
+    return rows
+
+
+def tile_mlps(rows: torch.Tensor, params: torch.Tensor, config: ASAPNetConfig) -> torch.Tensor:
+    """Run one MLP per tile on its rows: (N, T*T, C_in) inputs, (N, P) flat parameters -> (N, T*T, 3) in [-1, 1].
+
+    One batched matrix product with the bias per layer (`baddbmm`: the per-tile weights are read in place, never
+    repeated per pixel), the activations applied in place.
+    """
+    layers = split_params(params, config)
+    for index, (weight, bias) in enumerate(layers):
+        rows = torch.baddbmm(bias, rows, weight)
+        if index < len(layers) - 1:
+            F.leaky_relu_(rows, 0.01)
+    return rows.tanh_()
+
+
+def flat_params(params: torch.Tensor) -> torch.Tensor:
+    """(B, P, gh, gw) parameter grid -> (B * gh * gw, P): one row per tile, in the order of `to_tiles`."""
+    return params.permute(0, 2, 3, 1).reshape(-1, params.shape[1])
+
+
 def run_tile_mlps(features: torch.Tensor, params: torch.Tensor, config: ASAPNetConfig, tile: int) -> torch.Tensor:
     """The full-resolution stream: per-pixel MLPs whose parameters are constant within each tile.
 
@@ -225,13 +283,7 @@ def run_tile_mlps(features: torch.Tensor, params: torch.Tensor, config: ASAPNetC
         (B, 3, H, W) in [-1, 1].
     """
     b, _, h, w = features.shape
-    rows = to_tiles(features, tile)  # (N, T*T, C_in)
-    flat = params.permute(0, 2, 3, 1).reshape(-1, params.shape[1])  # (N, P)
-    layers = split_params(flat, config)
-    for index, (weight, bias) in enumerate(layers):
-        rows = torch.baddbmm(bias, rows, weight)
-        rows = F.leaky_relu(rows, 0.01) if index < len(layers) - 1 else torch.tanh(rows)
-    return from_tiles(rows, b, h, w, tile)
+    return from_tiles(tile_mlps(to_tiles(features, tile), flat_params(params), config), b, h, w, tile)
 
 
 class ASAPNetGenerator(nn.Module):
@@ -262,6 +314,10 @@ class ASAPNetGenerator(nn.Module):
         return torch.cat([one_hot, coords.expand(b, -1, -1, -1)], dim=1)
 
     def forward(self, labels: torch.Tensor) -> torch.Tensor:
-        one_hot = one_hot_labels(labels, self.config.num_labels).to(self.lr_stream.head.weight.dtype)
+        dtype = self.lr_stream.head.weight.dtype
+        one_hot = one_hot_labels(labels, self.config.num_labels).to(dtype)
         params, tile = self.predict_params(one_hot)
-        return run_tile_mlps(self.hr_features(one_hot, tile), params, self.config, tile)
+        coords = tile_coordinates(tile, self.config.frequencies, device=labels.device, dtype=dtype)
+        rows = tile_features(labels, self.config.num_labels, coords, tile)  # = to_tiles(hr_features(...))
+        b, h, w = labels.shape
+        return from_tiles(tile_mlps(rows, flat_params(params), self.config), b, h, w, tile)

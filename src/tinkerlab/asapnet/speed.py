@@ -1,7 +1,8 @@
 """Inference timing of ASAPNet (straightforward and optimised paths) against pix2pixHD's global generator and SPADE,
 measured in the same process at the same resolution and thread count.
 
-Each measurement builds the generator (random weights: the speed does not depend on training), runs `warmup`
+Each measurement builds the generator (random weights: the speed does not depend on training; eval mode, under
+`torch.inference_mode`, every model with the same thread count and the same NCHW one-hot input), runs `warmup`
 forward passes (at least one: the first is where the peak resident memory added by a forward pass is sampled,
 every 2 ms from /proc/self/statm, 0 where that file does not exist), then `repeats` timed ones, and reports the
 minimum and the median in milliseconds. `speed_table` turns the measurements into ratios against ASAPNet's
@@ -151,7 +152,7 @@ def measure(
                 for label, forward in paths:
                     if skip is not None and skip(label, size, count):
                         continue
-                    with torch_threads(count), torch.no_grad():
+                    with torch_threads(count), torch.inference_mode():
                         run = functools.partial(forward, labels)
                         peak = peak_memory_mb(run)  # the first warm-up pass
                         fastest, median = time_function(run, repeats=repeats, warmup=max(0, warmup - 1))
