@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,11 @@ def test_quiet_low_band_is_skipped_for_music_but_not_for_speech():
     speech = build_clip_pyramid(normalise(high), demo_waveform_config("speech", top_rate=rate))
     assert music.rates[0] == 4000  # every coarser copy has mean energy below 0.0025
     assert speech.rates[0] == 500  # speech starts at 500 Hz whatever the energy
+    # denoising speech (the denoising check): with the energy rule off, the first rate long enough for the networks
+    denoising = build_clip_pyramid(
+        normalise(high), replace(demo_waveform_config("denoising", top_rate=rate), min_energy=0)
+    )
+    assert denoising.rates[0] == 320  # 8 s at 320 Hz is 2560 samples, enough (speech mode would start at 500)
 
 
 def test_too_short_clip_is_refused_with_the_length_needed():

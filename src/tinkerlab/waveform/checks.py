@@ -3,15 +3,19 @@ each against model-free baselines measured in the same run.
 
 - `extension_check`: train on one espeak-ng utterance in speech mode, extend a *different* utterance from a low
   rate to the top rate; LSD (and SNR, high-band energy ratio) against polyphase upsampling and the spectral
-  replication baseline.
+  replication baseline. As in the original (trained at 16 kHz, extending 4 or 8 kHz), the model is trained at a
+  higher top rate than the other checks (`--extension-top-rate`, default 4 kHz) and extends from half of it.
 - `inpainting_check`: train on a music clip with a hole it never sees; the hole's SNR, LSD (256-point frames, as
   the hole is short) and spectral distance against the truth, next to zero fill and a cross-fade; the known
   samples are compared bit for bit.
 - `denoising_check`: white noise added to speech at 10 dB SNR; the SNR of the model's reconstruction against the
-  clean speech.
+  clean speech. The recording is speech, so the energy rule for the first scale is off, as the original's
+  `--speech` does (the pyramid then starts at the first rate long enough for the networks, 500 Hz for 5 s).
 - `generation_check`: samples twice as long as the clip: per-second LTAS distances next to the clip's own, the
   copy test (maximum normalised cross-correlation of 1 s windows, the clip itself as the positive control) and
-  the NDB bin test.
+  the NDB bin test. Without `--music-run` it trains a music model on a `--generation-seconds` clip (default 20 s,
+  the length the original is made for: its generators see 2041 samples, 4 s at 500 Hz, so on a 5 s clip most
+  training positions touch the zero padding at the ends, and the interior of a long sample is unlike them).
 
     .venv/bin/python -m tinkerlab.waveform.checks --out RUNS [--epochs 100] [--music-run RUN]
 
@@ -128,7 +132,8 @@ def denoising_check(config: WaveformConfig, out: Path | None, seconds: float = 5
     noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
     noisy = clean + noise
     peak = float(np.abs(noisy).max())
-    denoised = training.denoise(noisy, replace(config, mode="denoising"), out=out) * peak  # back to noisy's scale
+    config = replace(config, mode="denoising", min_energy=0.0)  # speech: no energy rule (the original's --speech)
+    denoised = training.denoise(noisy, config, out=out) * peak  # back to noisy's scale
     return {
         "snr_in": snr(noisy, clean),
         "snr_out": snr(denoised, clean),
@@ -173,15 +178,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="a folder for the check runs (cached)")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--top-rate", type=int, default=2000)
-    parser.add_argument("--low-rate", type=int, default=1000)
+    parser.add_argument("--extension-top-rate", type=int, default=4000, help="top rate of the extension model")
+    parser.add_argument("--low-rate", type=int, default=2000, help="rate of the extension's input")
     parser.add_argument("--music-run", type=Path, default=None, help="a trained music run for the generation check")
+    parser.add_argument("--generation-seconds", type=float, default=20.0, help="clip length when no --music-run")
     parser.add_argument("--only", nargs="*", default=["extension", "inpainting", "denoising", "generation"])
     args = parser.parse_args()
     config = demo_waveform_config(epochs=args.epochs, top_rate=args.top_rate)
     print(f"settings: top rate {args.top_rate} Hz, {args.epochs} epochs per scale, 16 channels\n")
     if "extension" in args.only:
-        result = extension_check(config, args.low_rate, args.out / "extension")
-        print(f"## bandwidth extension {args.low_rate} -> {args.top_rate} Hz (rates {result['rates']})\n")
+        top = args.extension_top_rate
+        result = extension_check(replace(config, top_rate=top), args.low_rate, args.out / f"extension-{top}")
+        print(f"## bandwidth extension {args.low_rate} -> {top} Hz (rates {result['rates']})\n")
         print(_table(result["rows"]) + "\n")
     if "inpainting" in args.only:
         result = inpainting_check(config, [(2.5, 2.8)], args.out / "inpainting")
@@ -191,10 +199,16 @@ def main() -> None:
     if "denoising" in args.only:
         result = denoising_check(config, args.out / "denoising")
         print(f"## denoising: SNR {result['snr_in']:.2f} dB in, {result['snr_out']:.2f} dB out\n")
-    if "generation" in args.only and args.music_run is not None:
-        result = generation_check(training.load(args.music_run))
+    if "generation" in args.only:
+        if args.music_run is not None:
+            model = training.load(args.music_run)
+        else:
+            clip, name = music_clip(args.top_rate, args.generation_seconds)
+            print(f"(training a music model on {name})")
+            model = training.train(clip, config, out=args.out / f"generation-{args.generation_seconds:g}s")
+        result = generation_check(model)
         ltas_s, ltas_c = result["ltas_samples"], result["ltas_clip"]
-        print("## samples twice as long as the clip\n")
+        print(f"## samples twice as long as the clip ({model.clip.seconds:g} s, rates {model.rates})\n")
         print(
             f"per-second LTAS distance (dB): samples mean {ltas_s.mean():.2f} max {ltas_s.max():.2f}; "
             f"the clip's own seconds mean {ltas_c.mean():.2f} max {ltas_c.max():.2f}; "
