@@ -273,16 +273,26 @@ def section_b(args, model, amap, clean, corrupt, ids, sites, base: float) -> Non
                 logits = wrapped.output.logits[:, -1].clone().save()
             return value_of(logits)
 
+        # The plain NNsight wrapper cannot batch several invokes ("NNsight does not support batching multiple
+        # invokes"); the language-model wrapper can. It gets its own copy, as above.
+        try:
+            from nnsight import TransformersModel as BatchingWrapper
+        except ImportError:  # nnsight before 0.8
+            from nnsight import LanguageModel as BatchingWrapper
+        lm_model, lm_tokenizer = load_model("original")
+        batching = BatchingWrapper(lm_model, tokenizer=lm_tokenizer)
+
         def nnsight_batched(part):
             """One trace, one invoke per head: nnsight batches the invokes into one forward of len(part) copies."""
             saved = []
-            with torch.inference_mode(), wrapped.trace(logits_to_keep=1) as tracer:
+            with torch.inference_mode(), batching.trace(logits_to_keep=1) as tracer:
                 for layer, h in part:
                     with tracer.invoke(ids):
                         value = corrupt_heads[sites[layer]][:, last, h]
-                        wrapped.model.layers[layer].self_attn.o_proj.input[:, last, h * dh : (h + 1) * dh] = value
-                        saved.append(wrapped.output.logits[:, -1].clone().save())
-            return [value_of(x) for x in saved]
+                        batching.model.layers[layer].self_attn.o_proj.input[:, last, h * dh : (h + 1) * dh] = value
+                        saved.append(batching.output.logits[:, -1].clone())
+                saved = saved.save() if hasattr(saved, "save") else saved  # save the list, append raw values
+            return [value_of(x) for x in value_of(saved)]
 
         nnsight_one(subset[0])
         start = time.perf_counter()
