@@ -190,10 +190,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-size", type=int, default=48)
     parser.add_argument("--scales", type=int, default=4)
     parser.add_argument("--conditioning", choices=("concat", "norm"), default="concat")
+    parser.add_argument("--cross-fraction", type=float, default=0.0, help="share of cross-identity iterations")
+    parser.add_argument("--cross-scales", type=int, default=1, help="finest scales with cross-identity iterations")
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args(argv)
     config = demo_blend_config(
-        args.iterations, max_size=args.max_size, num_scales=args.scales, conditioning=args.conditioning
+        args.iterations,
+        max_size=args.max_size,
+        num_scales=args.scales,
+        conditioning=args.conditioning,
+        cross_fraction=args.cross_fraction,
+        cross_scales=args.cross_scales,
     )
     with torch_threads(1):
         images = read_images([f"sample:{name}" for name in args.images], max_side=4 * args.max_size)
@@ -207,7 +214,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         report["train_seconds"] = seconds
         report["measure_seconds"] = time.perf_counter() - start
         report["images"] = args.images
-        report["config"] = {"iterations": args.iterations, "max_size": args.max_size, "scales": args.scales}
+        report["config"] = {
+            "iterations": args.iterations,
+            "max_size": args.max_size,
+            "scales": args.scales,
+            "conditioning": args.conditioning,
+            "cross_fraction": args.cross_fraction,
+            "cross_scales": args.cross_scales,
+        }
         save_pictures(report, model, args.out / "pictures")
     report.pop("pictures")
     (args.out / "report.json").write_text(json.dumps(report, indent=1, default=float))

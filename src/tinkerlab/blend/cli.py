@@ -51,6 +51,15 @@ def train(
         "conditional normalisation (sCBN / SPADE style). See docs/blend.md.",
     ),
     extra_width: int = typer.Option(2, "--extra-width", min=0, help="Conv channels added per image beyond the first."),
+    cross_fraction: float = typer.Option(
+        0.0,
+        "--cross-fraction",
+        min=0.0,
+        max=0.99,
+        help="Share of iterations in which the finest scales draw each image's texture on another image's layout "
+        "(adversarial loss only); trains the model for `fuse`. 0 = off. See docs/blend.md.",
+    ),
+    cross_scales: int = typer.Option(1, "--cross-scales", min=1, help="How many finest scales get them."),
     no_crop: bool = typer.Option(
         False, "--no-crop", help="Refuse images of another aspect ratio instead of centre-cropping them."
     ),
@@ -79,7 +88,11 @@ def train(
     if min_size is not None:
         base = replace(base, pyramid=replace(base.pyramid, min_size=min_size))
     config = BlendConfig(
-        base=replace(base, device=device), conditioning=conditioning, extra_width_per_image=extra_width
+        base=replace(base, device=device),
+        conditioning=conditioning,
+        extra_width_per_image=extra_width,
+        cross_fraction=cross_fraction,
+        cross_scales=cross_scales,
     )
     arrays = read_images(images)
     names = [Path(s).name if not s.startswith("sample:") else s for s in images]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from tinkerlab.core.config import check_choice, check_count, check_type
+from tinkerlab.core.config import check_choice, check_count, check_range, check_type
 from tinkerlab.pyramid.config import ModelConfig, PyramidConfig, SinGANConfig, TrainConfig, scale_width
 
 Conditioning = Literal["concat", "norm"]
@@ -32,16 +32,27 @@ class BlendConfig:
             shift that are linear in the identity map (sCBN of neural-collage; SPADE with a 1x1 modulation).
         extra_width_per_image: conv channels added to every scale's width for each image beyond the first
             (the width grows mildly with K, so one model holds K distributions at about one model's size).
+        cross_fraction: the share of iterations, on the `cross_scales` finest scales, in which identity k's
+            generator is fed the upsampled coarser sample of another image j (a cyclic shift of the batch) and
+            trained by the adversarial loss under identity k only (no reconstruction target exists for the
+            pair). It teaches the fine scales to draw image k's texture on another image's layout, which
+            structure-texture fusion asks of them; 0 (default) trains every scale on its own image's layout only.
+        cross_scales: how many of the finest scales get cross-identity iterations (when `cross_fraction` > 0);
+            fusion should switch to the texture identity at one of them.
     """
 
     base: SinGANConfig = field(default_factory=SinGANConfig)
     conditioning: Conditioning = "concat"
     extra_width_per_image: int = 2
+    cross_fraction: float = 0.0
+    cross_scales: int = 1
 
     def __post_init__(self) -> None:
         check_type(self, "base", SinGANConfig)
         check_choice(self, "conditioning", CONDITIONINGS)
         check_count(self, "extra_width_per_image", 0)
+        check_range(self, "cross_fraction", 0, 1, hi_open=True)
+        check_count(self, "cross_scales", 1)
 
 
 def blend_width(config: BlendConfig, index: int, num_images: int) -> int:
@@ -61,6 +72,8 @@ def demo_blend_config(
     num_scales: int = 4,
     min_size: int = 20,
     conditioning: Conditioning = "concat",
+    cross_fraction: float = 0.0,
+    cross_scales: int = 1,
     seed: int = 0,
 ) -> BlendConfig:
     """The CPU setting: longer side `max_size`, `num_scales` scales, width 32 everywhere (+2 per extra image)."""
@@ -70,7 +83,7 @@ def demo_blend_config(
         train=TrainConfig(iterations=iterations),
         seed=seed,
     )
-    return BlendConfig(base=base, conditioning=conditioning)
+    return BlendConfig(base=base, conditioning=conditioning, cross_fraction=cross_fraction, cross_scales=cross_scales)
 
 
 def with_base(config: BlendConfig, **changes) -> BlendConfig:

@@ -232,7 +232,8 @@ class BlendModel:
                 output keeps that image's own layout; "random" draws fresh noise there (a random layout of it).
             texture_noise: a factor on the noise amplitude of the texture scales (from `switch` on); above 1 the
                 fine scales get room to draw the texture's detail instead of refining the structure's (measured in
-                docs/blend.md: 3 made a 64-px brick -> grass fusion take grass's fine statistics).
+                docs/blend.md: 3 made a 64-px brick -> grass fusion take grass's fine statistics; with a model
+                trained with `cross_fraction=0.5`, both brick <-> grass directions).
             n, seed: how many outputs, and the noise seed.
 
         Raises:

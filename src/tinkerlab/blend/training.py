@@ -10,13 +10,17 @@ What changes against SinGAN, each in one place below:
   produce them when told which image a pixel should look like.
 - The networks are the engine's `ImageGenerator` and `ImageDiscriminator` with K conditioning channels and a width
   that grows by `extra_width_per_image` per image beyond the first: one model, about one SinGAN's size.
+- Optionally (`BlendConfig.cross_fraction`), a share of the finest scales' iterations feed identity k the coarser
+  sample of another image (`cross_order`, the engine's `previous_order`), trained by the adversarial loss only:
+  the fine scales learn to draw image k's texture on another layout, which structure-texture fusion needs.
 
 Entry points: `train(images, config, out=RUN)` and `load(RUN)`, both returning a `BlendModel` (`model.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +85,29 @@ def build_discriminator(config: BlendConfig, index: int, num_images: int) -> Ima
     )
 
 
+def cross_order(fraction: float, num_images: int) -> Callable[[int], torch.Tensor | None]:
+    """Which iterations show identity k another image's layout, and whose (the engine's `previous_order`).
+
+    Iteration i is a cross iteration when floor((i + 1) * fraction) > floor(i * fraction), so `fraction` of the
+    iterations are, evenly spread; the n-th of them shifts the batch by 1 + n mod (K - 1): identity k is fed the
+    coarser sample of image (k + shift) mod K, every other image in turn.
+
+    Example:
+        >>> order = cross_order(0.5, 3)
+        >>> [None if order(i) is None else order(i).tolist() for i in range(4)]
+        [None, [1, 2, 0], None, [2, 0, 1]]
+    """
+
+    def order(iteration: int) -> torch.Tensor | None:
+        count = math.floor(iteration * fraction)
+        if math.floor((iteration + 1) * fraction) == count:
+            return None
+        shift = 1 + count % (num_images - 1)
+        return (torch.arange(num_images) + shift) % num_images
+
+    return order
+
+
 class BlendPlan:
     """The scales of a BlendGAN model (a `ScalePlan`): each scale trains on the K images with their identities."""
 
@@ -129,7 +156,16 @@ class BlendPlan:
             g_steps=train.g_steps,
             fixed_noise_amp=1.0 if index == 0 else None,
             conditioning=identity_maps(self.num_images, spatial, device),
+            previous_order=self.previous_order(index),
         )
+
+    def previous_order(self, index: int) -> Callable[[int], torch.Tensor | None] | None:
+        """Cross-identity iterations on the `cross_scales` finest scales (never on the coarsest, which has no
+        coarser layout); None elsewhere and when `cross_fraction` is 0."""
+        fraction, scales = self.config.cross_fraction, self.config.cross_scales
+        if fraction <= 0 or index == 0 or index < self.num_scales - scales:
+            return None
+        return cross_order(fraction, self.num_images)
 
 
 def scale_writer(run: RunDir, reals: Sequence[torch.Tensor], seed: int) -> ScaleCallback:

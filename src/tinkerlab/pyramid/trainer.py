@@ -19,6 +19,9 @@ What a plan can ask for, beyond SinGAN's single image:
   receptive-field pad is far larger than a noise border should be).
 - Noise added to the upsampled previous scale in random passes (`cond_noise_amp`, Catch-A-Waveform's
   conditioning noise).
+- A reordered batch of random coarser passes in some iterations (`previous_order`): signal k's generator is then
+  shown signal j's coarser layout and trained by the adversarial loss under k's conditioning only (BlendGAN's
+  cross-identity training for structure-texture fusion).
 - Any number of spatial dimensions (1-D audio, 2-D images): nothing here assumes a rank.
 
 The step differs from the original code in two ways:
@@ -181,6 +184,10 @@ class ScaleSpec:
             `rec_noise` the same way, e.g. with `make_noise`); False draws it over the padded shape (SinGAN).
         cond_noise_amp: std of Gaussian noise added to the upsampled previous scale in random passes (training and
             sampling; not in the reconstruction); 0 adds none.
+        previous_order: called with the iteration; returns None, or an index tensor (K,) that reorders the batch
+            of the random upsampled previous, so that signal k's fake is made from signal order[k]'s coarser pass
+            (and judged against signal k's real and conditioning; the reconstruction is unchanged). None (the
+            default) never reorders.
     """
 
     real: torch.Tensor
@@ -200,6 +207,7 @@ class ScaleSpec:
     conditioning: torch.Tensor | None = None
     noise_unpadded: bool = False
     cond_noise_amp: float = 0.0
+    previous_order: Callable[[int], torch.Tensor | None] | None = None
 
 
 class ScalePlan(Protocol):
@@ -706,6 +714,9 @@ class PyramidTrainer:
                 if spec.cond_noise_amp > 0:
                     extra = torch.randn(previous.shape, generator=rng, device=rng.device).to(device)
                     previous = previous + spec.cond_noise_amp * extra
+                order = spec.previous_order(iteration) if spec.previous_order is not None else None
+                if order is not None:
+                    previous = previous[order.to(previous.device)]
             fake = call_generator(generator, noise, previous, condition)  # with autograd, reused below
             if iteration == 0:
                 check_shape("the fake", fake, real.shape, index, advice)
