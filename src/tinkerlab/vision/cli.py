@@ -19,7 +19,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 RECOGNIZER_HELP = (
     "default (the offline clip-art recogniser, built once in the user cache: a few CPU minutes) or "
-    "clip:ARCH:WEIGHTS (open_clip with a local checkpoint, e.g. clip:ViT-L-14:/models/vitl14.bin)."
+    "clip:ARCH:WEIGHTS (a local open_clip checkpoint, e.g. clip:ViT-L-14:/models/vitl14.bin; configs and vocabulary "
+    "from `make clip`)."
 )
 Recognizer = Annotated[
     str,

@@ -2,7 +2,8 @@
 
 A recogniser is anything with `scores(images, concepts) -> (n_images, n_concepts)`. Two ship:
 
-- `ClipRecognizer`: CLIP through open_clip, when the user supplies weights (nothing is downloaded);
+- `ClipRecognizer`: CLIP (`tinkerlab.vision.clip_model`, open_clip checkpoints), when the user supplies weights
+  (nothing is downloaded);
 - `tinkerlab.vision.clipart.ClipartRecognizer`, the offline default (EfficientNet-Lite0 features mapped into
   MiniLM text space, trained on openclipart outlines).
 
@@ -93,39 +94,52 @@ def evaluate_images(
 
 
 class ClipRecognizer:
-    """CLIP zero-shot recognition through open_clip, with weights the user supplies (no download).
+    """CLIP zero-shot recognition with weights the user supplies (nothing is downloaded).
+
+    The model is `tinkerlab.vision.clip_model.ClipModel` (plain torch, open_clip's parameter names); the installed
+    open-clip-torch package only provides the architecture configs and the BPE vocabulary. Scores are cosine
+    similarities between each image and the prompt "a drawing of {concept}".
 
     Args:
-        weights: a local checkpoint file for `architecture` (e.g. open_clip_pytorch_model.bin of ViT-L-14).
-        architecture: the open_clip model name, e.g. "ViT-L-14" (the paper's) or "ViT-B-32".
+        weights: a local open_clip checkpoint for `architecture` (e.g. open_clip_pytorch_model.bin of ViT-L-14).
+        architecture: an open_clip model name, e.g. "ViT-L-14" (the paper's) or "ViT-B-32" (``-quickgelu`` names
+            for OpenAI's weights), or the path of an open_clip config JSON.
+        batch_size: images per forward pass.
+
+    Raises:
+        InputError: open-clip-torch is not installed, an unsupported architecture, a missing or mismatched checkpoint.
     """
 
-    def __init__(self, weights: str | Path, architecture: str = "ViT-L-14") -> None:
-        from tinkerlab.core.errors import require
+    def __init__(self, weights: str | Path, architecture: str = "ViT-L-14", batch_size: int = 32) -> None:
+        from tinkerlab.vision.clip_model import load_clip
 
-        open_clip = require("open_clip", package="open-clip-torch")
-        weights = Path(weights)
-        if not weights.is_file():
-            raise InputError(f"CLIP weights {str(weights)!r} do not exist; pass a local open_clip checkpoint")
-        self.model, _, self.preprocess = open_clip.create_model_and_transforms(architecture, pretrained=str(weights))
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(architecture)
+        self.model, self.tokenizer, self.config = load_clip(architecture, weights)
+        self.batch_size = batch_size
         self.name = f"clip:{architecture}"
 
     def scores(self, images: Sequence[Image.Image], concepts: Sequence[str]) -> np.ndarray:
         import torch
 
+        from tinkerlab.vision.clip_model import clip_preprocess
+
+        images = list(images)
+        if not images:
+            return np.zeros((0, len(concepts)), np.float32)
+        size, mean, std = self.config.vision.image_size, self.config.mean, self.config.std
         with torch.inference_mode():
-            pixels = torch.stack([self.preprocess(im.convert("RGB")) for im in images])  # (n, 3, H, W)
-            image = self.model.encode_image(pixels)
-            text = self.model.encode_text(self.tokenizer([PROMPT.format(c) for c in concepts]))
-            image = image / image.norm(dim=-1, keepdim=True)
-            text = text / text.norm(dim=-1, keepdim=True)
+            text = self.model.encode_text(self.tokenizer([PROMPT.format(c) for c in concepts]), normalize=True)
+            image = torch.cat(
+                [
+                    self.model.encode_image(clip_preprocess(images[i : i + self.batch_size], size, mean, std), True)
+                    for i in range(0, len(images), self.batch_size)
+                ]
+            )  # (n, d)
             return (image @ text.T).numpy()
 
 
 def load_recognizer(spec: str) -> Recognizer:
-    """ "default" (the offline clip-art recogniser) or "clip:ARCH:WEIGHTS" (open_clip with a local checkpoint).
+    """ "default" (the offline clip-art recogniser) or "clip:ARCH:WEIGHTS" (CLIP from a local open_clip checkpoint;
+    ARCH is an open_clip model name or a config JSON path).
 
     Raises:
         InputError: an unknown spec.

@@ -151,6 +151,7 @@ def load_vision_model(spec: str = "efficientnet-lite0", *, device: str = "cpu") 
         arch, _, weights = rest.partition(":")
         if not arch or not weights:
             raise InputError(f"expected {kind}:ARCH:WEIGHTS (a local weights file), got {spec!r}")
+        preprocess = imagenet_preprocess()
         if kind == "torchvision":
             models = require("torchvision.models", package="torchvision")
             net = models.get_model(arch, weights=None)
@@ -160,11 +161,16 @@ def load_vision_model(spec: str = "efficientnet-lite0", *, device: str = "cpu") 
             net = timm.create_model(arch, pretrained=False)
             _load_state(net, weights)
         else:
-            open_clip = require("open_clip", package="open-clip-torch")
-            if not Path(weights).is_file():
-                raise InputError(f"weights file {weights!r} does not exist; pass a local open_clip checkpoint")
-            net = open_clip.create_model_and_transforms(arch, pretrained=weights)[0].visual
-        model = VisionModel(net, imagenet_preprocess(), spec, {})
+            from tinkerlab.vision.clip_model import clip_config, clip_from_state, clip_preprocess, read_state_dict
+
+            config = clip_config(arch)
+            net = clip_from_state(config, read_state_dict(weights)).visual
+            size, mean, std = config.vision.image_size, config.mean, config.std
+
+            def preprocess(images: Sequence[Image.Image]) -> Any:
+                return clip_preprocess(images, size, mean, std)
+
+        model = VisionModel(net, preprocess, spec, {})
     elif kind == "python":
         parts = rest.split(":")
         if len(parts) not in (2, 3):
