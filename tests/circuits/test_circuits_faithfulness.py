@@ -16,6 +16,8 @@ from tinkerlab.circuits.evaluate import (
     ceiling_circuit,
     circuit_accuracy,
     faithfulness_diagnostics,
+    greedy_query_region_group,
+    head_attributions,
     head_means,
     keep_mask,
     minimality,
@@ -134,6 +136,28 @@ def test_sweep_locates_the_relay_and_the_query_region_group_extends_the_circuit(
     (folder / "outputs" / "diagnostics.json").write_text(json.dumps(result))
     page = write_report(folder, folder / "r.html").read_text()
     assert "Faithfulness diagnostics" in page and "<td>circuit + query-region group</td><td>1.00</td>" in page
+
+
+def test_greedy_query_region_group_adds_the_relay_head_chosen_on_selection_prompts(planted):
+    model, batch, means = planted
+    circuit = {"VF": [(1, 0)]}
+    selection = toy_batch(48, 7)  # chosen on other prompts than the 48 it is evaluated on
+    scores = head_attributions(model, selection, circuit, means, ("last-3", "last-1"))
+    assert scores.shape == (2, 2, 4)
+    assert tuple(int(i) for i in divmod(int(scores[0].argmax()), 4)) == (0, 0) and float(scores[0, 0, 0]) > 0.1
+    assert float(scores[1].abs().max()) < 1e-4  # nothing at ' contains' feeds the circuit
+    sweep = position_layer_sweep(model, selection, toy_batch(48, 5))
+    group, curve = greedy_query_region_group(
+        model, selection, circuit, means, sweep, region=("last-3", "last-1"), step=1, target=0.9
+    )
+    assert group == {"QR:last-3": [(0, 0)]}  # last-1 is not located by the sweep
+    assert [c["heads"] for c in curve] == [0, 1] and curve[0]["of_ceiling"] < 0.2 and curve[-1]["of_ceiling"] == 1.0
+    result = faithfulness_diagnostics(model, batch, circuit, means, extra_positions=(), extension=group)
+    assert result["extended"]["circuit"] == result["extended"]["ceiling"] == 1.0
+    with pytest.raises(InputError, match="step and max_heads"):
+        greedy_query_region_group(model, selection, circuit, means, sweep, step=0)
+    with pytest.raises(InputError, match="target"):
+        greedy_query_region_group(model, selection, circuit, means, sweep, target=1.5)
 
 
 def test_keep_mask_modes():
@@ -305,3 +329,30 @@ def test_scores_with_given_receivers_equal_the_schedule_on_its_own_circuit():
     again = scores_with_receivers(model, clean, corrupt, result.circuit)
     for group in ("VF", "PT", "PD", "SR"):
         assert torch.allclose(again[group], result.scores[group], atol=1e-6)
+
+
+def test_diagnostics_step_selects_the_query_region_group_on_its_own_prompts(tmp_path, smollm2_tokenizer):
+    from tinkerlab.circuits.experiment import Experiment, ExperimentConfig
+
+    folder = tmp_path / "llama-dir"
+    tiny_model("llama", seed=3, vocab=len(smollm2_tokenizer)).save_pretrained(folder)
+    smollm2_tokenizer.save_pretrained(folder)
+    config = ExperimentConfig(
+        model=str(folder),
+        finetuned_model=str(folder),
+        n_boxes=3,
+        n_path_patching=4,
+        n_eval=8,
+        n_means=8,
+        pp_threshold=0.0,  # a random tiny model moves p(answer) by little: locate every region position
+    )
+    exp = Experiment(tmp_path / "run", config, log=None)
+    circuit = {"VF": [[1, 0]], "PT": [[1, 2]], "PD": [[0, 1]], "SR": [[0, 3]]}
+    (exp.run_dir.outputs / "pp_base.json").write_text(json.dumps({"circuit": circuit}))
+    result = exp.run("diagnostics", force=True)
+    selection = result["query_region_selection"]
+    assert selection["seed"] == 900 and 0 < selection["prompts"] <= 4 and selection["curve"]
+    assert {c["heads"] for c in selection["curve"]} <= set(range(49))
+    for group, heads in result["query_region_group"].items():
+        assert group.startswith("QR:last-") and heads
+    assert len(result["sweep"]) == len(result["sweep_tokens"])

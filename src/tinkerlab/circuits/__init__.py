@@ -27,6 +27,8 @@ _EXPORTS = {
     "faithfulness_diagnostics": "tinkerlab.circuits.evaluate",
     "position_layer_sweep": "tinkerlab.circuits.evaluate",
     "query_region_group": "tinkerlab.circuits.evaluate",
+    "greedy_query_region_group": "tinkerlab.circuits.evaluate",
+    "head_attributions": "tinkerlab.circuits.evaluate",
     "bootstrap_intervals": "tinkerlab.circuits.pathpatch",
     "select_by_interval": "tinkerlab.circuits.pathpatch",
     "split_half_overlap": "tinkerlab.circuits.pathpatch",

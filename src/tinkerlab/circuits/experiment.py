@@ -272,19 +272,29 @@ class Experiment:
         return out
 
     def _step_diagnostics(self) -> dict:
-        from tinkerlab.circuits.data import path_patching_pairs
-        from tinkerlab.circuits.evaluate import faithfulness_diagnostics, position_layer_sweep, query_region_group
+        from tinkerlab.circuits.data import entity_batch, path_patching_pairs
+        from tinkerlab.circuits.evaluate import (
+            faithfulness_diagnostics,
+            greedy_query_region_group,
+            position_layer_sweep,
+        )
 
         model = self.model("base")[0]
         n = min(self.config.n_path_patching, 100)
         clean, corrupt = path_patching_pairs(self.tokenizer, n, n_boxes=self.config.n_boxes, seed=self.config.seed + 7)
         sweep = position_layer_sweep(model, clean, corrupt)
         self.log(f"diagnostics: position x layer sweep on {n} pairs done")
-        group, head_scores = query_region_group(model, clean, corrupt, sweep, threshold=self.config.pp_threshold)
-        self.log(f"diagnostics: query-region group {group}")
-        result = faithfulness_diagnostics(
-            model, self.eval_batch(), self.circuit("base"), self.means("base"), extension=group
+        # The query-region group is chosen on selection prompts of their own seed, never on the evaluation prompts.
+        evaluation = self.eval_batch()
+        selection = entity_batch(self.tokenizer, n, n_boxes=self.config.n_boxes, seed=self.config.seed + 900)
+        seen = {p.text for p in evaluation.prompts}
+        selection = selection.select([i for i, p in enumerate(selection.prompts) if p.text not in seen])
+        means = self.means("base")
+        group, curve = greedy_query_region_group(
+            model, selection, self.circuit("base"), means, sweep, threshold=self.config.pp_threshold
         )
+        self.log(f"diagnostics: query-region group {group}, selection curve {curve}")
+        result = faithfulness_diagnostics(model, evaluation, self.circuit("base"), means, extension=group)
         self.log(f"diagnostics: {result}")
         last = int(clean.last[0])
         return {
@@ -293,7 +303,7 @@ class Experiment:
             "sweep_tokens": self.tokenizer.convert_ids_to_tokens(clean.input_ids[0].tolist()),
             "last": last,
             "query_region_group": {g: [list(h) for h in hs] for g, hs in group.items()},
-            "query_region_scores": {p: s.tolist() for p, s in head_scores.items()},
+            "query_region_selection": {"prompts": len(selection), "seed": self.config.seed + 900, "curve": curve},
         }
 
     def _step_minimality(self) -> dict:
