@@ -9,8 +9,11 @@ each against model-free baselines measured in the same run.
   the hole is short) and spectral distance against the truth, next to zero fill and a cross-fade; the known
   samples are compared bit for bit.
 - `denoising_check`: white noise added to speech at 10 dB SNR; the SNR of the model's reconstruction against the
-  clean speech. The recording is speech, so the energy rule for the first scale is off, as the original's
-  `--speech` does (the pyramid then starts at the first rate long enough for the networks, 500 Hz for 5 s).
+  clean speech, next to the oracle Wiener filter (`oracle_wiener`), and the reconstruction split into a multiple
+  of the clean speech, a multiple of the noise and the rest (`decompose`). The recording is speech, so the energy
+  rule for the first scale is off, as the original's `--speech` does (the pyramid then starts at the first rate
+  long enough for the networks, 500 Hz for 5 s). alpha1 is the `cpu` preset's 30 (`--denoising-mse-weight`; the
+  original's 10 lowers the SNR at these settings, see docs/waveform.md).
 - `generation_check`: samples twice as long as the clip: per-second LTAS distances next to the clip's own, the
   copy test (maximum normalised cross-correlation of 1 s windows, the clip itself as the positive control) and
   the NDB bin test. Without `--music-run` it trains a music model on a `--generation-seconds` clip (default 20 s,
@@ -31,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from tinkerlab.core.audio import resample
+from tinkerlab.core.errors import InputError
 from tinkerlab.waveform import training
 from tinkerlab.waveform.baselines import crossfade_fill, polyphase_upsample, spectral_extension, zero_fill
-from tinkerlab.waveform.config import WaveformConfig, demo_waveform_config
+from tinkerlab.waveform.config import CPU_DENOISING_MSE_WEIGHT, WaveformConfig, demo_waveform_config
 from tinkerlab.waveform.metrics import copy_scores, lsd, ndb, per_second_ltas, snr, spectral_distance
 from tinkerlab.waveform.modes import WaveformModel
 from tinkerlab.waveform.sounds import moh_tracks, sound_source
@@ -123,8 +127,58 @@ def inpainting_check(
     return {"clip": name, "rates": model.rates, "rows": rows, "known_exact": exact, "signals": outputs, "truth": truth}
 
 
-def denoising_check(config: WaveformConfig, out: Path | None, seconds: float = 5.0, snr_db: float = 10.0) -> dict:
-    """Denoising of speech with white noise at `snr_db` (see the module docstring)."""
+def oracle_wiener(noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """The oracle Wiener filter of `noisy`: one gain per FFT bin of the whole signal, |C|^2 / (|C|^2 + |N|^2), from
+    the exact periodograms of the clean signal C and of the noise N = noisy - clean. It knows the answer, so it
+    bounds from above what a linear time-invariant filter can do (not what a time-varying model can).
+
+    Example:
+        >>> x = np.sin(np.arange(1000) / 5.0)
+        >>> bool(np.allclose(oracle_wiener(x, x), x))
+        True
+    """
+    noisy, clean = np.asarray(noisy, dtype=np.float64), np.asarray(clean, dtype=np.float64)
+    if noisy.shape != clean.shape:
+        raise InputError(f"expected a noisy and a clean signal of one length, got {len(noisy)} and {len(clean)}")
+    spectrum = np.fft.rfft(noisy)
+    clean_power = np.abs(np.fft.rfft(clean)) ** 2
+    noise_power = np.abs(spectrum - np.fft.rfft(clean)) ** 2
+    gain = clean_power / np.maximum(clean_power + noise_power, 1e-30)
+    return np.fft.irfft(gain * spectrum, n=len(noisy)).astype(np.float32)
+
+
+def decompose(output: np.ndarray, clean: np.ndarray, noise: np.ndarray) -> dict[str, float]:
+    """Least squares `output = a * clean + b * noise + rest`.
+
+    Returns:
+        ``a`` (1: the speech kept at its level), ``b`` (0: no noise kept, 1: all of it) and ``rest``, the energy of
+        what is neither (the model's own texture, or speech changed in shape) over the clean energy.
+
+    Example:
+        >>> c, n = np.sin(np.arange(500.0)), np.cos(np.arange(500.0) / 3)
+        >>> {k: round(v, 3) for k, v in decompose(0.9 * c + 0.3 * n, c, n).items()}
+        {'a': 0.9, 'b': 0.3, 'rest': 0.0}
+    """
+    n = min(len(output), len(clean), len(noise))
+    y, c, e = (np.asarray(x[:n], dtype=np.float64) for x in (output, clean, noise))
+    basis = np.stack([c, e], axis=1)
+    (a, b), *_ = np.linalg.lstsq(basis, y, rcond=None)
+    rest = y - basis @ np.array([a, b])
+    return {"a": float(a), "b": float(b), "rest": float(np.sum(rest**2) / max(np.sum(c**2), 1e-30))}
+
+
+def denoising_check(
+    config: WaveformConfig,
+    out: Path | None,
+    seconds: float = 5.0,
+    snr_db: float = 10.0,
+    mse_weight: float | None = CPU_DENOISING_MSE_WEIGHT,
+) -> dict:
+    """Denoising of speech with white noise at `snr_db` (see the module docstring).
+
+    Args:
+        mse_weight: alpha1 of the denoising run; None keeps `config.mse_weight`.
+    """
     rate = config.top_rate
     clean = speech(TRAIN_TEXT, rate, seconds)
     rng = np.random.default_rng(0)
@@ -132,12 +186,21 @@ def denoising_check(config: WaveformConfig, out: Path | None, seconds: float = 5
     noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
     noisy = clean + noise
     peak = float(np.abs(noisy).max())
-    config = replace(config, mode="denoising", min_energy=0.0)  # speech: no energy rule (the original's --speech)
-    denoised = training.denoise(noisy, config, out=out) * peak  # back to noisy's scale
+    changes = {"mode": "denoising", "min_energy": 0.0}  # speech: no energy rule (the original's --speech)
+    if mse_weight is not None:
+        changes["mse_weight"] = mse_weight
+    config = replace(config, **changes)
+    model = training.train(noisy, config, out=out)
+    denoised = model.reconstruct() * peak  # back to noisy's scale
+    wiener = oracle_wiener(noisy, clean)
     return {
+        "rates": model.rates,
+        "mse_weight": config.mse_weight,
         "snr_in": snr(noisy, clean),
         "snr_out": snr(denoised, clean),
-        "signals": {"noisy": noisy, "denoised": denoised},
+        "snr_wiener": snr(wiener, clean),
+        "parts": decompose(denoised, clean, noise),
+        "signals": {"noisy": noisy, "denoised": denoised, "oracle Wiener": wiener},
         "clean": clean,
     }
 
@@ -180,6 +243,10 @@ def main() -> None:
     parser.add_argument("--top-rate", type=int, default=2000)
     parser.add_argument("--extension-top-rate", type=int, default=4000, help="top rate of the extension model")
     parser.add_argument("--low-rate", type=int, default=2000, help="rate of the extension's input")
+    parser.add_argument("--denoising-top-rate", type=int, default=None, help="top rate of the denoising run")
+    parser.add_argument(
+        "--denoising-mse-weight", type=float, default=CPU_DENOISING_MSE_WEIGHT, help="alpha1 (the original's 10)"
+    )
     parser.add_argument("--music-run", type=Path, default=None, help="a trained music run for the generation check")
     parser.add_argument("--generation-seconds", type=float, default=20.0, help="clip length when no --music-run")
     parser.add_argument("--only", nargs="*", default=["extension", "inpainting", "denoising", "generation"])
@@ -197,8 +264,17 @@ def main() -> None:
         print(_table(result["rows"]))
         print(f"\nknown samples bit-exact: {result['known_exact']}\n")
     if "denoising" in args.only:
-        result = denoising_check(config, args.out / "denoising")
-        print(f"## denoising: SNR {result['snr_in']:.2f} dB in, {result['snr_out']:.2f} dB out\n")
+        top = args.denoising_top_rate or args.top_rate
+        weight = args.denoising_mse_weight
+        folder = args.out / f"denoising-{top}-alpha{weight:g}"
+        result = denoising_check(replace(config, top_rate=top), folder, mse_weight=weight)
+        parts = result["parts"]
+        print(f"## denoising at {top} Hz (rates {result['rates']}, alpha1 {result['mse_weight']:g})\n")
+        print(
+            f"SNR {result['snr_in']:.2f} dB in, {result['snr_out']:.2f} dB out (oracle Wiener filter "
+            f"{result['snr_wiener']:.2f} dB); output = {parts['a']:.3f} x clean + {parts['b']:.3f} x noise + a rest "
+            f"of {parts['rest']:.3f} x the clean energy\n"
+        )
     if "generation" in args.only:
         if args.music_run is not None:
             model = training.load(args.music_run)

@@ -40,7 +40,16 @@ Seconds = Annotated[float | None, typer.Option("--max-seconds", min=0.5, help="C
 Offset = Annotated[float, typer.Option("--offset", min=0.0, help="Skip this many seconds of the file first.")]
 
 
-def _config(mode: str, preset: str, epochs: int | None, top_rate: int | None, seed: int, device: str, seconds=None):
+def _config(
+    mode: str,
+    preset: str,
+    epochs: int | None,
+    top_rate: int | None,
+    seed: int,
+    device: str,
+    seconds=None,
+    mse_weight: float | None = None,
+):
     from dataclasses import replace
 
     from tinkerlab.waveform.config import WaveformConfig, demo_waveform_config
@@ -53,6 +62,8 @@ def _config(mode: str, preset: str, epochs: int | None, top_rate: int | None, se
         changes["top_rate"] = top_rate
     if seconds is not None:
         changes["max_seconds"] = seconds
+    if mse_weight is not None:
+        changes["mse_weight"] = mse_weight
     return replace(config, **changes)
 
 
@@ -185,6 +196,14 @@ def denoise(
     top_rate: TopRate = None,
     max_seconds: Seconds = None,
     offset: Offset = 0.0,
+    mse_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--mse-weight",
+            min=0.0,
+            help="alpha1, the weight of the time-domain MSE (the paper preset's 10, the cpu preset's 30).",
+        ),
+    ] = None,
     seed: Seed = 0,
     threads: Threads = 1,
     overwrite: Overwrite = False,
@@ -195,7 +214,7 @@ def denoise(
     from tinkerlab.core.seeding import torch_threads
     from tinkerlab.waveform import training
 
-    config = _config("denoising", preset, epochs, top_rate, seed, device, max_seconds)
+    config = _config("denoising", preset, epochs, top_rate, seed, device, max_seconds, mse_weight)
     with torch_threads(threads):
         clean = training.denoise(_clip(noisy, config, offset), config, out=out, overwrite=overwrite)
     path = save_audio(clean, config.top_rate, out / "outputs" / "denoised.wav")
