@@ -36,6 +36,14 @@ TINY = ASAPNetConfig(
 )
 
 
+def with_random_head(generator: ASAPNetGenerator, std: float = 0.05) -> ASAPNetGenerator:
+    """The generator with random head weights, so that every tile gets its own MLP (a fresh head's weights are
+    zero: all tiles start from the same MLP)."""
+    with torch.no_grad():
+        generator.lr_stream.head.weight.normal_(0, std)
+    return generator
+
+
 def naive_pixel_loop(features: torch.Tensor, params: torch.Tensor, config: ASAPNetConfig, tile: int) -> torch.Tensor:
     """One MLP per pixel, its parameters read from the pixel's tile, written as plain loops."""
     b, _, h, w = features.shape
@@ -79,7 +87,7 @@ def test_tiles_differ_only_where_their_parameters_differ():
 
 def test_generator_end_to_end_equals_the_naive_loop():
     torch.manual_seed(1)
-    generator = ASAPNetGenerator(TINY).double().eval()
+    generator = with_random_head(ASAPNetGenerator(TINY)).double().eval()
     labels = torch.randint(0, TINY.num_labels, (1, 8, 8))
     with torch.no_grad():
         out = generator(labels)
@@ -123,12 +131,31 @@ def test_no_spatial_variation_gives_one_mlp_for_the_image():
     assert torch.allclose(params, params[:, :, :1, :1].expand_as(params))
 
 
+def test_every_tile_starts_from_the_same_mlp_and_learns_to_differ():
+    torch.manual_seed(5)
+    generator = ASAPNetGenerator(TINY)
+    labels = torch.randint(0, 4, (2, 16, 16))
+    one_hot = one_hot_labels(labels, 4)
+    params, _ = generator.predict_params(one_hot)
+    shared = generator.lr_stream.head.bias.view(1, -1, 1, 1) * generator.lr_stream.param_scale
+    assert torch.allclose(params, shared.expand_as(params))  # the base MLP in every tile, for every label map
+    within_tile = generator(labels).detach().unflatten(2, (4, 4)).unflatten(4, (4, 4)).std(dim=(3, 5))
+    assert within_tile.mean() > 0.05  # that MLP uses its inputs (no per-tile constant colours)
+    optimiser = torch.optim.Adam(generator.parameters(), lr=1e-3)
+    loss = (generator(labels) - torch.rand(2, 3, 16, 16)).abs().mean()
+    loss.backward()
+    assert generator.lr_stream.head.weight.grad.abs().max() > 0
+    optimiser.step()
+    params, _ = generator.predict_params(one_hot)
+    assert (params - params[:, :, :1, :1]).abs().max() > 1e-4  # the per-tile variation is learned
+
+
 def test_fast_path_equals_the_straightforward_one():
     torch.manual_seed(2)
     variants = ({}, {"frequencies": 0}, {"hr_depth": 1}, {"hr_depth": 2}, {"spatially_varying": False})
     for changes in variants:
         config = ASAPNetConfig(**{**TINY.__dict__, **changes})
-        generator = ASAPNetGenerator(config).eval()
+        generator = with_random_head(ASAPNetGenerator(config)).eval()
         labels = torch.randint(0, config.num_labels, (2, 16, 24))
         with torch.no_grad():
             plain = generator(labels)
@@ -157,7 +184,7 @@ def test_grid_convolutions_as_matrix_products_equal_the_convolutions():
         conv = torch.nn.Conv2d(6, 4, 3, padding=1, padding_mode=mode)
         with torch.no_grad():
             assert torch.allclose(conv_as_matmul(conv, x), conv(x), atol=1e-5)
-    generator = ASAPNetGenerator(TINY).eval()
+    generator = with_random_head(ASAPNetGenerator(TINY)).eval()
     one_hot = one_hot_labels(torch.randint(0, 4, (1, 16, 16)), 4)
     with torch.no_grad():
         for positions in (0, 1024):  # no layer rewritten, or the grid-level ones

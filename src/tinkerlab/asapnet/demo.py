@@ -37,7 +37,7 @@ def run_demo(ctx) -> None:
         "ablations (no positional encoding; no spatial variation: one MLP for the whole image) train on this CPU "
         f"on procedural facade pairs ({DEMO_SIZE} px, {DEMO_STEPS} steps each, the same settings for all three)."
     )
-    results = ctx.cached_run(f"asapnet-demo-results-{DEMO_SIZE}px-{DEMO_STEPS}-base-init")
+    results = ctx.cached_run(f"asapnet-demo-results-{DEMO_SIZE}px-{DEMO_STEPS}-zero-head")
     if (results / "scores.json").exists() and (results / "grid.npy").exists():
         ctx.reused(f"held-out picture and scores ({results})")
         _show(section, np.load(results / "grid.npy"), json.loads((results / "scores.json").read_text()))
@@ -54,7 +54,7 @@ def run_demo(ctx) -> None:
     outputs, rows = {}, []
     with torch_threads(1):
         for name in DEMO_MODELS:
-            run = ctx.cached_run(f"asapnet-{name}-{DEMO_SIZE}px-{DEMO_STEPS}-base-init")
+            run = ctx.cached_run(f"asapnet-{name}-{DEMO_SIZE}px-{DEMO_STEPS}-zero-head")
             if ctx.run_finished(run):
                 ctx.reused(f"{name} run ({run})")
             model = train(train_data, demo_run_config(name, data.num_labels), out=run, progress=False)

@@ -186,8 +186,11 @@ class LowResStream(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(width, num_mlp_params(config), 1)
         with torch.no_grad():
-            # the head's bias is a working MLP shared by all tiles; its weights (default init, outputs of a few
-            # hundredths) add the per-tile variation around it
+            # the head's bias is a working MLP shared by all tiles; its weights start at zero, so every tile starts
+            # from that MLP and the per-tile variation around it is learned (a default-initialised head adds a
+            # random per-tile perturbation of about 40 % of the MLP's weights, which Adam at 1e-4 cannot undo in a
+            # few hundred steps: the output stayed a patchwork of per-tile colours)
+            self.head.weight.zero_()
             self.head.bias.copy_(base_mlp_init(config))
         self.register_buffer("param_scale", mlp_param_scale(config).view(1, -1, 1, 1), persistent=False)
 
