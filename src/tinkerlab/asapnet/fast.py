@@ -75,18 +75,12 @@ def fast_lr_stream(
 ) -> torch.Tensor:
     """`stream(one_hot, grid_hw)` with its stride-1 3x3 convolutions on at most `max_positions` positions (the
     blocks at the grid's resolution) computed by `conv_as_matmul`; the other layers run as they are."""
-    size = (grid_hw[0] * stream.config.learned_downsample, grid_hw[1] * stream.config.learned_downsample)
-    x = one_hot
-    if tuple(x.shape[2:]) != size:
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    x = stream.resize(one_hot, grid_hw)
     for block in stream.body:
         conv, rest = block[0], block[1:]
         x = conv_as_matmul(conv, x.contiguous()) if _is_grid_conv(conv, x, max_positions) else conv(x)
         x = rest(x)
-    params = stream.head(x) * stream.param_scale
-    if not stream.config.spatially_varying:
-        params = params.mean(dim=(2, 3), keepdim=True).expand(-1, -1, *grid_hw)
-    return params
+    return stream.predict(x, grid_hw)
 
 
 @torch.no_grad()

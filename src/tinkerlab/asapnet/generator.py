@@ -195,12 +195,19 @@ class LowResStream(nn.Module):
         self.register_buffer("param_scale", mlp_param_scale(config).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, one_hot: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
-        # one_hot: (B, L, H, W) -> resized to grid * learned_downsample (antialiased bilinear; identity when equal)
+        return self.predict(self.body(self.resize(one_hot, grid_hw)), grid_hw)
+
+    def resize(self, one_hot: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
+        """(B, L, H, W) -> resized to grid * learned_downsample (antialiased bilinear; identity when equal)."""
         size = (grid_hw[0] * self.config.learned_downsample, grid_hw[1] * self.config.learned_downsample)
-        x = one_hot
-        if tuple(x.shape[2:]) != size:
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-        params = self.head(self.body(x)) * self.param_scale  # (B, P, gh, gw)
+        if tuple(one_hot.shape[2:]) == size:
+            return one_hot
+        return F.interpolate(one_hot, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+    def predict(self, features: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
+        """The body's (B, width, gh, gw) features -> (B, P, gh, gw) MLP parameters (one set for the whole image,
+        broadcast, when not spatially varying)."""
+        params = self.head(features) * self.param_scale
         if not self.config.spatially_varying:
             params = params.mean(dim=(2, 3), keepdim=True).expand(-1, -1, *grid_hw)
         return params
