@@ -334,6 +334,18 @@ def position_layer_sweep(
     return effect / n
 
 
+def located_positions(sweep: torch.Tensor, last: int, region: tuple[str, ...], threshold: float) -> list[str]:
+    """The positions of `region` ('last-K' names) whose strongest cell of the [S, L] `sweep` lowers p(answer) by at
+    least `threshold`, in `region`'s order.
+
+    Example:
+        >>> sweep = torch.zeros(6, 2); sweep[3, 1] = -0.2
+        >>> located_positions(sweep, 5, ("last-3", "last-2", "last-1"), 0.01)
+        ['last-2']
+    """
+    return [name for name in region if float(sweep[last - int(name.split("-")[1])].min()) <= -threshold]
+
+
 def query_region_group(
     model,
     clean: EntityBatch,
@@ -357,10 +369,8 @@ def query_region_group(
     last = int(clean.last[0])
     group: Circuit = {}
     scores: dict = {}
-    for name in region:
+    for name in located_positions(sweep, last, region, threshold):
         position = last - int(name.split("-")[1])
-        if float(sweep[position].min()) > -threshold:
-            continue
         head_scores = head_patch_scores(model, clean, corrupt, position, batch_size=batch_size)
         scores[name] = head_scores
         heads = select_heads(head_scores, threshold=threshold, max_heads=max_heads, min_heads=0)
@@ -497,8 +507,7 @@ def greedy_query_region_group(
     if not 0 < target <= 1:
         raise InputError(f"expected a target in (0, 1], got {target}")
     amap = arch_map(model)
-    last = int(selection.last[0])
-    located = [name for name in region if float(sweep[last - int(name.split("-")[1])].min()) <= -threshold]
+    located = located_positions(sweep, int(selection.last[0]), region, threshold)
     groups = {f"QR:{name}": [] for name in located}
     if not located:
         return {}, []
