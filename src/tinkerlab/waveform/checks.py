@@ -140,9 +140,9 @@ def oracle_wiener(noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
     noisy, clean = np.asarray(noisy, dtype=np.float64), np.asarray(clean, dtype=np.float64)
     if noisy.shape != clean.shape:
         raise InputError(f"expected a noisy and a clean signal of one length, got {len(noisy)} and {len(clean)}")
-    spectrum = np.fft.rfft(noisy)
-    clean_power = np.abs(np.fft.rfft(clean)) ** 2
-    noise_power = np.abs(spectrum - np.fft.rfft(clean)) ** 2
+    spectrum, clean_spectrum = np.fft.rfft(noisy), np.fft.rfft(clean)
+    clean_power = np.abs(clean_spectrum) ** 2
+    noise_power = np.abs(spectrum - clean_spectrum) ** 2
     gain = clean_power / np.maximum(clean_power + noise_power, 1e-30)
     return np.fft.irfft(gain * spectrum, n=len(noisy)).astype(np.float32)
 
