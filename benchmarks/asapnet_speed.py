@@ -8,6 +8,7 @@ medians; >1 means ASAPNet is faster.
     python benchmarks/asapnet_speed.py                                   # 256, 512, 1024 px; 1 and 2 threads
     python benchmarks/asapnet_speed.py --sizes 256 512 --threads 1 --widths slim
     python benchmarks/asapnet_speed.py --max-seconds 20                  # skip measurements slower than 20 s a pass
+    python benchmarks/asapnet_speed.py --device cuda --sizes 256 512 1024 2048 --threads 1 --repeats 20
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main() -> None:
         default=None,
         help="skip a model at larger sizes once one of its passes took longer than this",
     )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (GPU passes are synchronised)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows and the table here")
     args = parser.parse_args()
 
@@ -57,16 +59,19 @@ def main() -> None:
         warmup=args.warmup,
         skip=skip,
         report=report,
+        device=args.device,
     )
     table = speed_table(rows)
-    print(f"\n{args.widths} widths, batch 1, {args.warmup} warm-up + {args.repeats} timed passes each")
+    print(f"\n{args.widths} widths, {args.device}, batch 1, {args.warmup} warm-up + {args.repeats} timed passes each")
     print(format_rows(rows))
     print("\nratios of medians (>1: ASAPNet faster)")
     for entry in table:
         print(json.dumps(entry))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps({"widths": args.widths, "rows": rows, "table": table}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"widths": args.widths, "device": args.device, "rows": rows, "table": table}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -35,3 +35,34 @@ def test_peak_memory_sees_a_large_allocation():
     import numpy as np
 
     assert peak_memory_mb(lambda: np.ones(64 * 2**20 // 8).sum()) > 30
+
+
+def test_each_timed_pass_is_synchronised_and_rows_name_their_device():
+    from tinkerlab.asapnet.speed import time_function
+
+    calls = []
+    fastest, median = time_function(
+        lambda: calls.append("pass"), repeats=3, warmup=2, sync=lambda: calls.append("sync")
+    )
+    assert calls == ["pass", "sync"] * 5 and 0 <= fastest <= median
+    tiny = {"asapnet": ASAPNetConfig(num_labels=3, lr_width=4, lr_max_width=8, lr_depth=1, hr_width=8, hr_depth=2)}
+    assert {row["device"] for row in measure(tiny, sizes=(16,), repeats=1, warmup=0, device="cpu")} == {"cpu"}
+
+
+def test_a_gpu_asked_for_where_there_is_none_is_refused():
+    import pytest
+    import torch
+
+    from tinkerlab.core.errors import InputError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    tiny = {"asapnet": ASAPNetConfig(num_labels=3, lr_width=4, lr_max_width=8, lr_depth=1, hr_width=8, hr_depth=2)}
+    with pytest.raises(InputError, match="CUDA is not available"):
+        measure(tiny, sizes=(16,), repeats=1, warmup=0, device="cuda")
+
+
+def test_the_fast_path_is_taken_on_a_cpu_only():
+    from tinkerlab.asapnet.training import fast_path_helps
+
+    assert fast_path_helps("cpu") and not fast_path_helps("cuda") and not fast_path_helps("cuda:1")

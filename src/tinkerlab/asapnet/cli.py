@@ -93,7 +93,11 @@ def translate(
     labels: Path = typer.Argument(..., help="A label map PNG whose pixel values are class indices."),
     run: Path = typer.Option(..., "--run", help="A run of `tinkerlab asapnet train`."),
     out: Annotated[Path | None, out_option("the output PNG (default RUN/outputs/NAME.png).")] = None,
-    fast: bool = typer.Option(True, "--fast/--plain", help="ASAPNet's optimised inference path or the plain one."),
+    fast: bool = typer.Option(
+        True,
+        "--fast/--plain",
+        help="ASAPNet's optimised path or the plain one (on a GPU the plain one is always used: faster there).",
+    ),
     threads: Threads = 1,
     device: Device = "cpu",
 ) -> None:
@@ -118,18 +122,26 @@ def bench(
     widths: BenchWidths = typer.Option("published", "--widths", help="published widths or the slim-baseline case."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Timed forward passes per measurement."),
     out: Annotated[Path | None, out_option("a JSON file for the rows and ratios.")] = None,
+    device: Device = "cpu",
 ) -> None:
     """Time ASAPNet (plain and fast paths), pix2pixHD and SPADE in this process: median, minimum, ratios, memory."""
     import json
 
     from tinkerlab.asapnet.speed import format_rows, measure, speed_configs, speed_table
 
-    rows = measure(speed_configs(widths=widths), sizes=tuple(sizes), threads=tuple(threads), repeats=repeats, warmup=1)
+    rows = measure(
+        speed_configs(widths=widths),
+        sizes=tuple(sizes),
+        threads=tuple(threads),
+        repeats=repeats,
+        warmup=1,
+        device=device,
+    )
     table = speed_table(rows)
     typer.echo(format_rows(rows))
     for entry in table:
         typer.echo(json.dumps(entry))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"widths": widths, "rows": rows, "table": table}, indent=2) + "\n")
+        out.write_text(json.dumps({"widths": widths, "device": device, "rows": rows, "table": table}, indent=2) + "\n")
         typer.echo(f"wrote {out}")

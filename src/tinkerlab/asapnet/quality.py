@@ -83,11 +83,19 @@ def colour_matched_l1(fakes: np.ndarray, reals: np.ndarray, labels: np.ndarray, 
     return total / fakes.size
 
 
-def model_config(name: str, num_labels: int, steps: int, seed: int = 0, dataset: str = "facades", size: int = 128):
-    """The `RunConfig` of one of `MODELS` at the CPU demo widths and training."""
+def model_config(
+    name: str,
+    num_labels: int,
+    steps: int,
+    seed: int = 0,
+    dataset: str = "facades",
+    size: int = 128,
+    device: str = "cpu",
+):
+    """The `RunConfig` of one of `MODELS` at the CPU demo widths and training (on `device`)."""
     from tinkerlab.asapnet.config import make_run_config
 
-    return make_run_config(name, num_labels, steps=steps, seed=seed, dataset=dataset, size=size)
+    return make_run_config(name, num_labels, steps=steps, seed=seed, dataset=dataset, size=size, device=device)
 
 
 def run_quality(
@@ -102,6 +110,7 @@ def run_quality(
     data_seed: int | None = None,
     models: tuple[str, ...] = MODELS,
     progress: bool = True,
+    device: str = "cpu",
 ) -> dict:
     """Train each of `models` on the same pairs and score them on the held-out pairs.
 
@@ -114,6 +123,7 @@ def run_quality(
         data: 'facades', 'photos' or 'clipart' (`tinkerlab.asapnet.data.offline_pairs`).
         data_seed: the seed of the data (default: `seed`).
         models: a subset of `MODELS`.
+        device: where the models train and translate.
 
     Returns:
         {"models": {name: {"l1", "l1_matched", "hf_gap", "train_s", "params"}}, "outputs": {name: (held_out, H, W, 3)
@@ -133,7 +143,7 @@ def run_quality(
     results, outputs = {}, {}
     for name in models:
         start = time.perf_counter()
-        config = model_config(name, pairs_data.num_labels, steps, seed, dataset=data, size=size)
+        config = model_config(name, pairs_data.num_labels, steps, seed, dataset=data, size=size, device=device)
         model = train(train_data, config, out=out / name, progress=progress)
         elapsed = time.perf_counter() - start
         fakes = model.translate(test_data.labels)
@@ -195,6 +205,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=8)
     parser.add_argument("--size", type=int, default=128, help="pairs and training crops (a multiple of 32)")
     parser.add_argument("--figure", type=Path, default=None, help="a picture of the first seed's held-out outputs")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args()
     from tinkerlab.core.seeding import torch_threads
 
@@ -212,6 +223,7 @@ def main() -> None:
                 data=args.data,
                 data_seed=args.data_seed,
                 models=tuple(args.models),
+                device=args.device,
             )
             (out / "quality.json").write_text(json.dumps(report["models"], indent=2) + "\n")
             print(f"seed {seed}:", json.dumps(report["models"], indent=2), flush=True)

@@ -5,8 +5,10 @@ Each measurement builds the generator (random weights: the speed does not depend
 `torch.inference_mode`, every model with the same thread count and the same NCHW one-hot input), runs `warmup`
 forward passes (at least one: the first is where the peak resident memory added by a forward pass is sampled,
 every 2 ms from /proc/self/statm, 0 where that file does not exist), then `repeats` timed ones, and reports the
-minimum and the median in milliseconds. `speed_table` turns the measurements into ratios against ASAPNet's
-straightforward path.
+minimum and the median in milliseconds. On a CUDA device (`device="cuda"`) every pass ends with
+`torch.cuda.synchronize()` and the peak is the GPU memory the first pass allocated above what was allocated before it
+(`torch.cuda.max_memory_allocated`); the thread count then only sets the host's threads. `speed_table` turns the
+measurements into ratios against ASAPNet's straightforward path.
 
 Example:
     >>> from tinkerlab.asapnet.config import ASAPNetConfig
@@ -14,7 +16,7 @@ Example:
     ...                                  learned_downsample=2, hr_width=8, hr_depth=2, frequencies=1)}
     >>> rows = measure(tiny, sizes=(16,), threads=(1,), repeats=1, warmup=0)
     >>> sorted(rows[0])
-    ['median_ms', 'min_ms', 'model', 'params', 'peak_mb', 'size', 'threads']
+    ['device', 'median_ms', 'min_ms', 'model', 'params', 'peak_mb', 'size', 'threads']
 """
 
 from __future__ import annotations
@@ -87,24 +89,43 @@ def peak_memory_mb(function: Callable[[], object]) -> float:
     return max(0.0, (peak[0] - before) / 2**20)
 
 
-def time_function(function: Callable[[], object], *, repeats: int = 3, warmup: int = 1) -> tuple[float, float]:
-    """(minimum, median) wall time in ms of `repeats` calls of `function()` after `warmup` untimed ones."""
+def gpu_peak_memory_mb(function: Callable[[], object]) -> float:
+    """Peak CUDA memory (MiB) that `function()` allocates above what was allocated before it ran."""
+    import torch
+
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    function()
+    torch.cuda.synchronize()
+    return max(0.0, (torch.cuda.max_memory_allocated() - before) / 2**20)
+
+
+def time_function(
+    function: Callable[[], object], *, repeats: int = 3, warmup: int = 1, sync: Callable[[], None] | None = None
+) -> tuple[float, float]:
+    """(minimum, median) wall time in ms of `repeats` calls of `function()` after `warmup` untimed ones; `sync` (e.g.
+    `torch.cuda.synchronize`) runs after every call, inside the timed span, so that queued device work counts."""
     for _ in range(warmup):
         function()
+        if sync is not None:
+            sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         function()
+        if sync is not None:
+            sync()
         times.append(1000 * (time.perf_counter() - start))
     return min(times), statistics.median(times)
 
 
-def _forwards(name: str, config: GeneratorConfig):
+def _forwards(name: str, config: GeneratorConfig, device: str = "cpu"):
     """(generator, [(label, callable(labels))]) for one generator: ASAPNet gives its two paths on one network."""
     from tinkerlab.asapnet.baselines import build_generator
     from tinkerlab.asapnet.fast import fast_forward
 
-    generator = build_generator(config).eval()
+    generator = build_generator(config).to(device).eval()
     if name != "asapnet":
         return generator, [(name, generator)]
     return generator, [
@@ -122,6 +143,7 @@ def measure(
     warmup: int = 1,
     skip: Callable[[str, int, int], bool] | None = None,
     report: Callable[[dict], None] | None = None,
+    device: str = "cpu",
 ) -> list[dict]:
     """Time every generator of `configs` at every size and thread count.
 
@@ -132,30 +154,37 @@ def measure(
         repeats, warmup: timed and untimed forward passes per measurement.
         skip: `skip(model, size, threads)` True leaves that measurement out (too slow on this machine).
         report: called with each row as soon as it is measured.
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' (`tinkerlab.core.seeding.choose_device`).
 
     Returns:
-        rows {model, size, threads, min_ms, median_ms, peak_mb, params}.
+        rows {model, size, threads, min_ms, median_ms, peak_mb, params, device}.
     """
     import torch
 
-    from tinkerlab.core.seeding import torch_threads
+    from tinkerlab.core.seeding import choose_device, torch_threads
+
+    device = str(choose_device(device))
+    cuda = device.startswith("cuda")
+    sync = torch.cuda.synchronize if cuda else None
+    memory = gpu_peak_memory_mb if cuda else peak_memory_mb
 
     torch.set_flush_denormal(True)
     rows = []
     for name, config in configs.items():
         torch.manual_seed(0)
-        generator, paths = _forwards(name, config)
+        generator, paths = _forwards(name, config, device)
         params = sum(p.numel() for p in generator.parameters())
         for size in sizes:
             labels = torch.randint(0, config.num_labels, (1, size, size), generator=torch.Generator().manual_seed(size))
+            labels = labels.to(device)
             for count in threads:
                 for label, forward in paths:
                     if skip is not None and skip(label, size, count):
                         continue
                     with torch_threads(count), torch.inference_mode():
                         run = functools.partial(forward, labels)
-                        peak = peak_memory_mb(run)  # the first warm-up pass
-                        fastest, median = time_function(run, repeats=repeats, warmup=max(0, warmup - 1))
+                        peak = memory(run)  # the first warm-up pass
+                        fastest, median = time_function(run, repeats=repeats, warmup=max(0, warmup - 1), sync=sync)
                     row = {
                         "model": label,
                         "size": size,
@@ -164,6 +193,7 @@ def measure(
                         "median_ms": round(median, 1),
                         "peak_mb": round(peak, 1),
                         "params": params,
+                        "device": device,
                     }
                     rows.append(row)
                     if report is not None:
