@@ -163,7 +163,7 @@ def measure(
 
     from tinkerlab.core.seeding import choose_device, torch_threads
 
-    device = str(choose_device(device))
+    device = choose_device(device)
     cuda = device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else None
     memory = gpu_peak_memory_mb if cuda else peak_memory_mb
