@@ -131,4 +131,6 @@ def epoch_seconds(config: WaveformConfig, signal, epochs: int) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    from tinkerlab.core.errors import run_main
+
+    run_main(main)

@@ -373,4 +373,6 @@ def section_c(args, model, tokenizer, base: float | None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from tinkerlab.core.errors import run_main
+
+    run_main(main)

@@ -62,4 +62,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tinkerlab.core.errors import run_main
+
+    sys.exit(run_main(main))

@@ -177,4 +177,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from tinkerlab.core.errors import run_main
+
+    run_main(main)

@@ -127,9 +127,9 @@ def main(args: list[str] | None = None) -> None:
 
 
 def _fail(message: str) -> None:
-    first, *rest = message.strip().splitlines() or ["failed"]
-    line = " ".join([first.strip(), *(part.strip() for part in rest if part.strip())])
-    typer.secho(f"error: {line}", fg=typer.colors.RED, err=True)
+    from tinkerlab.core.errors import error_line
+
+    typer.secho(error_line(message), fg=typer.colors.RED, err=True)
     raise SystemExit(1) from None
 
 

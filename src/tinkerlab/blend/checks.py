@@ -229,4 +229,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from tinkerlab.core.errors import run_main
+
+    run_main(main)

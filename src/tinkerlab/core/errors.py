@@ -6,6 +6,10 @@ Messages say what was expected, what was found and what to do.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 
 class TinkerlabError(Exception):
     """Base class of all tinkerlab errors."""
@@ -57,6 +61,30 @@ class LLMConnectionError(LLMError, ConnectionError):
 
 class SandboxError(TinkerlabError):
     """The sandbox itself failed (not the code it ran: that failure is reported in the Outcome)."""
+
+
+def error_line(message: str) -> str:
+    """One `error: ...` line for a message: its lines joined by spaces, blank ones dropped.
+
+    Example:
+        >>> error_line("bad size\\n  use a multiple of 16")
+        'error: bad size use a multiple of 16'
+    """
+    first, *rest = str(message).strip().splitlines() or ["failed"]
+    return "error: " + " ".join([first.strip(), *(part.strip() for part in rest if part.strip())])
+
+
+def run_main(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a script's `main` so that a `TinkerlabError` prints as one `error:` line and exits with code 1.
+
+    The `tinkerlab` command does this for its subcommands; scripts run as `python -m ...` or `python benchmarks/...`
+    call `run_main(main)` under `if __name__ == "__main__":`. Other exceptions are bugs and keep their traceback.
+    """
+    try:
+        return main(*args, **kwargs)
+    except TinkerlabError as exc:
+        print(error_line(str(exc)), file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def require(module: str, extra: str | None = None, package: str | None = None):

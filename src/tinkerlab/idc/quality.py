@@ -401,4 +401,6 @@ def _main_input_size(names: list[str], config: IDCConfig, args: argparse.Namespa
 
 
 if __name__ == "__main__":
-    main()
+    from tinkerlab.core.errors import run_main
+
+    run_main(main)
