@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -43,6 +44,12 @@ def test_data_train_translate(trained, capsys):
     run_cli(["asapnet", "translate", str(labels), "--run", str(trained / "run"), "--plain", "-o", str(target)], capsys)
     assert fast.shape == (32, 32, 3)
     assert np.abs(load_image(target) - fast).max() <= 1 / 255 + 1e-6  # the two paths agree (8-bit rounding)
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
+        target = trained / "onnx.png"
+        run_cli(
+            ["asapnet", "translate", str(labels), "--run", str(trained / "run"), "--onnx", "-o", str(target)], capsys
+        )
+        assert np.abs(load_image(target) - fast).max() <= 1 / 255 + 1e-6
 
 
 def test_train_resumes_refuses_another_config_and_overwrites(trained, capsys):
@@ -98,7 +105,8 @@ def test_bench_command_writes_ratios(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(["asapnet", "bench", "--size", "32", "--repeats", "1", "-o", str(target)], capsys)
     assert code == 0 and "pix2pixhd/asapnet" in out
     report = json.loads(target.read_text())
-    assert {row["model"] for row in report["rows"]} == {"asapnet", "asapnet-fast", "pix2pixhd"}
+    onnx = {"asapnet-onnx"} if speed.onnx_available() else set()
+    assert {row["model"] for row in report["rows"]} == {"asapnet", "asapnet-fast", "pix2pixhd", *onnx}
     assert report["table"][0]["pix2pixhd/asapnet"] > 0
 
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from tinkerlab.asapnet.config import ASAPNetConfig, published_tile_frequencies
-from tinkerlab.asapnet.fast import conv_as_matmul, fast_forward, fast_lr_stream
+from tinkerlab.asapnet.fast import conv_as_matmul, fast_forward, fast_lr_stream, onnx_lr_stream
 from tinkerlab.asapnet.generator import (
     ASAPNetGenerator,
     mlp_layer_sizes,
@@ -163,6 +163,35 @@ def test_fast_path_equals_the_straightforward_one():
             assert torch.allclose(fast_forward(generator, labels, channels_last=True), plain, atol=1e-4)
             for chunk in (1, 5, 100):  # chunks that divide the 24 tiles, leave a remainder, or exceed them
                 assert torch.allclose(fast_forward(generator, labels, chunk=chunk), plain, atol=1e-4)
+
+
+def test_the_onnx_runtime_stream_equals_torch_and_follows_weight_changes():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    torch.manual_seed(5)
+    for changes in ({}, {"spatially_varying": False}, {"padding": "zeros"}):
+        config = ASAPNetConfig(**{**TINY.__dict__, **changes})
+        generator = with_random_head(ASAPNetGenerator(config)).eval()
+        labels = torch.randint(0, config.num_labels, (2, 16, 24))
+        with torch.inference_mode():
+            plain = generator(labels)
+            assert torch.allclose(fast_forward(generator, labels, lr_backend="onnxruntime"), plain, atol=1e-5)
+    runner = onnx_lr_stream(generator)
+    assert runner.exports == 1
+    with torch.inference_mode():
+        fast_forward(generator, labels, lr_backend="onnxruntime")
+        assert runner.exports == 1  # the same shape and weights: the session is reused
+        fast_forward(generator, labels[:, :8, :8], lr_backend="onnxruntime")  # another grid: another export
+    assert runner.exports == 2
+    with torch.no_grad():
+        generator.lr_stream.head.bias.add_(0.1)  # an in-place change, as an optimiser step makes
+        changed = fast_forward(generator, labels, lr_backend="onnxruntime")
+        assert torch.allclose(changed, generator(labels), atol=1e-5) and not torch.allclose(changed, plain)
+    assert runner.exports == 3
+    with pytest.raises(InputError, match="lr_backend 'torch' or 'onnxruntime'"):
+        fast_forward(generator, labels, lr_backend="tvm")
+    with pytest.raises(InputError, match="float32 model on the CPU"):
+        fast_forward(generator.double(), labels, lr_backend="onnxruntime")
 
 
 def test_tiled_features_equal_the_cut_full_resolution_features():

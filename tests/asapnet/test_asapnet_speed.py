@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinkerlab.asapnet.config import ASAPNetConfig, SPADEConfig
-from tinkerlab.asapnet.speed import format_rows, measure, peak_memory_mb, speed_configs, speed_table
+from tinkerlab.asapnet.speed import format_rows, measure, onnx_available, peak_memory_mb, speed_configs, speed_table
 
 
 def test_published_and_slim_configs():
@@ -13,19 +13,22 @@ def test_published_and_slim_configs():
     assert slim["asapnet"].lr_max_width == 256 and slim["asapnet"].lr_depth == 4 and slim["spade"].ngf == 16
 
 
-def test_measure_times_both_asapnet_paths_and_the_baselines():
+def test_measure_times_every_asapnet_path_and_the_baselines():
     configs = {
         "asapnet": ASAPNetConfig(num_labels=3, lr_width=4, lr_max_width=8, lr_depth=1, hr_width=8, hr_depth=2),
         "spade": SPADEConfig(num_labels=3, ngf=2, spade_hidden=4),
     }
     seen = []
     rows = measure(configs, sizes=(32,), threads=(1,), repeats=2, warmup=1, report=seen.append)
-    assert [row["model"] for row in rows] == ["asapnet", "asapnet-fast", "spade"] and seen == rows
+    onnx = ["asapnet-onnx"] if onnx_available() else []
+    assert [row["model"] for row in rows] == ["asapnet", "asapnet-fast", *onnx, "spade"] and seen == rows
     for row in rows:
         assert 0 < row["min_ms"] <= row["median_ms"] and row["peak_mb"] >= 0 and row["params"] > 0
     (entry,) = speed_table(rows)
     assert entry["spade/asapnet"] == round(entry["spade_ms"] / entry["asapnet_ms"], 2)
     assert entry["asapnet/asapnet-fast"] > 0
+    if onnx:
+        assert entry["spade/asapnet-onnx"] == round(entry["spade_ms"] / entry["asapnet-onnx_ms"], 2)
     assert "asapnet-fast" in format_rows(rows)
     skipped = measure(configs, sizes=(32,), repeats=1, warmup=0, skip=lambda model, size, threads: model == "spade")
     assert "spade" not in {row["model"] for row in skipped}

@@ -98,6 +98,11 @@ def translate(
         "--fast/--plain",
         help="ASAPNet's optimised path or the plain one (on a GPU the plain one is always used: faster there).",
     ),
+    onnx: bool = typer.Option(
+        False,
+        "--onnx",
+        help="With --fast on a CPU, run the low-resolution stream in ONNX Runtime (exported first: seconds).",
+    ),
     threads: Threads = 1,
     device: Device = "cpu",
 ) -> None:
@@ -110,7 +115,7 @@ def translate(
     label_map = load_label_map(labels)
     with torch_threads(threads):
         model = load(run, device=device)
-        image = model.translate(label_map, fast=fast)
+        image = model.translate(label_map, fast=fast, onnx=onnx)
     target = save_image(image, out or run / "outputs" / f"{labels.stem}.png")
     typer.echo(f"wrote {target} ({image.shape[1]}x{image.shape[0]}, {model.config.kind})")
 
@@ -124,7 +129,7 @@ def bench(
     out: Annotated[Path | None, out_option("a JSON file for the rows and ratios.")] = None,
     device: Device = "cpu",
 ) -> None:
-    """Time ASAPNet (plain and fast paths), pix2pixHD and SPADE in this process: median, minimum, ratios, memory."""
+    """Time ASAPNet (plain, fast and, with ONNX Runtime, fast + ONNX paths), pix2pixHD and SPADE in this process."""
     import json
 
     from tinkerlab.asapnet.speed import format_rows, measure, speed_configs, speed_table

@@ -120,18 +120,29 @@ def time_function(
     return min(times), statistics.median(times)
 
 
+def onnx_available() -> bool:
+    """Whether ONNX Runtime and the exporter's `onnx` are installed (the 'asapnet-onnx' path needs both)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
 def _forwards(name: str, config: GeneratorConfig, device: str = "cpu"):
-    """(generator, [(label, callable(labels))]) for one generator: ASAPNet gives its two paths on one network."""
+    """(generator, [(label, callable(labels))]) for one generator: ASAPNet gives its paths on one network (plain,
+    fast, and on a CPU with ONNX Runtime installed, fast with the low-resolution stream in ONNX Runtime)."""
     from tinkerlab.asapnet.baselines import build_generator
     from tinkerlab.asapnet.fast import fast_forward
 
     generator = build_generator(config).to(device).eval()
     if name != "asapnet":
         return generator, [(name, generator)]
-    return generator, [
+    paths = [
         ("asapnet", generator),
         ("asapnet-fast", lambda labels: fast_forward(generator, labels, channels_last=False)),
     ]
+    if device == "cpu" and onnx_available():
+        paths.append(("asapnet-onnx", lambda labels: fast_forward(generator, labels, lr_backend="onnxruntime")))
+    return generator, paths
 
 
 def measure(
@@ -148,7 +159,8 @@ def measure(
     """Time every generator of `configs` at every size and thread count.
 
     Args:
-        configs: name -> generator config ('asapnet' is timed on both paths: 'asapnet' and 'asapnet-fast').
+        configs: name -> generator config ('asapnet' is timed on each path: 'asapnet', 'asapnet-fast' and, on a
+            CPU with ONNX Runtime, 'asapnet-onnx', whose export runs once before its first timed or sampled pass).
         sizes: square label maps of these sides, batch 1.
         threads: torch intra-op thread counts.
         repeats, warmup: timed and untimed forward passes per measurement.
@@ -183,6 +195,8 @@ def measure(
                         continue
                     with torch_threads(count), torch.inference_mode():
                         run = functools.partial(forward, labels)
+                        if label == "asapnet-onnx":
+                            run()  # the export (once per shape and thread count) is not a forward pass
                         peak = memory(run)  # the first warm-up pass
                         fastest, median = time_function(run, repeats=repeats, warmup=max(0, warmup - 1), sync=sync)
                     row = {
@@ -204,7 +218,8 @@ def measure(
 
 def speed_table(rows: list[dict]) -> list[dict]:
     """One row per (size, threads): each model's median and min, and its median's ratio to ASAPNet's
-    straightforward path (>1: ASAPNet is faster) and, for 'asapnet-fast', the straightforward/fast ratio.
+    straightforward path (>1: ASAPNet is faster) and, for 'asapnet-fast' and 'asapnet-onnx', the straightforward
+    path's ratio to them and the baselines' ratios to them.
 
     Example:
         >>> speed_table([{"model": "asapnet", "size": 8, "threads": 1, "median_ms": 2.0, "min_ms": 2.0},
@@ -222,11 +237,12 @@ def speed_table(rows: list[dict]) -> list[dict]:
         for model in ("pix2pixhd", "spade"):
             if f"{model}_ms" in entry:
                 entry[f"{model}/asapnet"] = round(entry[f"{model}_ms"] / base, 2)
-        if entry.get("asapnet-fast_ms"):
-            entry["asapnet/asapnet-fast"] = round(base / entry["asapnet-fast_ms"], 2)
-            for model in ("pix2pixhd", "spade"):
-                if f"{model}_ms" in entry:
-                    entry[f"{model}/asapnet-fast"] = round(entry[f"{model}_ms"] / entry["asapnet-fast_ms"], 2)
+        for path in ("asapnet-fast", "asapnet-onnx"):
+            if entry.get(f"{path}_ms"):
+                entry[f"asapnet/{path}"] = round(base / entry[f"{path}_ms"], 2)
+                for model in ("pix2pixhd", "spade"):
+                    if f"{model}_ms" in entry:
+                        entry[f"{model}/{path}"] = round(entry[f"{model}_ms"] / entry[f"{path}_ms"], 2)
     return [table[key] for key in sorted(table)]
 
 

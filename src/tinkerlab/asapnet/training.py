@@ -152,8 +152,11 @@ class TrainedModel:
         return self.config.generator.num_labels
 
     @torch.no_grad()
-    def translate(self, labels: np.ndarray, *, fast: bool = False) -> np.ndarray:
+    def translate(self, labels: np.ndarray, *, fast: bool = False, onnx: bool = False) -> np.ndarray:
         """(H, W) or (N, H, W) integer label maps -> (H, W, 3) or (N, H, W, 3) images in [0, 1].
+
+        `fast` takes ASAPNet's optimised path on a CPU (`fast_path_helps`); `onnx` also runs its low-resolution
+        stream in ONNX Runtime there (exported on the first call: worth it for many label maps or large widths).
 
         Raises:
             InputError: labels that are not integers, outside the model's classes, or of a size the model refuses.
@@ -175,7 +178,8 @@ class TrainedModel:
         if fast and self.config.kind == "asapnet" and fast_path_helps(device):
             from tinkerlab.asapnet.fast import fast_forward
 
-            out = fast_forward(self.generator, tensor, channels_last=False)
+            backend = "onnxruntime" if onnx and self.generator.lr_stream.head.weight.dtype == torch.float32 else "torch"
+            out = fast_forward(self.generator, tensor, channels_last=False, lr_backend=backend)
         else:
             out = self.generator(tensor)
         images = ((out.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
