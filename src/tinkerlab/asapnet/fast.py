@@ -125,6 +125,7 @@ class OnnxLowResStream:
         self.stream = stream
         self.threads = threads
         self.sessions: dict[tuple, object] = {}
+        self.weights: tuple | None = None
         self.exports = 0
 
     def _weights_key(self) -> tuple:
@@ -132,9 +133,12 @@ class OnnxLowResStream:
         return tuple((t.data_ptr(), t._version) for t in tensors)
 
     def session(self, shape: tuple[int, ...], grid_hw: tuple[int, int]):
-        key = (shape, grid_hw, self._weights_key(), self.threads or torch.get_num_threads())
+        weights = self._weights_key()
+        if weights != self.weights:  # the weights changed since the sessions were made: they are not reused
+            self.sessions.clear()
+            self.weights = weights
+        key = (shape, grid_hw, self.threads or torch.get_num_threads())
         if key not in self.sessions:
-            self.sessions.clear()  # older weights or shapes: not reused
             module = _ResizedStream(self.stream, grid_hw).eval()
             buffer = io.BytesIO()
             with warnings.catch_warnings(), torch.no_grad():
