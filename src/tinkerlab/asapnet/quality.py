@@ -99,7 +99,7 @@ def model_config(
 
 
 def run_quality(
-    out: Path,
+    out: str | Path,
     *,
     steps: int = 250,
     pairs: int = 56,
@@ -135,6 +135,7 @@ def run_quality(
     from tinkerlab.asapnet.data import offline_pairs
     from tinkerlab.asapnet.training import train
 
+    out = Path(out)
     unknown = [name for name in models if name not in MODELS]
     if unknown:
         raise InputError(f"expected models among {', '.join(MODELS)}, got {', '.join(unknown)}")
