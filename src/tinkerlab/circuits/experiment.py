@@ -40,6 +40,8 @@ from tinkerlab.core.config import check_choice, check_count, check_range
 from tinkerlab.core.errors import InputError
 from tinkerlab.core.runs import RunDir, atomic_write_text
 
+SWEEP_PAIRS = 20  # pairs of the diagnostics step's position x layer sweep
+
 
 @dataclass(frozen=True)
 class ExperimentConfig:
@@ -281,9 +283,17 @@ class Experiment:
 
         model = self.model("base")[0]
         n = min(self.config.n_path_patching, 100)
-        clean, corrupt = path_patching_pairs(self.tokenizer, n, n_boxes=self.config.n_boxes, seed=self.config.seed + 7)
-        sweep = position_layer_sweep(model, clean, corrupt)
-        self.log(f"diagnostics: position x layer sweep on {n} pairs done")
+        # The sweep covers the query region (the four positions before the last, and the last), where the
+        # query-region group is chosen, on at most SWEEP_PAIRS pairs: every position of a 53-token prompt on 100
+        # pairs would take hours on a CPU (each position re-runs the prompt from there once per layer and pair);
+        # `evaluate.position_layer_sweep` sweeps any positions.
+        pairs = min(n, SWEEP_PAIRS)
+        clean, corrupt = path_patching_pairs(
+            self.tokenizer, pairs, n_boxes=self.config.n_boxes, seed=self.config.seed + 7
+        )
+        last = int(clean.last[0])
+        sweep = position_layer_sweep(model, clean, corrupt, positions=range(max(1, last - 4), last + 1))
+        self.log(f"diagnostics: position x layer sweep of the query region on {pairs} pairs done")
         # The query-region group is chosen on selection prompts of their own seed, never on the evaluation prompts.
         evaluation = self.eval_batch()
         selection = entity_batch(self.tokenizer, n, n_boxes=self.config.n_boxes, seed=self.config.seed + 900)
@@ -296,7 +306,6 @@ class Experiment:
         self.log(f"diagnostics: query-region group {group}, selection curve {curve}")
         result = faithfulness_diagnostics(model, evaluation, self.circuit("base"), means, extension=group)
         self.log(f"diagnostics: {result}")
-        last = int(clean.last[0])
         return {
             **result,
             "sweep": sweep.tolist(),
