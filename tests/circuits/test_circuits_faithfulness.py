@@ -136,6 +136,7 @@ def test_sweep_locates_the_relay_and_the_query_region_group_extends_the_circuit(
     (folder / "outputs" / "diagnostics.json").write_text(json.dumps(result))
     page = write_report(folder, folder / "r.html").read_text()
     assert "Faithfulness diagnostics" in page and "<td>circuit + query-region group</td><td>1.00</td>" in page
+    assert "Faithfulness against the ceiling" in page and "<img src='data:image/png" in page
 
 
 def test_greedy_query_region_group_adds_the_relay_head_chosen_on_selection_prompts(planted):

@@ -129,6 +129,45 @@ def cmap_png(cmap: dict, title: str) -> bytes:
     return _png(fig, dpi=100)
 
 
+def diagnostics_png(diag: dict, title: str) -> bytes:
+    """PNG of the faithfulness diagnostics as horizontal bars of accuracy: the circuit, the ceiling of its positions
+    (every head there kept) and that ceiling with every head at further positions, the circuit with the other
+    positions not ablated, and the circuit extended by its query-region group beside that extension's own ceiling;
+    the full model as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [
+        ("circuit (rest mean-ablated)", diag["circuit"], "tab:blue"),
+        ("ceiling: every head at its positions", diag["ceiling"], "tab:grey"),
+        *[
+            (f"ceiling + every head at {'all of these' if p == 'all' else p}", a, "silver")
+            for p, a in diag.get("ceiling_plus", {}).items()
+        ],
+    ]
+    if ext := diag.get("extended"):
+        groups = ", ".join(f"{g} {n}" for g, n in ext["sizes"].items() if g.startswith("QR:"))
+        rows += [
+            (f"circuit + query-region group ({groups})", ext["circuit"], "tab:green"),
+            ("ceiling of the extended circuit's positions", ext["ceiling"], "darkseagreen"),
+        ]
+    rows.append(("circuit, other positions not ablated", diag["not_ablating_other_positions"], "tab:orange"))
+    fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(rows) + 1.1))
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, [r[1] for r in rows], color=[r[2] for r in rows])
+    for yi, (_, value, _) in zip(y, rows, strict=True):
+        ax.text(value + 0.01, yi, f"{value:.2f}", va="center", fontsize=7)
+    ax.axvline(diag["full_accuracy"], color="black", lw=0.8, label=f"full model {diag['full_accuracy']:.2f}")
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("entity-tracking accuracy")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=9)
+    return _png(fig, dpi=100)
+
+
 def _figure(title: str, png: bytes) -> str:
     """An HTML section: a heading and the PNG embedded as a data URI."""
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
@@ -361,6 +400,14 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
             _figure(
                 "Cross-model activation patching",
                 cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into the base model"),
+            )
+        )
+    diagnostics = outputs / "diagnostics.json"
+    if diagnostics.exists():
+        parts.append(
+            _figure(
+                "Faithfulness against the ceiling of the circuit's positions",
+                diagnostics_png(json.loads(diagnostics.read_text()), "faithfulness diagnostics, base model"),
             )
         )
     for title, table in tables(outputs):
