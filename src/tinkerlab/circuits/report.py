@@ -386,30 +386,25 @@ def write_report(run_dir: str | Path, path: str | Path) -> Path:
                     ),
                 )
             )
-    sweep = outputs / "sizes.json"
-    if sweep.exists():
-        parts.append(
-            _figure(
-                "Circuit size and faithfulness",
-                sizes_png(json.loads(sweep.read_text()), "base circuit cut at several thresholds, base model"),
-            )
-        )
-    cmap = outputs / "cmap.json"
-    if cmap.exists():
-        parts.append(
-            _figure(
-                "Cross-model activation patching",
-                cmap_png(json.loads(cmap.read_text()), "CMAP: fine-tuned head outputs written into the base model"),
-            )
-        )
-    diagnostics = outputs / "diagnostics.json"
-    if diagnostics.exists():
-        parts.append(
-            _figure(
-                "Faithfulness against the ceiling of the circuit's positions",
-                diagnostics_png(json.loads(diagnostics.read_text()), "faithfulness diagnostics, base model"),
-            )
-        )
+    figures = (  # (output file, heading, drawing function, figure title)
+        ("sizes", "Circuit size and faithfulness", sizes_png, "base circuit cut at several thresholds, base model"),
+        (
+            "cmap",
+            "Cross-model activation patching",
+            cmap_png,
+            "CMAP: fine-tuned head outputs written into the base model",
+        ),
+        (
+            "diagnostics",
+            "Faithfulness against the ceiling of the circuit's positions",
+            diagnostics_png,
+            "faithfulness diagnostics, base model",
+        ),
+    )
+    for name, heading, draw, title in figures:
+        result = outputs / f"{name}.json"
+        if result.exists():
+            parts.append(_figure(heading, draw(json.loads(result.read_text()), title)))
     for title, table in tables(outputs):
         parts.append(f"<h2>{html.escape(title)}</h2>{table}")
     path = Path(path)
